@@ -1,0 +1,103 @@
+"""Type stubs for the native module ``milvus_rbac._core``."""
+
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, final
+
+__all__ = ["MilvusClient", "__version__"]
+__version__: str
+
+@final
+class MilvusClient:
+    """A client of an embedded Milvus RBAC registry, with the user and role methods of
+    ``pymilvus.MilvusClient``.
+
+    ``uri`` is ``":memory:"`` (a private in-memory registry) or a SQLite file path shared by every client and
+    process that opens it. Credentials are checked at construction (``token="user:password"``, or ``user`` and
+    ``password``). The keyword-only settings are extensions, stored when the registry is created.
+    """
+
+    def __new__(
+        cls,
+        uri: str = ":memory:",
+        user: str = "",
+        password: str = "",
+        db_name: str = "",
+        token: str = "",
+        timeout: Optional[float] = None,
+        *,
+        profile: Optional[str] = None,
+        root_password: Optional[str] = None,
+        super_users: Optional[Sequence[str]] = None,
+        max_users: Optional[int] = 100,
+        max_roles: Optional[int] = 10,
+        authorization_enabled: Optional[bool] = None,
+        password_hash: Optional[str] = None,
+        **kwargs: Any,
+    ) -> "MilvusClient": ...
+    def create_user(
+        self,
+        user_name: str,
+        password: str,
+        timeout: Optional[float] = None,
+        description: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create a user."""
+    def update_password(
+        self,
+        user_name: str,
+        old_password: str,
+        new_password: str,
+        reset_connection: Optional[bool] = False,
+        timeout: Optional[float] = None,
+        description: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Change a user's password."""
+    def update_user(
+        self, user_name: str, description: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Set a user's description."""
+    def list_users(self, timeout: Optional[float] = None, **kwargs: Any) -> List[str]:
+        """Names of all users in byte order."""
+    def drop_user(self, user_name: str, timeout: Optional[float] = None, **kwargs: Any) -> None:
+        """Drop a user and its memberships."""
+    def describe_user(
+        self, user_name: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> Dict[str, Union[str, Tuple[str, ...]]]:
+        """A user's roles and description, or ``{}``."""
+    def create_role(
+        self, role_name: str, timeout: Optional[float] = None, description: str = "", **kwargs: Any
+    ) -> None:
+        """Create a role."""
+    def alter_role(
+        self, role_name: str, description: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Set a role's description."""
+    def drop_role(
+        self,
+        role_name: str,
+        force_drop: bool = False,
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Drop a role."""
+    def list_roles(self, timeout: Optional[float] = None, **kwargs: Any) -> List[str]:
+        """Names of all roles in byte order."""
+    def grant_role(
+        self, user_name: str, role_name: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Give a user a role."""
+    def revoke_role(
+        self, user_name: str, role_name: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Take a role from a user."""
+    def close(self) -> None:
+        """Release the registry."""
+    def __enter__(self) -> "MilvusClient": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool: ...

@@ -1,0 +1,226 @@
+//! Every failure of the registry, with the code, legacy code and exact message a Milvus server gives.
+
+use std::fmt;
+
+/// The Milvus RPC an error came from: its legacy `error_code` depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rpc {
+    CreateCredential,
+    UpdateCredential,
+    DeleteCredential,
+    CreateRole,
+    AlterRole,
+    DropRole,
+    OperateUserRole,
+}
+
+impl Rpc {
+    /// The legacy code a rootcoord failure of this RPC carries.
+    fn failure_code(self) -> LegacyCode {
+        match self {
+            Rpc::CreateCredential => LegacyCode::CreateCredentialFailure,
+            Rpc::UpdateCredential => LegacyCode::UpdateCredentialFailure,
+            Rpc::DeleteCredential => LegacyCode::DeleteCredentialFailure,
+            Rpc::CreateRole => LegacyCode::CreateRoleFailure,
+            Rpc::AlterRole => LegacyCode::UnexpectedError,
+            Rpc::DropRole => LegacyCode::DropRoleFailure,
+            Rpc::OperateUserRole => LegacyCode::OperateUserRoleFailure,
+        }
+    }
+}
+
+/// Milvus's deprecated `commonpb.ErrorCode`, still reported by pymilvus as `compatible_code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum LegacyCode {
+    UnexpectedError = 1,
+    ConnectFailed = 2,
+    IllegalArgument = 5,
+    CreateCredentialFailure = 29,
+    UpdateCredentialFailure = 30,
+    DeleteCredentialFailure = 31,
+    CreateRoleFailure = 35,
+    DropRoleFailure = 36,
+    OperateUserRoleFailure = 37,
+}
+
+/// Why authentication failed, worded as Milvus's authentication interceptor words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No credentials were given.
+    MissingAuthorization,
+    /// Unknown user or wrong password.
+    BadCredentials,
+    /// A token without a colon: Milvus takes it for an API key, which a registry never has.
+    BadApiKey,
+}
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthFailure::MissingAuthorization => "missing authorization in header",
+            AuthFailure::BadCredentials => {
+                "auth check failure, please check username and password are correct"
+            }
+            AuthFailure::BadApiKey => "auth check failure, please check api key is correct",
+        })
+    }
+}
+
+/// Which Python exception class an error becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// `ParamError`: a wrong argument or setting, found before any rule ran.
+    Param,
+    /// `AuthenticationError`.
+    Authentication,
+    /// Any other `MilvusException`.
+    Milvus,
+}
+
+/// A failed registry operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RbacError {
+    /// A validator rejected a name, password or description (Milvus code 1100). The message is complete.
+    #[error("{message}")]
+    InvalidParameter { message: String },
+    /// The old password given to `update_password` is wrong, or the user does not exist.
+    #[error("old password not correct for {user}: not authenticated")]
+    OldPasswordIncorrect { user: String },
+    /// A built-in user or role cannot be changed this way.
+    #[error("{what}: privilege not permitted")]
+    NotPermitted { what: String },
+    #[error("user already exists: {user}")]
+    UserExists { user: String },
+    #[error("unable to add user because the number of users has reached the limit")]
+    UserLimit,
+    /// Milvus prints the protobuf text of the role entity.
+    #[error("role [name:\"{role}\"] already exists")]
+    RoleExists { role: String },
+    #[error("unable to create role because the number of roles has reached the limit")]
+    RoleLimit,
+    #[error("not found the role, maybe the role isn't existed or internal system error")]
+    RoleNotFound { rpc: Rpc },
+    #[error("not found the user, maybe the user isn't existed or internal system error")]
+    UserNotFound { rpc: Rpc },
+    /// `update_password` or `update_user` on a missing user, where the profile reports it.
+    #[error("user not found")]
+    UpdatedUserNotFound,
+    /// Milvus 2.4 validates up to 256 bytes but bcrypt refuses more than 72.
+    #[error("encrypt password failed: bcrypt: password length exceeds 72 bytes")]
+    PasswordTooLongToHash,
+    /// `drop_user("")`, as a real server answers it.
+    #[error("fail to execute task when deleting the user")]
+    DropEmptyUser,
+    /// Milvus 2.6 prefixes the checks its coordinator runs before a change.
+    #[error("failed to check if {check}: {source}")]
+    CheckFailed {
+        check: &'static str,
+        source: Box<RbacError>,
+    },
+    #[error("{reason}")]
+    Authentication { reason: AuthFailure },
+    /// The profile's Milvus version has no such call.
+    #[error("{message}")]
+    Unsupported { message: String },
+    /// A wrong argument or setting, reported as pymilvus reports client-side checks (code 1).
+    #[error("{message}")]
+    Param { message: String },
+    /// The registry file could not be opened, read or written.
+    #[error("{message}")]
+    Storage { message: String },
+}
+
+/// Milvus's `ErrParameterInvalid`.
+pub const CODE_INVALID_PARAMETER: i32 = 1100;
+/// Milvus's catch-all code for coordinator failures.
+pub const CODE_UNEXPECTED: i32 = 65535;
+
+impl RbacError {
+    /// The numeric `code` Milvus reports.
+    pub fn code(&self) -> i32 {
+        match self {
+            RbacError::InvalidParameter { .. } => CODE_INVALID_PARAMETER,
+            RbacError::OldPasswordIncorrect { .. } => 1400,
+            RbacError::NotPermitted { .. } => 1401,
+            RbacError::CheckFailed { source, .. } => source.code(),
+            // pymilvus reports a failed connection with code 2.
+            RbacError::Authentication { .. } => 2,
+            RbacError::Param { .. } => 1,
+            _ => CODE_UNEXPECTED,
+        }
+    }
+
+    /// The legacy `error_code` pymilvus exposes as `compatible_code`.
+    pub fn compatible_code(&self) -> LegacyCode {
+        match self {
+            RbacError::InvalidParameter { .. } => LegacyCode::IllegalArgument,
+            RbacError::UserExists { .. } | RbacError::UserLimit => {
+                LegacyCode::CreateCredentialFailure
+            }
+            RbacError::RoleExists { .. } | RbacError::RoleLimit => LegacyCode::CreateRoleFailure,
+            RbacError::RoleNotFound { rpc } | RbacError::UserNotFound { rpc } => rpc.failure_code(),
+            RbacError::UpdatedUserNotFound => LegacyCode::UpdateCredentialFailure,
+            RbacError::DropEmptyUser => LegacyCode::DeleteCredentialFailure,
+            RbacError::CheckFailed { source, .. } => source.compatible_code(),
+            RbacError::Authentication { .. } => LegacyCode::ConnectFailed,
+            _ => LegacyCode::UnexpectedError,
+        }
+    }
+
+    /// Which Python exception class the error maps to.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RbacError::Param { .. } => ErrorKind::Param,
+            RbacError::Authentication { .. } => ErrorKind::Authentication,
+            _ => ErrorKind::Milvus,
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> RbacError {
+        RbacError::InvalidParameter {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn storage(context: &str, err: impl fmt::Display) -> RbacError {
+        RbacError::Storage {
+            message: format!("{context}: {err}"),
+        }
+    }
+}
+
+/// The result of every registry operation.
+pub type Result<T> = std::result::Result<T, RbacError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_messages_match_milvus() {
+        let err = RbacError::RoleExists { role: "r1".into() };
+        assert_eq!(err.to_string(), "role [name:\"r1\"] already exists");
+        assert_eq!(err.code(), 65535);
+        assert_eq!(err.compatible_code(), LegacyCode::CreateRoleFailure);
+
+        let err = RbacError::CheckFailed {
+            check: "add credential",
+            source: Box::new(RbacError::UserLimit),
+        };
+        assert_eq!(
+            err.to_string(),
+            "failed to check if add credential: unable to add user because the number of users has reached the limit"
+        );
+        assert_eq!(err.compatible_code(), LegacyCode::CreateCredentialFailure);
+
+        let err = RbacError::NotPermitted {
+            what: "root user cannot be deleted".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "root user cannot be deleted: privilege not permitted"
+        );
+        assert_eq!(err.code(), 1401);
+    }
+}

@@ -1,0 +1,20 @@
+//! milvus-rbac: Milvus's users, roles and privileges, embedded.
+//!
+//! The core knows nothing of Python: [`Registry`] holds the rules, [`store`] the SQLite persistence, and
+//! the optional `python` feature adds the binding.
+
+pub mod error;
+pub mod password;
+pub mod profile;
+pub mod registry;
+pub mod settings;
+pub mod store;
+pub mod validate;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{RbacError, Result};
+pub use registry::{Caller, Credentials, Registry, UserDescription};
+pub use settings::{RegistryOptions, Settings};
+pub use store::Location;

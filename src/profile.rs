@@ -1,0 +1,318 @@
+//! Profiles: the rules of one Milvus flavour, as data.
+//!
+//! The rules engine never asks "which version is this?"; it reads the field that says what to do.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How a length is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// UTF-8 bytes, as Go's `len()` counts them.
+    Bytes,
+    /// Unicode characters, as the documentation speaks of them.
+    Chars,
+}
+
+impl Count {
+    pub fn of(self, text: &str) -> usize {
+        match self {
+            Count::Bytes => text.len(),
+            Count::Chars => text.chars().count(),
+        }
+    }
+}
+
+/// How an offending character is printed in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharStyle {
+    /// Go's `%s` applied to a byte: `%!s(uint8=64)`.
+    GoByteVerb,
+    /// Go's `string(byte)`/`%c` of a byte: the byte read as Latin-1 (`Ã` for the first byte of `ü`).
+    Latin1Byte,
+    /// The character itself.
+    Char,
+}
+
+/// How a username's length limit is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameLengthWording {
+    /// `... must be less than %!d(string=32)`: Go printed a string with `%d` (Milvus up to 2.6.18).
+    GoStringVerb,
+    /// `... must be less than 32` (Milvus 2.6.19).
+    LessThan,
+    /// `... must be less than or equal to 32` (what the limit means).
+    AtMost,
+}
+
+/// The username rule.
+#[derive(Debug, Clone, Copy)]
+pub struct UsernameRule {
+    /// Validate `strings.TrimSpace(name)` rather than the name itself.
+    pub trim_for_validation: bool,
+    /// Store the trimmed name (Milvus 2.6) rather than the name as given.
+    pub store_trimmed: bool,
+    pub count: Count,
+    pub max_len: usize,
+    /// Characters allowed after the first, besides ASCII letters and digits.
+    pub extra_chars: &'static str,
+    /// The end of the message for a bad character after the first.
+    pub allowed_wording: &'static str,
+    pub length_wording: UsernameLengthWording,
+    pub first_char_style: CharStyle,
+    pub other_char_style: CharStyle,
+}
+
+/// The password rule.
+#[derive(Debug, Clone, Copy)]
+pub enum PasswordRule {
+    /// Milvus's server rule: a length range in bytes, nothing else. `hash_limit` is bcrypt's 72 bytes where the
+    /// server validated a wider range than bcrypt accepts (Milvus 2.4).
+    ByteLength {
+        min: usize,
+        max: usize,
+        hash_limit: Option<usize>,
+    },
+    /// The documented rule: a length range in characters, and at least `classes` of the four character classes
+    /// (ASCII upper case, ASCII lower case, digits, other printable characters); control characters refused.
+    Documented {
+        min: usize,
+        max: usize,
+        classes: usize,
+    },
+}
+
+impl PasswordRule {
+    /// The most bytes a valid password can have: a longer one can never match a stored hash.
+    pub fn max_bytes(&self) -> usize {
+        match *self {
+            PasswordRule::ByteLength { max, .. } => max,
+            PasswordRule::Documented { max, .. } => max * 4,
+        }
+    }
+}
+
+/// How a bad character after the first in a role-like name is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameCharsWording {
+    /// `role name can only contain numbers, letters, dollars and underscores, found $ at 3`
+    Dollars,
+    /// `role name can only contain numbers, letters, underscores, and allowed characters ($), found - at 3`
+    AllowedChars,
+    /// `role name can only contain numbers, letters and underscores, found $ at 3`
+    Underscores,
+}
+
+/// The rule for role names (and, later, the other RBAC names Milvus checks the same way).
+#[derive(Debug, Clone, Copy)]
+pub struct NameRule {
+    pub trim_for_validation: bool,
+    pub count: Count,
+    pub max_len: usize,
+    /// Whether the first character may be `_` (Milvus) or must be a letter (documentation).
+    pub underscore_first: bool,
+    /// Characters allowed after the first, besides ASCII letters and digits.
+    pub extra_chars: &'static str,
+    pub chars_wording: NameCharsWording,
+    /// How the offending character is printed in the "can only contain" message.
+    pub other_char_style: CharStyle,
+}
+
+/// The rules of one Milvus flavour.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub name: ProfileName,
+    pub username: UsernameRule,
+    pub password: PasswordRule,
+    pub role_name: NameRule,
+    /// Milvus 2.4/2.5 check the user limit before the duplicate; 2.6 the other way round.
+    pub user_limit_before_duplicate: bool,
+    /// Milvus 2.6 wraps its coordinator's check failures in `failed to check if <op>: ...`.
+    pub prefix_check_failures: bool,
+    /// Users and roles carry descriptions, and `update_user`/`alter_role` exist (Milvus 2.6.19).
+    pub descriptions: bool,
+    /// Milvus 2.4/2.5 let a super user "update" the password of a missing user, which creates it.
+    pub update_creates_missing_user: bool,
+    /// `update_password` looks the user up by its trimmed name (as a 2.3.5 server was seen to do).
+    pub update_trims_user_name: bool,
+}
+
+/// The longest user or role description Milvus 2.6 accepts, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+
+/// The name of a profile, as given to `MilvusClient(profile=...)` and stored in a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileName {
+    Docs,
+    Milvus24,
+    Milvus25,
+    Milvus26,
+}
+
+impl ProfileName {
+    pub const ALL: [ProfileName; 4] = [
+        ProfileName::Docs,
+        ProfileName::Milvus24,
+        ProfileName::Milvus25,
+        ProfileName::Milvus26,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileName::Docs => "docs",
+            ProfileName::Milvus24 => "milvus-2.4",
+            ProfileName::Milvus25 => "milvus-2.5",
+            ProfileName::Milvus26 => "milvus-2.6",
+        }
+    }
+
+    /// The rules this name stands for.
+    pub fn profile(self) -> &'static Profile {
+        match self {
+            ProfileName::Docs => &DOCS,
+            ProfileName::Milvus24 => &MILVUS_24,
+            ProfileName::Milvus25 => &MILVUS_25,
+            ProfileName::Milvus26 => &MILVUS_26,
+        }
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProfileName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ProfileName::ALL
+            .into_iter()
+            .find(|name| name.as_str() == text)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ProfileName::ALL.iter().map(|n| n.as_str()).collect();
+                format!(
+                    "unknown profile {text:?}; known profiles: {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+const SERVER_USERNAME: UsernameRule = UsernameRule {
+    trim_for_validation: true,
+    store_trimmed: false,
+    count: Count::Bytes,
+    max_len: 32,
+    extra_chars: "_",
+    allowed_wording: "username must contain only numbers, letters and underscores",
+    length_wording: UsernameLengthWording::GoStringVerb,
+    first_char_style: CharStyle::Latin1Byte,
+    other_char_style: CharStyle::GoByteVerb,
+};
+
+const SERVER_ROLE_NAME: NameRule = NameRule {
+    trim_for_validation: true,
+    count: Count::Bytes,
+    max_len: 255,
+    underscore_first: true,
+    extra_chars: "_$",
+    chars_wording: NameCharsWording::Dollars,
+    other_char_style: CharStyle::Latin1Byte,
+};
+
+/// The rules as the Milvus documentation states them (the default profile).
+pub static DOCS: Profile = Profile {
+    name: ProfileName::Docs,
+    username: UsernameRule {
+        trim_for_validation: false,
+        store_trimmed: false,
+        count: Count::Chars,
+        length_wording: UsernameLengthWording::AtMost,
+        first_char_style: CharStyle::Char,
+        other_char_style: CharStyle::Char,
+        ..SERVER_USERNAME
+    },
+    password: PasswordRule::Documented {
+        min: 8,
+        max: 64,
+        classes: 3,
+    },
+    role_name: NameRule {
+        trim_for_validation: false,
+        count: Count::Chars,
+        underscore_first: false,
+        extra_chars: "_",
+        chars_wording: NameCharsWording::Underscores,
+        other_char_style: CharStyle::Char,
+        ..SERVER_ROLE_NAME
+    },
+    user_limit_before_duplicate: false,
+    prefix_check_failures: false,
+    descriptions: true,
+    update_creates_missing_user: false,
+    update_trims_user_name: false,
+};
+
+/// Milvus 2.5.
+pub static MILVUS_25: Profile = Profile {
+    name: ProfileName::Milvus25,
+    username: SERVER_USERNAME,
+    password: PasswordRule::ByteLength {
+        min: 6,
+        max: 72,
+        hash_limit: None,
+    },
+    role_name: SERVER_ROLE_NAME,
+    user_limit_before_duplicate: true,
+    prefix_check_failures: false,
+    descriptions: false,
+    update_creates_missing_user: true,
+    update_trims_user_name: true,
+};
+
+/// Milvus 2.4, and what a real 2.3.5 server was seen to do.
+pub static MILVUS_24: Profile = Profile {
+    name: ProfileName::Milvus24,
+    username: UsernameRule {
+        // 2.3.5 printed the first character with `%s` of a byte, like the others.
+        first_char_style: CharStyle::GoByteVerb,
+        ..SERVER_USERNAME
+    },
+    // The server validated up to 256 bytes, then bcrypt refused more than 72.
+    password: PasswordRule::ByteLength {
+        min: 6,
+        max: 256,
+        hash_limit: Some(72),
+    },
+    ..MILVUS_25
+};
+
+/// Milvus 2.6 as of 2.6.19: `.` and `-` in usernames, descriptions, `alter_role`, prefixed check failures.
+pub static MILVUS_26: Profile = Profile {
+    name: ProfileName::Milvus26,
+    username: UsernameRule {
+        store_trimmed: true,
+        extra_chars: "_.-",
+        allowed_wording:
+            "username must contain only numbers, letters, underscores, dots, and hyphens",
+        length_wording: UsernameLengthWording::LessThan,
+        ..SERVER_USERNAME
+    },
+    password: PasswordRule::ByteLength {
+        min: 6,
+        max: 72,
+        hash_limit: None,
+    },
+    role_name: NameRule {
+        chars_wording: NameCharsWording::AllowedChars,
+        other_char_style: CharStyle::Char,
+        ..SERVER_ROLE_NAME
+    },
+    user_limit_before_duplicate: false,
+    prefix_check_failures: true,
+    descriptions: true,
+    update_creates_missing_user: false,
+    update_trims_user_name: true,
+};

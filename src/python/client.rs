@@ -1,0 +1,508 @@
+//! `MilvusClient`: pymilvus's user and role methods, served by an embedded registry.
+//!
+//! Each method converts its arguments, releases the GIL for the registry call (argon2 and SQLite), and maps
+//! errors once. No rule lives here.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use super::convert::{
+    check_timeout, flag, limit, non_empty_text, optional_text, secret, text, texts, Setting,
+};
+use super::errors::{param_error, to_py};
+use crate::error::RbacError;
+use crate::password::HashStrength;
+use crate::profile::ProfileName;
+use crate::registry::{Caller, Credentials, Registry};
+use crate::settings::RegistryOptions;
+use crate::store::Location;
+
+/// A conversion of one argument.
+type Reader = fn(&Bound<'_, PyAny>, &str) -> PyResult<String>;
+
+/// What an open client holds: its registry and who it is connected as.
+#[derive(Clone)]
+struct Session {
+    registry: Arc<Registry>,
+    caller: Caller,
+}
+
+/// A client of an embedded Milvus RBAC registry, with the user and role methods of
+/// `pymilvus.MilvusClient`.
+#[pyclass(module = "milvus_rbac._core", frozen)]
+pub struct MilvusClient {
+    uri: String,
+    /// `None` once closed.
+    session: Mutex<Option<Session>>,
+}
+
+fn location_of(uri: &str) -> Result<Location, RbacError> {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return Err(RbacError::Unsupported {
+            message: format!(
+                "remote registries are not supported yet: {uri} is a server address; use \":memory:\" or a \
+                 file path such as \"./rbac.db\""
+            ),
+        });
+    }
+    if uri.is_empty() {
+        return Err(RbacError::Param {
+            message: "`uri` value  is illegal".into(),
+        });
+    }
+    Ok(if uri == ":memory:" {
+        Location::Memory
+    } else {
+        Location::File(PathBuf::from(uri))
+    })
+}
+
+/// A setting given by name, such as a profile.
+fn parsed<T: std::str::FromStr<Err = String>>(
+    value: &Bound<'_, PyAny>,
+    param: &str,
+) -> PyResult<T> {
+    text(value, param)?
+        .parse()
+        .map_err(|message: String| param_error(value.py(), format!("`{param}`: {message}")))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn options(
+    py: Python<'_>,
+    profile: &Setting,
+    root_password: &Setting,
+    super_users: &Setting,
+    max_users: &Setting,
+    max_roles: &Setting,
+    authorization_enabled: &Setting,
+    password_hash: &Setting,
+) -> PyResult<RegistryOptions> {
+    // An explicit None means "not given" for every setting but the limits, where it means unlimited.
+    let given = |setting: &Setting| setting.given(py).filter(|value| !value.is_none());
+    Ok(RegistryOptions {
+        profile: given(profile)
+            .map(|value| parsed::<ProfileName>(&value, "profile"))
+            .transpose()?,
+        root_password: given(root_password)
+            .map(|value| secret(&value, "root_password"))
+            .transpose()?,
+        super_users: given(super_users)
+            .map(|value| texts(&value, "super_users"))
+            .transpose()?,
+        max_users: max_users
+            .given(py)
+            .map(|value| limit(&value, "max_users"))
+            .transpose()?,
+        max_roles: max_roles
+            .given(py)
+            .map(|value| limit(&value, "max_roles"))
+            .transpose()?,
+        authorization_enabled: given(authorization_enabled)
+            .map(|value| flag(&value, "authorization_enabled"))
+            .transpose()?,
+        password_hash: given(password_hash)
+            .map(|value| parsed::<HashStrength>(&value, "password_hash"))
+            .transpose()?,
+    })
+}
+
+impl MilvusClient {
+    fn session(&self, py: Python<'_>) -> PyResult<Session> {
+        let guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        guard.clone().ok_or_else(|| {
+            to_py(
+                py,
+                RbacError::Unsupported {
+                    message: "this MilvusClient is closed; create a new one".into(),
+                },
+            )
+        })
+    }
+
+    /// Run `operation` on the registry with the GIL released.
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        operation: impl FnOnce(&Registry, &Caller) -> Result<T, RbacError> + Send,
+    ) -> PyResult<T> {
+        let session = self.session(py)?;
+        py.detach(|| operation(&session.registry, &session.caller))
+            .map_err(|err| to_py(py, err))
+    }
+}
+
+#[pymethods]
+impl MilvusClient {
+    #[new]
+    #[pyo3(
+        text_signature = "(uri=':memory:', user='', password='', db_name='', token='', timeout=None, *, \
+        profile=None, root_password=None, super_users=None, max_users=100, max_roles=10, \
+        authorization_enabled=None, password_hash=None, **kwargs)"
+    )]
+    #[pyo3(signature = (
+        uri = None, user = None, password = None, db_name = None, token = None, timeout = None, *,
+        profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
+        max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
+        password_hash = Setting::UNSET, **kwargs
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        uri: Option<&Bound<'_, PyAny>>,
+        user: Option<&Bound<'_, PyAny>>,
+        password: Option<&Bound<'_, PyAny>>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        token: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        profile: Setting,
+        root_password: Setting,
+        super_users: Setting,
+        max_users: Setting,
+        max_roles: Setting,
+        authorization_enabled: Setting,
+        password_hash: Setting,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<MilvusClient> {
+        let _ = (db_name, kwargs);
+        if let Some(timeout) = timeout {
+            check_timeout(timeout)?;
+        }
+        let text_or_empty = |value: Option<&Bound<'_, PyAny>>, param: &str, read: Reader| {
+            value.map_or_else(|| Ok(String::new()), |value| read(value, param))
+        };
+        let uri = uri.map_or_else(|| Ok(":memory:".to_string()), |value| text(value, "uri"))?;
+        let credentials = Credentials::parse(
+            &text_or_empty(user, "user", text)?,
+            &text_or_empty(password, "password", secret)?,
+            &text_or_empty(token, "token", secret)?,
+        );
+        let options = options(
+            py,
+            &profile,
+            &root_password,
+            &super_users,
+            &max_users,
+            &max_roles,
+            &authorization_enabled,
+            &password_hash,
+        )?;
+        let location = location_of(&uri).map_err(|err| to_py(py, err))?;
+        let session = py
+            .detach(|| {
+                let registry = Registry::open(location, &options)?;
+                let caller = registry.authenticate(&credentials)?;
+                Ok(Session {
+                    registry: Arc::new(registry),
+                    caller,
+                })
+            })
+            .map_err(|err| to_py(py, err))?;
+        Ok(MilvusClient {
+            uri,
+            session: Mutex::new(Some(session)),
+        })
+    }
+
+    /// Create a user. `description` is kept in profiles with descriptions (Milvus 2.6.19 and "docs").
+    #[pyo3(signature = (user_name, password, timeout = None, description = None, **kwargs))]
+    fn create_user(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        password: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        description: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        let password = secret(password, "password")?;
+        let description = description
+            .map(|d| optional_text(d, "description"))
+            .transpose()?
+            .flatten();
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.create_user(caller, &user_name, &password, description.as_deref())
+        })
+    }
+
+    /// Change a user's password. The old password is required unless this client's user is a super user.
+    /// With `reset_connection=True`, this client goes on as `user_name` with the new password.
+    #[pyo3(signature = (
+        user_name, old_password, new_password, reset_connection = None, timeout = None, description = None,
+        **kwargs
+    ))]
+    #[pyo3(
+        text_signature = "($self, user_name, old_password, new_password, reset_connection=False, \
+        timeout=None, description=None, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn update_password(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        old_password: &Bound<'_, PyAny>,
+        new_password: &Bound<'_, PyAny>,
+        reset_connection: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        description: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        let old_password = secret(old_password, "password")?;
+        let new_password = secret(new_password, "password")?;
+        let reset_connection = reset_connection
+            .map(|value| flag(value, "reset_connection"))
+            .transpose()?
+            .unwrap_or(false);
+        let description = description
+            .map(|d| optional_text(d, "description"))
+            .transpose()?
+            .flatten();
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.update_password(
+                caller,
+                &user_name,
+                &old_password,
+                &new_password,
+                description.as_deref(),
+            )
+        })?;
+        if reset_connection {
+            let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(session) = guard.as_mut() {
+                session.caller = Caller {
+                    user: Some(user_name),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Set a user's description (Milvus 2.6.19). Older profiles answer as older servers do.
+    #[pyo3(signature = (user_name, description, timeout = None, **kwargs))]
+    fn update_user(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        description: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        let description = text(description, "description")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.update_user(caller, &user_name, &description)
+        })
+    }
+
+    /// Names of all users, root included, in byte order.
+    #[pyo3(signature = (timeout = None, **kwargs))]
+    fn list_users(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<String>> {
+        let _ = kwargs;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| registry.list_users(caller))
+    }
+
+    /// Drop a user and its role memberships. Dropping a missing user succeeds; root cannot be dropped.
+    #[pyo3(signature = (user_name, timeout = None, **kwargs))]
+    fn drop_user(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.drop_user(caller, &user_name)
+        })
+    }
+
+    /// `{"user_name": ..., "roles": (...), "description": ...}`, or `{}` if there is no such user.
+    #[pyo3(signature = (user_name, timeout = None, **kwargs))]
+    fn describe_user<'py>(
+        &self,
+        py: Python<'py>,
+        user_name: &Bound<'py, PyAny>,
+        timeout: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        timeout.map(check_timeout).transpose()?;
+        let found = self.call(py, |registry, caller| {
+            registry.describe_user(caller, &user_name)
+        })?;
+        let result = PyDict::new(py);
+        if let Some(user) = found {
+            result.set_item("user_name", user.name)?;
+            result.set_item("roles", PyTuple::new(py, user.roles)?)?;
+            result.set_item("description", user.description)?;
+        }
+        Ok(result)
+    }
+
+    /// Create a role. `description` is kept in profiles with descriptions.
+    #[pyo3(signature = (role_name, timeout = None, description = None, **kwargs))]
+    #[pyo3(text_signature = "($self, role_name, timeout=None, description='', **kwargs)")]
+    fn create_role(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        description: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let role_name = non_empty_text(role_name, "role_name")?;
+        let description = description
+            .map(|d| optional_text(d, "description"))
+            .transpose()?
+            .flatten();
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.create_role(caller, &role_name, description.as_deref())
+        })
+    }
+
+    /// Set a role's description (Milvus 2.6.19; not available in older profiles).
+    #[pyo3(signature = (role_name, description, timeout = None, **kwargs))]
+    fn alter_role(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        description: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let role_name = non_empty_text(role_name, "role_name")?;
+        let description = text(description, "description")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.alter_role(caller, &role_name, &description)
+        })
+    }
+
+    /// Drop a role; its users lose it. admin and public cannot be dropped.
+    #[pyo3(signature = (role_name, force_drop = None, timeout = None, **kwargs))]
+    #[pyo3(text_signature = "($self, role_name, force_drop=False, timeout=None, **kwargs)")]
+    fn drop_role(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        force_drop: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let role_name = non_empty_text(role_name, "role_name")?;
+        let force_drop = force_drop
+            .map(|value| flag(value, "force_drop"))
+            .transpose()?
+            .unwrap_or(false);
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.drop_role(caller, &role_name, force_drop)
+        })
+    }
+
+    /// Names of all roles, admin and public included, in byte order.
+    #[pyo3(signature = (timeout = None, **kwargs))]
+    fn list_roles(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<String>> {
+        let _ = kwargs;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| registry.list_roles(caller))
+    }
+
+    /// Give `user_name` the role `role_name` (a no-op if it has it).
+    #[pyo3(signature = (user_name, role_name, timeout = None, **kwargs))]
+    fn grant_role(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        role_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        let role_name = non_empty_text(role_name, "role_name")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.grant_role(caller, &user_name, &role_name)
+        })
+    }
+
+    /// Take the role `role_name` from `user_name` (a no-op if it does not have it).
+    #[pyo3(signature = (user_name, role_name, timeout = None, **kwargs))]
+    fn revoke_role(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        role_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let user_name = text(user_name, "user")?;
+        let role_name = non_empty_text(role_name, "role_name")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.revoke_role(caller, &user_name, &role_name)
+        })
+    }
+
+    /// Release the registry. Later calls raise `MilvusException`; closing twice is harmless.
+    fn close(&self) {
+        self.session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, _exc_info: &Bound<'_, PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(session) => format!(
+                "MilvusClient(uri={:?}, user={:?}, profile={:?})",
+                self.uri,
+                session.caller.user.as_deref().unwrap_or(""),
+                session.registry.settings().profile.as_str()
+            ),
+            None => format!("MilvusClient(uri={:?}, closed)", self.uri),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The Python binding: the `milvus_rbac._core` extension module.
+
+mod client;
+mod convert;
+mod errors;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<client::MilvusClient>()?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Roles and memberships: create, alter, drop, list, grant to and revoke from users.
+
+use super::{Caller, Registry, ADMIN_ROLE, PUBLIC_ROLE};
+use crate::error::{RbacError, Result, Rpc};
+use crate::validate;
+
+const ROLE_NAME: &str = "role name";
+
+fn is_default_role(role_name: &str) -> bool {
+    role_name == ADMIN_ROLE || role_name == PUBLIC_ROLE
+}
+
+impl Registry {
+    fn validate_role_name(&self, role_name: &str) -> Result<()> {
+        validate::name(&self.profile().role_name, role_name, ROLE_NAME)
+    }
+
+    /// Milvus's CreateRole: the duplicate check comes before the limit check.
+    pub fn create_role(
+        &self,
+        _caller: &Caller,
+        role_name: &str,
+        description: Option<&str>,
+    ) -> Result<()> {
+        self.validate_role_name(role_name)?;
+        let description = self.description_to_keep("role", description)?;
+        self.write(|tx| {
+            if tx.role_exists(role_name)? {
+                return Err(RbacError::RoleExists {
+                    role: role_name.to_string(),
+                });
+            }
+            if matches!(self.settings.max_roles, Some(max) if tx.role_count()? >= max) {
+                return Err(self.check_failed("create role", RbacError::RoleLimit));
+            }
+            tx.insert_role(role_name, description.unwrap_or_default())
+        })
+    }
+
+    /// Milvus 2.6.19's AlterRole: sets a role's description.
+    pub fn alter_role(&self, _caller: &Caller, role_name: &str, description: &str) -> Result<()> {
+        let profile = self.profile();
+        if !profile.descriptions {
+            return Err(RbacError::Unsupported {
+                message: format!(
+                    "alter_role is not available in profile {}: Milvus added AlterRole in 2.6.19 (older servers \
+                     answer: unknown method AlterRole for service milvus.proto.milvus.MilvusService)",
+                    profile.name
+                ),
+            });
+        }
+        self.validate_role_name(role_name)?;
+        validate::description("role", description)?;
+        if is_default_role(role_name) {
+            return Err(RbacError::NotPermitted {
+                what: format!("the role[{role_name}] is a default role, which can't be altered"),
+            });
+        }
+        self.write(|tx| {
+            if tx.set_role_description(role_name, description)? {
+                Ok(())
+            } else {
+                Err(RbacError::RoleNotFound {
+                    rpc: Rpc::AlterRole,
+                })
+            }
+        })
+    }
+
+    /// Milvus's DropRole: admin and public cannot be dropped; users holding the role lose it.
+    pub fn drop_role(&self, _caller: &Caller, role_name: &str, _force_drop: bool) -> Result<()> {
+        self.validate_role_name(role_name)?;
+        if is_default_role(role_name) {
+            return Err(RbacError::NotPermitted {
+                what: format!("the role[{role_name}] is a default role, which can't be dropped"),
+            });
+        }
+        self.write(|tx| {
+            if tx.delete_role(role_name)? {
+                Ok(())
+            } else {
+                Err(RbacError::RoleNotFound { rpc: Rpc::DropRole })
+            }
+        })
+    }
+
+    /// Every role, admin and public included, in byte order.
+    pub fn list_roles(&self, _caller: &Caller) -> Result<Vec<String>> {
+        self.read(|tx| tx.role_names())
+    }
+
+    /// Milvus's OperateUserRole (add): the role is checked before the user; granting twice is a success.
+    pub fn grant_role(&self, _caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+        validate::username(&self.profile().username, user_name)?;
+        self.validate_role_name(role_name)?;
+        self.write(|tx| {
+            if !tx.role_exists(role_name)? {
+                return Err(RbacError::RoleNotFound {
+                    rpc: Rpc::OperateUserRole,
+                });
+            }
+            if !tx.user_exists(user_name)? {
+                return Err(self.check_failed(
+                    "operate user role",
+                    RbacError::UserNotFound {
+                        rpc: Rpc::OperateUserRole,
+                    },
+                ));
+            }
+            tx.add_user_role(user_name, role_name)
+        })
+    }
+
+    /// Milvus's OperateUserRole (remove): the role must exist; a missing user or membership is a success.
+    pub fn revoke_role(&self, _caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+        validate::username(&self.profile().username, user_name)?;
+        self.validate_role_name(role_name)?;
+        self.write(|tx| {
+            if !tx.role_exists(role_name)? {
+                return Err(RbacError::RoleNotFound {
+                    rpc: Rpc::OperateUserRole,
+                });
+            }
+            tx.remove_user_role(user_name, role_name)
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! Users: create, update, drop, list, describe.
+
+use super::{Caller, Registry, UserDescription, ROOT_USER};
+use crate::error::{RbacError, Result};
+use crate::store::Tx;
+use crate::validate;
+
+impl Registry {
+    /// Milvus's CreateCredential. `description` is kept only in profiles with descriptions (older servers
+    /// ignore it).
+    pub fn create_user(
+        &self,
+        _caller: &Caller,
+        user_name: &str,
+        password: &str,
+        description: Option<&str>,
+    ) -> Result<()> {
+        let profile = self.profile();
+        validate::username(&profile.username, user_name)?;
+        validate::password(&profile.password, password)?;
+        validate::password_hashable(&profile.password, password)?;
+        let description = self.description_to_keep("user", description)?;
+        let name = if profile.username.store_trimmed {
+            user_name.trim()
+        } else {
+            user_name
+        };
+        self.read(|tx| self.admit_user(tx, name))?;
+        let hash = self.hasher.hash(password)?;
+        self.write(|tx| {
+            self.admit_user(tx, name)?;
+            tx.insert_user(name, &hash, description.unwrap_or_default())
+        })
+    }
+
+    /// The duplicate and limit checks of CreateCredential, in the profile's order.
+    fn admit_user(&self, tx: &Tx<'_>, name: &str) -> Result<()> {
+        let at_limit = || -> Result<bool> {
+            Ok(matches!(self.settings.max_users, Some(max) if tx.user_count()? >= max))
+        };
+        let limit_error = || self.check_failed("add credential", RbacError::UserLimit);
+        if self.profile().user_limit_before_duplicate && at_limit()? {
+            return Err(limit_error());
+        }
+        if tx.user_exists(name)? {
+            return Err(RbacError::UserExists {
+                user: name.to_string(),
+            });
+        }
+        if at_limit()? {
+            return Err(limit_error());
+        }
+        Ok(())
+    }
+
+    /// Milvus's UpdateCredential. The old password must be right unless the caller is a super user.
+    pub fn update_password(
+        &self,
+        caller: &Caller,
+        user_name: &str,
+        old_password: &str,
+        new_password: &str,
+        description: Option<&str>,
+    ) -> Result<()> {
+        let profile = self.profile();
+        validate::password(&profile.password, new_password)?;
+        let name = if profile.update_trims_user_name {
+            user_name.trim()
+        } else {
+            user_name
+        };
+        let super_user = caller
+            .user
+            .as_deref()
+            .is_some_and(|user| self.settings.is_super_user(user));
+        if !super_user && !self.verify_password(name, old_password)? {
+            return Err(RbacError::OldPasswordIncorrect {
+                user: name.to_string(),
+            });
+        }
+        validate::password_hashable(&profile.password, new_password)?;
+        let description = self.description_to_keep("user", description)?;
+        let hash = self.hasher.hash(new_password)?;
+        self.write(|tx| {
+            if !tx.set_password_hash(name, &hash)? {
+                if !super_user {
+                    // Dropped between the verification and now.
+                    return Err(RbacError::OldPasswordIncorrect {
+                        user: name.to_string(),
+                    });
+                }
+                if !profile.update_creates_missing_user {
+                    return Err(
+                        self.check_failed("update credential", RbacError::UpdatedUserNotFound)
+                    );
+                }
+                // Milvus 2.4/2.5 store the credential without looking: the user springs into existence.
+                tx.insert_user(name, &hash, "")?;
+            }
+            if let Some(description) = description {
+                tx.set_user_description(name, description)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Milvus 2.6.19's description-only UpdateCredential. Older servers see an empty new password.
+    pub fn update_user(&self, _caller: &Caller, user_name: &str, description: &str) -> Result<()> {
+        let profile = self.profile();
+        if !profile.descriptions {
+            return validate::password(&profile.password, "");
+        }
+        validate::description("user", description)?;
+        self.write(|tx| {
+            if tx.set_user_description(user_name, description)? {
+                Ok(())
+            } else {
+                Err(self.check_failed("update credential", RbacError::UpdatedUserNotFound))
+            }
+        })
+    }
+
+    /// Milvus's DeleteCredential: root cannot be dropped; a missing user is a success; memberships go too.
+    pub fn drop_user(&self, _caller: &Caller, user_name: &str) -> Result<()> {
+        if user_name == ROOT_USER {
+            return Err(RbacError::NotPermitted {
+                what: "root user cannot be deleted".into(),
+            });
+        }
+        if user_name.is_empty() {
+            return Err(RbacError::DropEmptyUser);
+        }
+        self.write(|tx| tx.delete_user(user_name).map(drop))
+    }
+
+    /// Every user, root included, in byte order.
+    pub fn list_users(&self, _caller: &Caller) -> Result<Vec<String>> {
+        self.read(|tx| tx.user_names())
+    }
+
+    /// The user's roles (not the implicit `public`) and description; `None` if there is no such user.
+    pub fn describe_user(
+        &self,
+        _caller: &Caller,
+        user_name: &str,
+    ) -> Result<Option<UserDescription>> {
+        validate::username(&self.profile().username, user_name)?;
+        self.read(|tx| {
+            let Some(description) = tx.user_description(user_name)? else {
+                return Ok(None);
+            };
+            Ok(Some(UserDescription {
+                name: user_name.to_string(),
+                roles: tx.roles_of_user(user_name)?,
+                description,
+            }))
+        })
+    }
+
+    /// The description to store: validated in profiles that keep descriptions, dropped in the others.
+    pub(super) fn description_to_keep<'d>(
+        &self,
+        kind: &str,
+        description: Option<&'d str>,
+    ) -> Result<Option<&'d str>> {
+        match description {
+            Some(text) if self.profile().descriptions => {
+                validate::description(kind, text)?;
+                Ok(Some(text))
+            }
+            _ => Ok(None),
+        }
+    }
+}

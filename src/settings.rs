@@ -1,0 +1,219 @@
+//! A registry's settings: chosen when it is created, stored in it, and checked when it is reopened.
+
+use std::str::FromStr;
+
+use crate::error::{RbacError, Result};
+use crate::password::HashStrength;
+use crate::profile::ProfileName;
+use crate::store::{Location, Tx};
+
+/// A limit on users or roles; `None` is unlimited.
+pub type Limit = Option<u64>;
+
+/// What the caller asked for; `None` means "not given": the stored value, or the default for a new registry.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    pub profile: Option<ProfileName>,
+    /// root's password when the registry is created; ignored when it is reopened.
+    pub root_password: Option<String>,
+    pub super_users: Option<Vec<String>>,
+    pub max_users: Option<Limit>,
+    pub max_roles: Option<Limit>,
+    pub authorization_enabled: Option<bool>,
+    pub password_hash: Option<HashStrength>,
+}
+
+/// The settings of an open registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub profile: ProfileName,
+    /// Users who may change other users' passwords without the old one.
+    pub super_users: Vec<String>,
+    /// Counts every user, root included, as Milvus does.
+    pub max_users: Limit,
+    /// Counts every role, admin and public included, as Milvus does.
+    pub max_roles: Limit,
+    pub authorization_enabled: bool,
+    pub password_hash: HashStrength,
+}
+
+/// Milvus's `common.security.defaultRootPassword`.
+pub const DEFAULT_ROOT_PASSWORD: &str = "Milvus";
+/// Milvus caps the default root password at bcrypt's 72 bytes.
+const MAX_ROOT_PASSWORD_BYTES: usize = 72;
+
+fn param(message: String) -> RbacError {
+    RbacError::Param { message }
+}
+
+fn limit_text(limit: Limit) -> String {
+    limit.map_or_else(|| "None".to_string(), |n| n.to_string())
+}
+
+fn stored_limit(limit: Limit) -> String {
+    limit.map_or_else(|| "none".to_string(), |n| n.to_string())
+}
+
+fn parse_limit(text: &str) -> Option<Limit> {
+    match text {
+        "none" => Some(None),
+        _ => text.parse().ok().map(Some),
+    }
+}
+
+impl Settings {
+    /// The settings of a new registry: what was given, else Milvus's defaults.
+    pub fn for_new_registry(options: &RegistryOptions) -> Result<Settings> {
+        let mut super_users = options.super_users.clone().unwrap_or_default();
+        super_users.sort();
+        super_users.dedup();
+        let settings = Settings {
+            profile: options.profile.unwrap_or(ProfileName::Docs),
+            super_users,
+            max_users: options.max_users.unwrap_or(Some(100)),
+            max_roles: options.max_roles.unwrap_or(Some(10)),
+            authorization_enabled: options.authorization_enabled.unwrap_or(true),
+            password_hash: options.password_hash.unwrap_or(HashStrength::Strong),
+        };
+        if settings.max_users == Some(0) {
+            return Err(param(
+                "`max_users` must be at least 1: root counts as a user".into(),
+            ));
+        }
+        if matches!(settings.max_roles, Some(n) if n < 2) {
+            return Err(param(
+                "`max_roles` must be at least 2: admin and public count as roles".into(),
+            ));
+        }
+        Ok(settings)
+    }
+
+    /// The root password a new registry starts with.
+    pub fn root_password(options: &RegistryOptions) -> Result<&str> {
+        let password = options
+            .root_password
+            .as_deref()
+            .unwrap_or(DEFAULT_ROOT_PASSWORD);
+        if password.is_empty() || password.len() > MAX_ROOT_PASSWORD_BYTES {
+            return Err(param(format!(
+                "`root_password` must be 1 to {MAX_ROOT_PASSWORD_BYTES} bytes long"
+            )));
+        }
+        Ok(password)
+    }
+
+    pub fn save(&self, tx: &Tx<'_>) -> Result<()> {
+        tx.set_setting("profile", self.profile.as_str())?;
+        tx.set_setting("max_users", &stored_limit(self.max_users))?;
+        tx.set_setting("max_roles", &stored_limit(self.max_roles))?;
+        tx.set_setting(
+            "authorization_enabled",
+            if self.authorization_enabled {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        tx.set_setting("password_hash", self.password_hash.as_str())?;
+        for user in &self.super_users {
+            tx.add_super_user(user)?;
+        }
+        Ok(())
+    }
+
+    /// The stored settings, or `None` for a registry that was never set up.
+    pub fn load(tx: &Tx<'_>) -> Result<Option<Settings>> {
+        let Some(profile) = tx.setting("profile")? else {
+            return Ok(None);
+        };
+        let corrupt = |key: &str| RbacError::Storage {
+            message: format!("the registry's stored setting `{key}` is unreadable"),
+        };
+        let text = |key: &str| tx.setting(key)?.ok_or_else(|| corrupt(key));
+        Ok(Some(Settings {
+            profile: ProfileName::from_str(&profile).map_err(|_| corrupt("profile"))?,
+            super_users: tx.super_users()?,
+            max_users: parse_limit(&text("max_users")?).ok_or_else(|| corrupt("max_users"))?,
+            max_roles: parse_limit(&text("max_roles")?).ok_or_else(|| corrupt("max_roles"))?,
+            authorization_enabled: match text("authorization_enabled")?.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(corrupt("authorization_enabled")),
+            },
+            password_hash: HashStrength::from_str(&text("password_hash")?)
+                .map_err(|_| corrupt("password_hash"))?,
+        }))
+    }
+
+    /// Refuse options that contradict what the registry was created with.
+    pub fn check_reopened_with(
+        &self,
+        options: &RegistryOptions,
+        location: &Location,
+    ) -> Result<()> {
+        let mismatch = |name: &str, stored: String, given: String| {
+            param(format!(
+                "`{name}` of registry {} is {stored} (set when it was created), not {given}; \
+                 leave `{name}` out to use the stored value",
+                location.describe()
+            ))
+        };
+        if let Some(profile) = options.profile.filter(|p| *p != self.profile) {
+            return Err(mismatch(
+                "profile",
+                format!("{:?}", self.profile.as_str()),
+                format!("{:?}", profile.as_str()),
+            ));
+        }
+        if let Some(users) = &options.super_users {
+            let mut given = users.clone();
+            given.sort();
+            given.dedup();
+            if given != self.super_users {
+                return Err(mismatch(
+                    "super_users",
+                    format!("{:?}", self.super_users),
+                    format!("{given:?}"),
+                ));
+            }
+        }
+        if let Some(limit) = options.max_users.filter(|l| *l != self.max_users) {
+            return Err(mismatch(
+                "max_users",
+                limit_text(self.max_users),
+                limit_text(limit),
+            ));
+        }
+        if let Some(limit) = options.max_roles.filter(|l| *l != self.max_roles) {
+            return Err(mismatch(
+                "max_roles",
+                limit_text(self.max_roles),
+                limit_text(limit),
+            ));
+        }
+        if let Some(enabled) = options
+            .authorization_enabled
+            .filter(|e| *e != self.authorization_enabled)
+        {
+            let show = |b: bool| if b { "True" } else { "False" }.to_string();
+            return Err(mismatch(
+                "authorization_enabled",
+                show(self.authorization_enabled),
+                show(enabled),
+            ));
+        }
+        if let Some(strength) = options.password_hash.filter(|s| *s != self.password_hash) {
+            return Err(mismatch(
+                "password_hash",
+                format!("{:?}", self.password_hash.as_str()),
+                format!("{:?}", strength.as_str()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `user` may change other users' passwords without the old one.
+    pub fn is_super_user(&self, user: &str) -> bool {
+        self.super_users.iter().any(|name| name == user)
+    }
+}
