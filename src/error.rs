@@ -12,6 +12,12 @@ pub enum Rpc {
     AlterRole,
     DropRole,
     OperateUserRole,
+    OperatePrivilege,
+    SelectGrant,
+    CreatePrivilegeGroup,
+    DropPrivilegeGroup,
+    OperatePrivilegeGroup,
+    RestoreRbac,
 }
 
 impl Rpc {
@@ -25,6 +31,11 @@ impl Rpc {
             Rpc::AlterRole => LegacyCode::UnexpectedError,
             Rpc::DropRole => LegacyCode::DropRoleFailure,
             Rpc::OperateUserRole => LegacyCode::OperateUserRoleFailure,
+            Rpc::OperatePrivilege | Rpc::RestoreRbac => LegacyCode::OperatePrivilegeFailure,
+            Rpc::SelectGrant => LegacyCode::SelectGrantFailure,
+            Rpc::CreatePrivilegeGroup => LegacyCode::CreatePrivilegeGroupFailure,
+            Rpc::DropPrivilegeGroup => LegacyCode::DropPrivilegeGroupFailure,
+            Rpc::OperatePrivilegeGroup => LegacyCode::OperatePrivilegeGroupFailure,
         }
     }
 }
@@ -42,6 +53,11 @@ pub enum LegacyCode {
     CreateRoleFailure = 35,
     DropRoleFailure = 36,
     OperateUserRoleFailure = 37,
+    OperatePrivilegeFailure = 41,
+    SelectGrantFailure = 42,
+    CreatePrivilegeGroupFailure = 58,
+    DropPrivilegeGroupFailure = 59,
+    OperatePrivilegeGroupFailure = 61,
 }
 
 /// Why authentication failed, worded as Milvus's authentication interceptor words it.
@@ -81,9 +97,16 @@ pub enum ErrorKind {
 /// A failed registry operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RbacError {
-    /// A validator rejected a name, password or description (Milvus code 1100). The message is complete.
+    /// A validator or a rule rejected a parameter (Milvus code 1100). The message is complete; `legacy` is
+    /// `IllegalArgument` from validators, the RPC's failure code from the coordinator.
     #[error("{message}")]
-    InvalidParameter { message: String },
+    InvalidParameter { message: String, legacy: LegacyCode },
+    /// A database name failed Milvus's `ValidateDatabaseName` (code 802).
+    #[error("{message}")]
+    InvalidDatabaseName { message: String },
+    /// A privilege group name failed Milvus's `ValidatePrivilegeGroupName` (code 1402).
+    #[error("{message}")]
+    InvalidGroupName { message: String },
     /// The old password given to `update_password` is wrong, or the user does not exist.
     #[error("old password not correct for {user}: not authenticated")]
     OldPasswordIncorrect { user: String },
@@ -112,12 +135,45 @@ pub enum RbacError {
     /// `drop_user("")`, as a real server answers it.
     #[error("fail to execute task when deleting the user")]
     DropEmptyUser,
-    /// Milvus 2.6 prefixes the checks its coordinator runs before a change.
-    #[error("failed to check if {check}: {source}")]
-    CheckFailed {
-        check: &'static str,
+    /// Milvus 2.6 prefixes the failures of the checks its coordinator runs before a change.
+    #[error("{context}: {source}")]
+    Wrapped {
+        context: &'static str,
         source: Box<RbacError>,
     },
+    /// Milvus 2.4 lists the object types it supports.
+    #[error("not found the object type[name: {name}], supported the object types: [Collection Global User]")]
+    ObjectTypeNotFound { name: String },
+    /// Milvus 2.5+ no longer lists them.
+    #[error("the object entity in the request is nil or invalid")]
+    ObjectTypeInvalid,
+    /// Not a privilege of the object type (2.5+ names the type).
+    #[error("not found the privilege name[{privilege}]{}", object_type.map(|t| format!(" in object[{t}]")).unwrap_or_default())]
+    PrivilegeNotFound {
+        privilege: String,
+        object_type: Option<crate::catalog::ObjectType>,
+    },
+    /// Groups are granted with grant v2 only.
+    #[error("can not operate the {} privilege group [{group}]", if *builtin { "built-in" } else { "custom" })]
+    GroupNeedsGrantV2 { group: String, builtin: bool },
+    /// A grant needs a grantor, and with authorization disabled nobody may have connected.
+    #[error("fail to get authorization from the md, authorization:[token]")]
+    NoGrantor,
+    #[error("fail to drop the role that it has privileges. Use REVOKE API to revoke privileges")]
+    RoleHasGrants,
+    #[error(
+        "privilege group [{group}] is used by role [{role}], Use REVOKE API to revoke it first"
+    )]
+    GroupInUse { group: String, role: String },
+    /// A group's privileges must be of one level (Milvus 2.5 wording; 2.6 reports it as a parameter error).
+    #[error("privileges are not the same privilege level")]
+    MixedLevels,
+    /// A custom group whose privileges have no level cannot be granted.
+    #[error("not found the privilege level")]
+    LevelNotFound,
+    /// `restore_rbac` met something that already exists or is missing.
+    #[error("{message}")]
+    RestoreConflict { message: String },
     #[error("{reason}")]
     Authentication { reason: AuthFailure },
     /// The profile's Milvus version has no such call.
@@ -141,9 +197,11 @@ impl RbacError {
     pub fn code(&self) -> i32 {
         match self {
             RbacError::InvalidParameter { .. } => CODE_INVALID_PARAMETER,
+            RbacError::InvalidGroupName { .. } => 1402,
+            RbacError::InvalidDatabaseName { .. } => 802,
             RbacError::OldPasswordIncorrect { .. } => 1400,
             RbacError::NotPermitted { .. } => 1401,
-            RbacError::CheckFailed { source, .. } => source.code(),
+            RbacError::Wrapped { source, .. } => source.code(),
             // pymilvus reports a failed connection with code 2.
             RbacError::Authentication { .. } => 2,
             RbacError::Param { .. } => 1,
@@ -154,7 +212,8 @@ impl RbacError {
     /// The legacy `error_code` pymilvus exposes as `compatible_code`.
     pub fn compatible_code(&self) -> LegacyCode {
         match self {
-            RbacError::InvalidParameter { .. } => LegacyCode::IllegalArgument,
+            RbacError::InvalidParameter { legacy, .. } => *legacy,
+            RbacError::InvalidGroupName { .. } => LegacyCode::IllegalArgument,
             RbacError::UserExists { .. } | RbacError::UserLimit => {
                 LegacyCode::CreateCredentialFailure
             }
@@ -162,7 +221,16 @@ impl RbacError {
             RbacError::RoleNotFound { rpc } | RbacError::UserNotFound { rpc } => rpc.failure_code(),
             RbacError::UpdatedUserNotFound => LegacyCode::UpdateCredentialFailure,
             RbacError::DropEmptyUser => LegacyCode::DeleteCredentialFailure,
-            RbacError::CheckFailed { source, .. } => source.compatible_code(),
+            RbacError::Wrapped { source, .. } => source.compatible_code(),
+            RbacError::ObjectTypeNotFound { .. }
+            | RbacError::ObjectTypeInvalid
+            | RbacError::PrivilegeNotFound { .. }
+            | RbacError::GroupNeedsGrantV2 { .. }
+            | RbacError::LevelNotFound
+            | RbacError::RestoreConflict { .. } => LegacyCode::OperatePrivilegeFailure,
+            RbacError::RoleHasGrants => LegacyCode::DropRoleFailure,
+            RbacError::GroupInUse { .. } => LegacyCode::DropPrivilegeGroupFailure,
+            RbacError::MixedLevels => LegacyCode::OperatePrivilegeGroupFailure,
             RbacError::Authentication { .. } => LegacyCode::ConnectFailed,
             _ => LegacyCode::UnexpectedError,
         }
@@ -177,9 +245,19 @@ impl RbacError {
         }
     }
 
+    /// A validator's error.
     pub(crate) fn invalid(message: impl Into<String>) -> RbacError {
         RbacError::InvalidParameter {
             message: message.into(),
+            legacy: LegacyCode::IllegalArgument,
+        }
+    }
+
+    /// A coordinator's parameter error, reported with the RPC's legacy failure code.
+    pub(crate) fn invalid_in(rpc: Rpc, message: impl Into<String>) -> RbacError {
+        RbacError::InvalidParameter {
+            message: message.into(),
+            legacy: rpc.failure_code(),
         }
     }
 
@@ -204,8 +282,8 @@ mod tests {
         assert_eq!(err.code(), 65535);
         assert_eq!(err.compatible_code(), LegacyCode::CreateRoleFailure);
 
-        let err = RbacError::CheckFailed {
-            check: "add credential",
+        let err = RbacError::Wrapped {
+            context: "failed to check if add credential",
             source: Box::new(RbacError::UserLimit),
         };
         assert_eq!(

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::catalog::{Catalog, CATALOG_24, CATALOG_25, CATALOG_26};
+
 /// How a length is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
@@ -135,6 +137,20 @@ pub struct Profile {
     pub update_creates_missing_user: bool,
     /// `update_password` looks the user up by its trimmed name (as a 2.3.5 server was seen to do).
     pub update_trims_user_name: bool,
+    /// Privileges, groups and the grants `public` starts with.
+    pub catalog: &'static Catalog,
+    /// The rule for privilege, object and collection names in grants.
+    pub object_names: NameRule,
+    /// What the object-name validator calls an object name (Milvus 2.4 says "role name").
+    pub object_name_label: &'static str,
+    /// Milvus 2.4 lists the supported object types when the type is unknown; later versions do not.
+    pub lists_object_types: bool,
+    /// Milvus 2.5+ name the object type in "not found the privilege name[...] in object[...]".
+    pub names_object_of_missing_privilege: bool,
+    /// `drop_role(force_drop=True)` drops the role's grants too (2.5+); 2.4 ignores the flag.
+    pub force_drop: bool,
+    /// Whether `drop_role` looks for grants in every database (2.5+) or only in `default` and `*` (2.4).
+    pub drop_role_sees_all_databases: bool,
 }
 
 /// The longest user or role description Milvus 2.6 accepts, in bytes.
@@ -222,6 +238,13 @@ const SERVER_ROLE_NAME: NameRule = NameRule {
     other_char_style: CharStyle::Latin1Byte,
 };
 
+/// Milvus 2.6.2+ words the character rule with its configurable extra characters.
+const MILVUS_26_NAMES: NameRule = NameRule {
+    chars_wording: NameCharsWording::AllowedChars,
+    other_char_style: CharStyle::Char,
+    ..SERVER_ROLE_NAME
+};
+
 /// The rules as the Milvus documentation states them (the default profile).
 pub static DOCS: Profile = Profile {
     name: ProfileName::Docs,
@@ -253,6 +276,13 @@ pub static DOCS: Profile = Profile {
     descriptions: true,
     update_creates_missing_user: false,
     update_trims_user_name: false,
+    catalog: &CATALOG_26,
+    object_names: MILVUS_26_NAMES,
+    object_name_label: "object name",
+    lists_object_types: false,
+    names_object_of_missing_privilege: true,
+    force_drop: true,
+    drop_role_sees_all_databases: true,
 };
 
 /// Milvus 2.5.
@@ -270,6 +300,13 @@ pub static MILVUS_25: Profile = Profile {
     descriptions: false,
     update_creates_missing_user: true,
     update_trims_user_name: true,
+    catalog: &CATALOG_25,
+    object_names: SERVER_ROLE_NAME,
+    object_name_label: "object name",
+    lists_object_types: false,
+    names_object_of_missing_privilege: true,
+    force_drop: true,
+    drop_role_sees_all_databases: true,
 };
 
 /// Milvus 2.4, and what a real 2.3.5 server was seen to do.
@@ -286,6 +323,12 @@ pub static MILVUS_24: Profile = Profile {
         max: 256,
         hash_limit: Some(72),
     },
+    catalog: &CATALOG_24,
+    object_name_label: "role name",
+    lists_object_types: true,
+    names_object_of_missing_privilege: false,
+    force_drop: false,
+    drop_role_sees_all_databases: false,
     ..MILVUS_25
 };
 
@@ -305,14 +348,17 @@ pub static MILVUS_26: Profile = Profile {
         max: 72,
         hash_limit: None,
     },
-    role_name: NameRule {
-        chars_wording: NameCharsWording::AllowedChars,
-        other_char_style: CharStyle::Char,
-        ..SERVER_ROLE_NAME
-    },
+    role_name: MILVUS_26_NAMES,
     user_limit_before_duplicate: false,
     prefix_check_failures: true,
     descriptions: true,
     update_creates_missing_user: false,
     update_trims_user_name: true,
+    catalog: &CATALOG_26,
+    object_names: MILVUS_26_NAMES,
+    object_name_label: "object name",
+    lists_object_types: false,
+    names_object_of_missing_privilege: true,
+    force_drop: true,
+    drop_role_sees_all_databases: true,
 };

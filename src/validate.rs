@@ -198,6 +198,66 @@ pub fn password_hashable(rule: &PasswordRule, password: &str) -> Result<()> {
     }
 }
 
+/// Milvus's `ValidatePrivilegeGroupName`: no trimming; codes 1402 and 1100, with Milvus's wrapping artefacts.
+pub fn privilege_group_name(group: &str) -> Result<()> {
+    let invalid_name = |message: String| RbacError::InvalidGroupName { message };
+    if group.is_empty() {
+        return Err(invalid_name(
+            "invalid privilege group name[privilegeGroup=privilege group name should not be empty]"
+                .into(),
+        ));
+    }
+    if group.len() > MAX_NAME_BYTES {
+        return Err(invalid_name(format!(
+            "{group}->{MAX_NAME_BYTES}: invalid privilege group name[privilegeGroup=the length of a privilege group \
+             name %s must be less than %s characters]"
+        )));
+    }
+    let first = group.as_bytes()[0];
+    if first != b'_' && !first.is_ascii_alphabetic() {
+        return Err(invalid_name(format!(
+            "{group}: invalid privilege group name[privilegeGroup=the first character of a privilege group name \
+             %s must be an underscore or letter]"
+        )));
+    }
+    if first_disallowed_after_first(group, "_", false).is_some() {
+        return Err(RbacError::invalid(format!(
+            "privilege group name {group} can only contain numbers, letters and underscores: invalid parameter"
+        )));
+    }
+    Ok(())
+}
+
+/// Milvus's `ValidateDatabaseName` (code 802), for the database of a grant v2.
+pub fn database_name(db_name: &str) -> Result<()> {
+    let refuse = |reason: String| RbacError::InvalidDatabaseName {
+        message: format!("{reason}: invalid database name[database={db_name}]"),
+    };
+    if db_name.is_empty() {
+        return Err(refuse("database name couldn't be empty".into()));
+    }
+    if db_name.len() > MAX_NAME_BYTES {
+        return Err(refuse(format!(
+            "the length of a database name must be less than {MAX_NAME_BYTES} characters"
+        )));
+    }
+    let first = db_name.as_bytes()[0];
+    if first != b'_' && !first.is_ascii_alphabetic() {
+        return Err(refuse(
+            "the first character of a database name must be an underscore or letter".into(),
+        ));
+    }
+    if first_disallowed_after_first(db_name, "_", false).is_some() {
+        return Err(refuse(
+            "database name can only contain numbers, letters and underscores".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Milvus's `proxy.maxNameLength`.
+const MAX_NAME_BYTES: usize = 255;
+
 /// Milvus 2.6's description check (`kind` is "user" or "role").
 pub fn description(kind: &str, text: &str) -> Result<()> {
     if text.len() > MAX_DESCRIPTION_BYTES {

@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use super::convert::{
-    check_timeout, flag, limit, non_empty_text, optional_text, secret, text, texts, Setting,
-};
+use super::convert::{check_timeout, flag, limit, secret, text, texts, Setting};
 use super::errors::{param_error, to_py};
 use crate::error::RbacError;
 use crate::password::HashStrength;
@@ -123,8 +121,16 @@ impl MilvusClient {
         })
     }
 
+    /// Go on as `user` (after it changed its own password with `reset_connection=True`).
+    pub(super) fn reconnect_as(&self, user: String) {
+        let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(session) = guard.as_mut() {
+            session.caller = Caller { user: Some(user) };
+        }
+    }
+
     /// Run `operation` on the registry with the GIL released.
-    fn call<T: Send>(
+    pub(super) fn call<T: Send>(
         &self,
         py: Python<'_>,
         operation: impl FnOnce(&Registry, &Caller) -> Result<T, RbacError> + Send,
@@ -204,274 +210,6 @@ impl MilvusClient {
         Ok(MilvusClient {
             uri,
             session: Mutex::new(Some(session)),
-        })
-    }
-
-    /// Create a user. `description` is kept in profiles with descriptions (Milvus 2.6.19 and "docs").
-    #[pyo3(signature = (user_name, password, timeout = None, description = None, **kwargs))]
-    fn create_user(
-        &self,
-        py: Python<'_>,
-        user_name: &Bound<'_, PyAny>,
-        password: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        description: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        let password = secret(password, "password")?;
-        let description = description
-            .map(|d| optional_text(d, "description"))
-            .transpose()?
-            .flatten();
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.create_user(caller, &user_name, &password, description.as_deref())
-        })
-    }
-
-    /// Change a user's password. The old password is required unless this client's user is a super user.
-    /// With `reset_connection=True`, this client goes on as `user_name` with the new password.
-    #[pyo3(signature = (
-        user_name, old_password, new_password, reset_connection = None, timeout = None, description = None,
-        **kwargs
-    ))]
-    #[pyo3(
-        text_signature = "($self, user_name, old_password, new_password, reset_connection=False, \
-        timeout=None, description=None, **kwargs)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    fn update_password(
-        &self,
-        py: Python<'_>,
-        user_name: &Bound<'_, PyAny>,
-        old_password: &Bound<'_, PyAny>,
-        new_password: &Bound<'_, PyAny>,
-        reset_connection: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        description: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        let old_password = secret(old_password, "password")?;
-        let new_password = secret(new_password, "password")?;
-        let reset_connection = reset_connection
-            .map(|value| flag(value, "reset_connection"))
-            .transpose()?
-            .unwrap_or(false);
-        let description = description
-            .map(|d| optional_text(d, "description"))
-            .transpose()?
-            .flatten();
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.update_password(
-                caller,
-                &user_name,
-                &old_password,
-                &new_password,
-                description.as_deref(),
-            )
-        })?;
-        if reset_connection {
-            let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(session) = guard.as_mut() {
-                session.caller = Caller {
-                    user: Some(user_name),
-                };
-            }
-        }
-        Ok(())
-    }
-
-    /// Set a user's description (Milvus 2.6.19). Older profiles answer as older servers do.
-    #[pyo3(signature = (user_name, description, timeout = None, **kwargs))]
-    fn update_user(
-        &self,
-        py: Python<'_>,
-        user_name: &Bound<'_, PyAny>,
-        description: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        let description = text(description, "description")?;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.update_user(caller, &user_name, &description)
-        })
-    }
-
-    /// Names of all users, root included, in byte order.
-    #[pyo3(signature = (timeout = None, **kwargs))]
-    fn list_users(
-        &self,
-        py: Python<'_>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<String>> {
-        let _ = kwargs;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| registry.list_users(caller))
-    }
-
-    /// Drop a user and its role memberships. Dropping a missing user succeeds; root cannot be dropped.
-    #[pyo3(signature = (user_name, timeout = None, **kwargs))]
-    fn drop_user(
-        &self,
-        py: Python<'_>,
-        user_name: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.drop_user(caller, &user_name)
-        })
-    }
-
-    /// `{"user_name": ..., "roles": (...), "description": ...}`, or `{}` if there is no such user.
-    #[pyo3(signature = (user_name, timeout = None, **kwargs))]
-    fn describe_user<'py>(
-        &self,
-        py: Python<'py>,
-        user_name: &Bound<'py, PyAny>,
-        timeout: Option<&Bound<'py, PyAny>>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        timeout.map(check_timeout).transpose()?;
-        let found = self.call(py, |registry, caller| {
-            registry.describe_user(caller, &user_name)
-        })?;
-        let result = PyDict::new(py);
-        if let Some(user) = found {
-            result.set_item("user_name", user.name)?;
-            result.set_item("roles", PyTuple::new(py, user.roles)?)?;
-            result.set_item("description", user.description)?;
-        }
-        Ok(result)
-    }
-
-    /// Create a role. `description` is kept in profiles with descriptions.
-    #[pyo3(signature = (role_name, timeout = None, description = None, **kwargs))]
-    #[pyo3(text_signature = "($self, role_name, timeout=None, description='', **kwargs)")]
-    fn create_role(
-        &self,
-        py: Python<'_>,
-        role_name: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        description: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let role_name = non_empty_text(role_name, "role_name")?;
-        let description = description
-            .map(|d| optional_text(d, "description"))
-            .transpose()?
-            .flatten();
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.create_role(caller, &role_name, description.as_deref())
-        })
-    }
-
-    /// Set a role's description (Milvus 2.6.19; not available in older profiles).
-    #[pyo3(signature = (role_name, description, timeout = None, **kwargs))]
-    fn alter_role(
-        &self,
-        py: Python<'_>,
-        role_name: &Bound<'_, PyAny>,
-        description: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let role_name = non_empty_text(role_name, "role_name")?;
-        let description = text(description, "description")?;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.alter_role(caller, &role_name, &description)
-        })
-    }
-
-    /// Drop a role; its users lose it. admin and public cannot be dropped.
-    #[pyo3(signature = (role_name, force_drop = None, timeout = None, **kwargs))]
-    #[pyo3(text_signature = "($self, role_name, force_drop=False, timeout=None, **kwargs)")]
-    fn drop_role(
-        &self,
-        py: Python<'_>,
-        role_name: &Bound<'_, PyAny>,
-        force_drop: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let role_name = non_empty_text(role_name, "role_name")?;
-        let force_drop = force_drop
-            .map(|value| flag(value, "force_drop"))
-            .transpose()?
-            .unwrap_or(false);
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.drop_role(caller, &role_name, force_drop)
-        })
-    }
-
-    /// Names of all roles, admin and public included, in byte order.
-    #[pyo3(signature = (timeout = None, **kwargs))]
-    fn list_roles(
-        &self,
-        py: Python<'_>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<String>> {
-        let _ = kwargs;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| registry.list_roles(caller))
-    }
-
-    /// Give `user_name` the role `role_name` (a no-op if it has it).
-    #[pyo3(signature = (user_name, role_name, timeout = None, **kwargs))]
-    fn grant_role(
-        &self,
-        py: Python<'_>,
-        user_name: &Bound<'_, PyAny>,
-        role_name: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        let role_name = non_empty_text(role_name, "role_name")?;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.grant_role(caller, &user_name, &role_name)
-        })
-    }
-
-    /// Take the role `role_name` from `user_name` (a no-op if it does not have it).
-    #[pyo3(signature = (user_name, role_name, timeout = None, **kwargs))]
-    fn revoke_role(
-        &self,
-        py: Python<'_>,
-        user_name: &Bound<'_, PyAny>,
-        role_name: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let _ = kwargs;
-        let user_name = text(user_name, "user")?;
-        let role_name = non_empty_text(role_name, "role_name")?;
-        timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| {
-            registry.revoke_role(caller, &user_name, &role_name)
         })
     }
 

@@ -3,6 +3,8 @@
 mod client;
 mod convert;
 mod errors;
+mod privileges;
+mod users;
 
 use pyo3::prelude::*;
 

@@ -5,16 +5,22 @@
 //! and the write transaction repeats them, so a concurrent change cannot slip in between.
 
 mod auth;
+mod backup;
+mod grants;
+mod groups;
 mod roles;
 mod users;
 
 pub use auth::{Caller, Credentials};
+pub use backup::{BackupRole, BackupUser, RbacBackup};
+pub use grants::{Operation, RoleDescription, ANY, DEFAULT_DATABASE};
+pub use groups::GroupChange;
 
 use crate::error::{RbacError, Result};
 use crate::password::PasswordHasher;
 use crate::profile::Profile;
 use crate::settings::{RegistryOptions, Settings};
-use crate::store::{Location, Store, Tx};
+use crate::store::{Grant, Location, Store, Tx};
 
 /// The role every holder of which passes every privilege check.
 pub const ADMIN_ROLE: &str = "admin";
@@ -69,11 +75,12 @@ impl Registry {
         self.store.location()
     }
 
-    /// Milvus 2.6 wraps the failures of its coordinator's pre-checks; earlier versions return them bare.
-    fn check_failed(&self, check: &'static str, err: RbacError) -> RbacError {
+    /// Milvus 2.6 wraps the failures of its coordinator's pre-checks in `context`; earlier versions return
+    /// them bare.
+    fn check_failed(&self, context: &'static str, err: RbacError) -> RbacError {
         if self.profile().prefix_check_failures {
-            RbacError::CheckFailed {
-                check,
+            RbacError::Wrapped {
+                context,
                 source: Box::new(err),
             }
         } else {
@@ -104,6 +111,16 @@ fn create(store: &Store, options: &RegistryOptions) -> Result<Settings> {
         tx.insert_user(ROOT_USER, &root_hash, "")?;
         tx.insert_role(ADMIN_ROLE, "")?;
         tx.insert_role(PUBLIC_ROLE, "")?;
+        for grant in settings.profile.profile().catalog.public_grants() {
+            tx.insert_grant(&Grant {
+                role_name: PUBLIC_ROLE.to_string(),
+                object_type: grant.object_type.as_str().to_string(),
+                db_name: ANY.to_string(),
+                object_name: ANY.to_string(),
+                privilege: grant.privilege.to_string(),
+                grantor: ROOT_USER.to_string(),
+            })?;
+        }
         Ok(settings.clone())
     })
 }

@@ -1,6 +1,6 @@
 //! Roles and memberships: create, alter, drop, list, grant to and revoke from users.
 
-use super::{Caller, Registry, ADMIN_ROLE, PUBLIC_ROLE};
+use super::{Caller, Registry, ADMIN_ROLE, ANY, DEFAULT_DATABASE, PUBLIC_ROLE};
 use crate::error::{RbacError, Result, Rpc};
 use crate::validate;
 
@@ -11,7 +11,7 @@ fn is_default_role(role_name: &str) -> bool {
 }
 
 impl Registry {
-    fn validate_role_name(&self, role_name: &str) -> Result<()> {
+    pub(super) fn validate_role_name(&self, role_name: &str) -> Result<()> {
         validate::name(&self.profile().role_name, role_name, ROLE_NAME)
     }
 
@@ -31,7 +31,9 @@ impl Registry {
                 });
             }
             if matches!(self.settings.max_roles, Some(max) if tx.role_count()? >= max) {
-                return Err(self.check_failed("create role", RbacError::RoleLimit));
+                return Err(
+                    self.check_failed("failed to check if create role", RbacError::RoleLimit)
+                );
             }
             tx.insert_role(role_name, description.unwrap_or_default())
         })
@@ -67,20 +69,32 @@ impl Registry {
         })
     }
 
-    /// Milvus's DropRole: admin and public cannot be dropped; users holding the role lose it.
-    pub fn drop_role(&self, _caller: &Caller, role_name: &str, _force_drop: bool) -> Result<()> {
+    /// Milvus's DropRole: admin and public cannot be dropped; a role with grants only with `force_drop`
+    /// (Milvus 2.5+; 2.4 ignores the flag); users holding the role lose it.
+    pub fn drop_role(&self, _caller: &Caller, role_name: &str, force_drop: bool) -> Result<()> {
         self.validate_role_name(role_name)?;
         if is_default_role(role_name) {
             return Err(RbacError::NotPermitted {
                 what: format!("the role[{role_name}] is a default role, which can't be dropped"),
             });
         }
+        let profile = self.profile();
         self.write(|tx| {
-            if tx.delete_role(role_name)? {
-                Ok(())
-            } else {
-                Err(RbacError::RoleNotFound { rpc: Rpc::DropRole })
+            if !tx.role_exists(role_name)? {
+                return Err(RbacError::RoleNotFound { rpc: Rpc::DropRole });
             }
+            // Milvus 2.4 looks only where a plain describe_role looks: `default` and `*`.
+            let has_grants = tx.grants_of_role(role_name)?.iter().any(|grant| {
+                profile.drop_role_sees_all_databases
+                    || grant.db_name == DEFAULT_DATABASE
+                    || grant.db_name == ANY
+            });
+            if has_grants && !(force_drop && profile.force_drop) {
+                return Err(
+                    self.check_failed("failed to check if drop role", RbacError::RoleHasGrants)
+                );
+            }
+            tx.delete_role(role_name).map(drop)
         })
     }
 
@@ -101,7 +115,7 @@ impl Registry {
             }
             if !tx.user_exists(user_name)? {
                 return Err(self.check_failed(
-                    "operate user role",
+                    "failed to check if operate user role",
                     RbacError::UserNotFound {
                         rpc: Rpc::OperateUserRole,
                     },

@@ -38,7 +38,8 @@ impl Registry {
         let at_limit = || -> Result<bool> {
             Ok(matches!(self.settings.max_users, Some(max) if tx.user_count()? >= max))
         };
-        let limit_error = || self.check_failed("add credential", RbacError::UserLimit);
+        let limit_error =
+            || self.check_failed("failed to check if add credential", RbacError::UserLimit);
         if self.profile().user_limit_before_duplicate && at_limit()? {
             return Err(limit_error());
         }
@@ -90,9 +91,10 @@ impl Registry {
                     });
                 }
                 if !profile.update_creates_missing_user {
-                    return Err(
-                        self.check_failed("update credential", RbacError::UpdatedUserNotFound)
-                    );
+                    return Err(self.check_failed(
+                        "failed to check if update credential",
+                        RbacError::UpdatedUserNotFound,
+                    ));
                 }
                 // Milvus 2.4/2.5 store the credential without looking: the user springs into existence.
                 tx.insert_user(name, &hash, "")?;
@@ -115,7 +117,10 @@ impl Registry {
             if tx.set_user_description(user_name, description)? {
                 Ok(())
             } else {
-                Err(self.check_failed("update credential", RbacError::UpdatedUserNotFound))
+                Err(self.check_failed(
+                    "failed to check if update credential",
+                    RbacError::UpdatedUserNotFound,
+                ))
             }
         })
     }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{RbacError, Result};
-pub use tx::Tx;
+pub use tx::{Grant, StoredUser, Tx};
 
 /// Where a registry lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

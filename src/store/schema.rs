@@ -32,6 +32,23 @@ const MIGRATIONS: &[&str] = &[
          BEGIN UPDATE counters SET value = value + 1 WHERE name = 'roles'; END;
      CREATE TRIGGER roles_counted_out AFTER DELETE ON roles
          BEGIN UPDATE counters SET value = value - 1 WHERE name = 'roles'; END;",
+    // 2: grants and custom privilege groups. A role's grants go with it.
+    "CREATE TABLE grants (
+         role_name TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE,
+         object_type TEXT NOT NULL,
+         db_name TEXT NOT NULL,
+         object_name TEXT NOT NULL,
+         privilege TEXT NOT NULL,
+         grantor TEXT NOT NULL,
+         PRIMARY KEY (role_name, object_type, db_name, object_name, privilege)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX grants_by_privilege ON grants(privilege, role_name);
+     CREATE TABLE privilege_groups (name TEXT PRIMARY KEY) STRICT;
+     CREATE TABLE privilege_group_members (
+         group_name TEXT NOT NULL REFERENCES privilege_groups(name) ON DELETE CASCADE,
+         privilege TEXT NOT NULL,
+         PRIMARY KEY (group_name, privilege)
+     ) STRICT, WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

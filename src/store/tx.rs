@@ -1,8 +1,42 @@
 //! Typed queries inside one transaction. Names sort with SQLite's BINARY collation: byte order, as Milvus lists.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use crate::error::{RbacError, Result};
+
+/// One stored grant: `privilege` on `object_type`/`db_name`.`object_name`, held by `role_name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub role_name: String,
+    pub object_type: String,
+    pub db_name: String,
+    pub object_name: String,
+    pub privilege: String,
+    pub grantor: String,
+}
+
+impl Grant {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Grant> {
+        Ok(Grant {
+            role_name: row.get(0)?,
+            object_type: row.get(1)?,
+            db_name: row.get(2)?,
+            object_name: row.get(3)?,
+            privilege: row.get(4)?,
+            grantor: row.get(5)?,
+        })
+    }
+}
+
+/// A stored user, for backups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub name: String,
+    pub password_hash: String,
+    pub description: String,
+}
+
+const GRANT_COLUMNS: &str = "role_name, object_type, db_name, object_name, privilege, grantor";
 
 /// One open transaction.
 pub struct Tx<'c> {
@@ -43,6 +77,17 @@ impl<'c> Tx<'c> {
                 statement
                     .query_map(params, |row| row.get(0))?
                     .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(failed)
+    }
+
+    fn grants(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Grant>> {
+        self.transaction
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params, Grant::from_row)?
+                    .collect::<rusqlite::Result<Vec<Grant>>>()
             })
             .map_err(failed)
     }
@@ -205,5 +250,139 @@ impl<'c> Tx<'c> {
             params![user, role],
         )
         .map(drop)
+    }
+
+    // Grants
+
+    /// Granting what is granted already is a no-op that keeps the first grantor, as in Milvus.
+    pub fn insert_grant(&self, grant: &Grant) -> Result<()> {
+        self.execute(
+            &format!(
+                "INSERT OR IGNORE INTO grants ({GRANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ),
+            params![
+                grant.role_name,
+                grant.object_type,
+                grant.db_name,
+                grant.object_name,
+                grant.privilege,
+                grant.grantor
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Revoking what is not granted is a no-op.
+    pub fn delete_grant(&self, grant: &Grant) -> Result<()> {
+        self.execute(
+            "DELETE FROM grants WHERE role_name = ?1 AND object_type = ?2 AND db_name = ?3 \
+             AND object_name = ?4 AND privilege = ?5",
+            params![
+                grant.role_name,
+                grant.object_type,
+                grant.db_name,
+                grant.object_name,
+                grant.privilege
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Every grant of a role, in every database.
+    pub fn grants_of_role(&self, role: &str) -> Result<Vec<Grant>> {
+        self.grants(
+            &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE role_name = ?1"),
+            [role],
+        )
+    }
+
+    /// Every grant of every role.
+    pub fn all_grants(&self) -> Result<Vec<Grant>> {
+        self.grants(
+            &format!("SELECT {GRANT_COLUMNS} FROM grants ORDER BY role_name"),
+            [],
+        )
+    }
+
+    pub fn delete_grants_of_role(&self, role: &str) -> Result<()> {
+        self.execute("DELETE FROM grants WHERE role_name = ?1", [role])
+            .map(drop)
+    }
+
+    /// The first role (by name) holding a grant of `privilege`.
+    pub fn role_granted(&self, privilege: &str) -> Result<Option<String>> {
+        self.optional_text(
+            "SELECT role_name FROM grants WHERE privilege = ?1 ORDER BY role_name LIMIT 1",
+            [privilege],
+        )
+    }
+
+    // Custom privilege groups
+
+    pub fn group_exists(&self, name: &str) -> Result<bool> {
+        self.exists("SELECT 1 FROM privilege_groups WHERE name = ?1", [name])
+    }
+
+    pub fn insert_group(&self, name: &str) -> Result<()> {
+        self.execute("INSERT INTO privilege_groups (name) VALUES (?1)", [name])
+            .map(drop)
+    }
+
+    /// Deletes the group and its members.
+    pub fn delete_group(&self, name: &str) -> Result<()> {
+        self.execute("DELETE FROM privilege_groups WHERE name = ?1", [name])
+            .map(drop)
+    }
+
+    pub fn group_names(&self) -> Result<Vec<String>> {
+        self.texts("SELECT name FROM privilege_groups ORDER BY name", [])
+    }
+
+    /// A group's privileges in byte order.
+    pub fn group_members(&self, name: &str) -> Result<Vec<String>> {
+        self.texts(
+            "SELECT privilege FROM privilege_group_members WHERE group_name = ?1 ORDER BY privilege",
+            [name],
+        )
+    }
+
+    pub fn add_group_member(&self, group: &str, privilege: &str) -> Result<()> {
+        self.execute(
+            "INSERT OR IGNORE INTO privilege_group_members (group_name, privilege) VALUES (?1, ?2)",
+            [group, privilege],
+        )
+        .map(drop)
+    }
+
+    pub fn remove_group_member(&self, group: &str, privilege: &str) -> Result<()> {
+        self.execute(
+            "DELETE FROM privilege_group_members WHERE group_name = ?1 AND privilege = ?2",
+            [group, privilege],
+        )
+        .map(drop)
+    }
+
+    // Backups
+
+    /// Every user with its password hash, in byte order.
+    pub fn stored_users(&self) -> Result<Vec<StoredUser>> {
+        self.transaction
+            .prepare_cached("SELECT name, password_hash, description FROM users ORDER BY name")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| {
+                        Ok(StoredUser {
+                            name: row.get(0)?,
+                            password_hash: row.get(1)?,
+                            description: row.get(2)?,
+                        })
+                    })?
+                    .collect()
+            })
+            .map_err(failed)
+    }
+
+    pub fn role_description(&self, name: &str) -> Result<Option<String>> {
+        self.optional_text("SELECT description FROM roles WHERE name = ?1", [name])
     }
 }

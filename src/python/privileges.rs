@@ -1,0 +1,545 @@
+//! `MilvusClient`'s privilege methods: grants v1 and v2, `describe_role`, privilege groups, RBAC backups.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use super::client::MilvusClient;
+use super::convert::{check_timeout, non_empty_text, optional_text, text, texts};
+use super::errors::param_error;
+use crate::catalog::Group;
+use crate::registry::{BackupRole, BackupUser, GroupChange, Operation, RbacBackup};
+use crate::store::Grant;
+
+/// The version of the `backup_rbac` dictionary format.
+const BACKUP_FORMAT: u32 = 1;
+
+fn group_dict<'py>(py: Python<'py>, group: Group) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("privilege_group", group.name)?;
+    dict.set_item("privileges", PyTuple::new(py, group.privileges)?)?;
+    Ok(dict)
+}
+
+/// A grant as pymilvus's `GrantItem` shows it.
+fn grant_dict<'py>(py: Python<'py>, grant: &Grant) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("object_type", &grant.object_type)?;
+    dict.set_item("object_name", &grant.object_name)?;
+    dict.set_item("db_name", &grant.db_name)?;
+    dict.set_item("role_name", &grant.role_name)?;
+    dict.set_item("privilege", &grant.privilege)?;
+    dict.set_item("grantor_name", &grant.grantor)?;
+    Ok(dict)
+}
+
+/// The value of `key` in a backup dictionary, as text.
+fn field(dict: &Bound<'_, PyDict>, key: &str, what: &str) -> PyResult<String> {
+    match dict.get_item(key)? {
+        Some(value) => text(&value, &format!("{what}.{key}")),
+        None => Err(param_error(
+            dict.py(),
+            format!("invalid RBAC backup: {what} has no `{key}`"),
+        )),
+    }
+}
+
+/// The dictionaries under `key` of a backup.
+fn entries<'py>(backup: &Bound<'py, PyDict>, key: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let py = backup.py();
+    let Some(value) = backup.get_item(key)? else {
+        return Err(param_error(
+            py,
+            format!("invalid RBAC backup: no `{key}` list"),
+        ));
+    };
+    let list = value
+        .cast::<PyList>()
+        .map_err(|_| param_error(py, format!("invalid RBAC backup: `{key}` is not a list")))?;
+    list.iter()
+        .map(|item| {
+            item.cast_into::<PyDict>().map_err(|_| {
+                param_error(
+                    py,
+                    format!("invalid RBAC backup: an entry of `{key}` is not a dict"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn list_field(dict: &Bound<'_, PyDict>, key: &str, what: &str) -> PyResult<Vec<String>> {
+    match dict.get_item(key)? {
+        Some(value) => texts(&value, &format!("{what}.{key}")),
+        None => Err(param_error(
+            dict.py(),
+            format!("invalid RBAC backup: {what} has no `{key}`"),
+        )),
+    }
+}
+
+fn read_backup(backup: &Bound<'_, PyAny>) -> PyResult<RbacBackup> {
+    let py = backup.py();
+    let backup = backup.cast::<PyDict>().map_err(|_| {
+        param_error(
+            py,
+            "`meta` value is illegal: expected the dict backup_rbac() returns".into(),
+        )
+    })?;
+    let version = backup.get_item("version")?;
+    let version_ok = version
+        .as_ref()
+        .and_then(|v| v.extract::<u32>().ok())
+        .is_some_and(|v| v == BACKUP_FORMAT);
+    if !version_ok {
+        return Err(param_error(
+            py,
+            format!("invalid RBAC backup: expected \"version\": {BACKUP_FORMAT}"),
+        ));
+    }
+    let users = entries(backup, "users")?
+        .iter()
+        .map(|user| {
+            Ok(BackupUser {
+                name: field(user, "user_name", "user")?,
+                password_hash: field(user, "password_hash", "user")?,
+                description: field(user, "description", "user")?,
+                roles: list_field(user, "roles", "user")?,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let roles = entries(backup, "roles")?
+        .iter()
+        .map(|role| {
+            Ok(BackupRole {
+                name: field(role, "role_name", "role")?,
+                description: field(role, "description", "role")?,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let grants = entries(backup, "grants")?
+        .iter()
+        .map(|grant| {
+            Ok(Grant {
+                role_name: field(grant, "role_name", "grant")?,
+                object_type: field(grant, "object_type", "grant")?,
+                db_name: field(grant, "db_name", "grant")?,
+                object_name: field(grant, "object_name", "grant")?,
+                privilege: field(grant, "privilege", "grant")?,
+                grantor: field(grant, "grantor_name", "grant")?,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let groups = entries(backup, "privilege_groups")?
+        .iter()
+        .map(|group| {
+            Ok(Group {
+                name: field(group, "privilege_group", "privilege group")?,
+                privileges: list_field(group, "privileges", "privilege group")?,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(RbacBackup {
+        users,
+        roles,
+        grants,
+        groups,
+    })
+}
+
+fn write_backup<'py>(py: Python<'py>, backup: RbacBackup) -> PyResult<Bound<'py, PyDict>> {
+    let result = PyDict::new(py);
+    result.set_item("version", BACKUP_FORMAT)?;
+    let users = PyList::empty(py);
+    for user in backup.users {
+        let dict = PyDict::new(py);
+        dict.set_item("user_name", user.name)?;
+        dict.set_item("password_hash", user.password_hash)?;
+        dict.set_item("description", user.description)?;
+        dict.set_item("roles", PyList::new(py, user.roles)?)?;
+        users.append(dict)?;
+    }
+    result.set_item("users", users)?;
+    let roles = PyList::empty(py);
+    for role in backup.roles {
+        let dict = PyDict::new(py);
+        dict.set_item("role_name", role.name)?;
+        dict.set_item("description", role.description)?;
+        roles.append(dict)?;
+    }
+    result.set_item("roles", roles)?;
+    let grants = PyList::empty(py);
+    for grant in &backup.grants {
+        grants.append(grant_dict(py, grant)?)?;
+    }
+    result.set_item("grants", grants)?;
+    let groups = PyList::empty(py);
+    for group in backup.groups {
+        let dict = PyDict::new(py);
+        dict.set_item("privilege_group", group.name)?;
+        dict.set_item("privileges", PyList::new(py, group.privileges)?)?;
+        groups.append(dict)?;
+    }
+    result.set_item("privilege_groups", groups)?;
+    Ok(result)
+}
+
+/// `None` or a `str`, `None` read as `""`.
+fn db(value: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+    Ok(value
+        .map(|v| optional_text(v, "db_name"))
+        .transpose()?
+        .flatten()
+        .unwrap_or_default())
+}
+
+/// The privileges list of a group change: a non-empty list of non-empty `str`, as pymilvus requires.
+fn privileges_list(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let privileges = texts(value, "privileges")?;
+    if privileges.is_empty() || privileges.iter().any(String::is_empty) {
+        return Err(param_error(
+            value.py(),
+            format!("`privileges` value {privileges:?} is illegal"),
+        ));
+    }
+    Ok(privileges)
+}
+
+impl MilvusClient {
+    #[allow(clippy::too_many_arguments)]
+    fn privilege_v1(
+        &self,
+        py: Python<'_>,
+        operation: Operation,
+        role_name: &Bound<'_, PyAny>,
+        object_type: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        object_name: &Bound<'_, PyAny>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let role_name = non_empty_text(role_name, "role_name")?;
+        let object_type = non_empty_text(object_type, "object")?;
+        let object_name = non_empty_text(object_name, "object_name")?;
+        let privilege = non_empty_text(privilege, "privilege")?;
+        let db_name = db(db_name)?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.operate_privilege(
+                caller,
+                operation,
+                &role_name,
+                &object_type,
+                &privilege,
+                &object_name,
+                &db_name,
+            )
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn privilege_v2(
+        &self,
+        py: Python<'_>,
+        operation: Operation,
+        role_name: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        collection_name: &Bound<'_, PyAny>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let role_name = non_empty_text(role_name, "role_name")?;
+        let privilege = non_empty_text(privilege, "privilege")?;
+        let collection_name = non_empty_text(collection_name, "collection_name")?;
+        let db_name = db(db_name)?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.operate_privilege_v2(
+                caller,
+                operation,
+                &role_name,
+                &privilege,
+                &collection_name,
+                &db_name,
+            )
+        })
+    }
+
+    fn change_group(
+        &self,
+        py: Python<'_>,
+        change: GroupChange,
+        group_name: &Bound<'_, PyAny>,
+        privileges: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let group_name = non_empty_text(group_name, "privilege_group")?;
+        let privileges = privileges_list(privileges)?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.change_privilege_group(caller, change, &group_name, &privileges)
+        })
+    }
+}
+
+#[pymethods]
+impl MilvusClient {
+    /// Grant `privilege` on `object_name` of `object_type` (`Global`, `Collection`, `User`) to a role, in
+    /// database `db_name` (`""` is `default`). Granting twice is a no-op.
+    #[pyo3(signature = (role_name, object_type, privilege, object_name, db_name = None, timeout = None, **kwargs))]
+    #[pyo3(
+        text_signature = "($self, role_name, object_type, privilege, object_name, db_name='', timeout=None, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn grant_privilege(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        object_type: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        object_name: &Bound<'_, PyAny>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        self.privilege_v1(
+            py,
+            Operation::Grant,
+            role_name,
+            object_type,
+            privilege,
+            object_name,
+            db_name,
+            timeout,
+        )
+    }
+
+    /// Revoke what `grant_privilege` granted. Revoking what is not granted is a no-op.
+    #[pyo3(signature = (role_name, object_type, privilege, object_name, db_name = None, timeout = None, **kwargs))]
+    #[pyo3(
+        text_signature = "($self, role_name, object_type, privilege, object_name, db_name='', timeout=None, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn revoke_privilege(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        object_type: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        object_name: &Bound<'_, PyAny>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        self.privilege_v1(
+            py,
+            Operation::Revoke,
+            role_name,
+            object_type,
+            privilege,
+            object_name,
+            db_name,
+            timeout,
+        )
+    }
+
+    /// Grant a privilege or privilege group on `collection_name` in `db_name` (Milvus 2.5+; `*` for all).
+    #[pyo3(signature = (role_name, privilege, collection_name, db_name = None, timeout = None, **kwargs))]
+    #[allow(clippy::too_many_arguments)]
+    fn grant_privilege_v2(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        collection_name: &Bound<'_, PyAny>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        self.privilege_v2(
+            py,
+            Operation::Grant,
+            role_name,
+            privilege,
+            collection_name,
+            db_name,
+            timeout,
+        )
+    }
+
+    /// Revoke what `grant_privilege_v2` granted.
+    #[pyo3(signature = (role_name, privilege, collection_name, db_name = None, timeout = None, **kwargs))]
+    #[allow(clippy::too_many_arguments)]
+    fn revoke_privilege_v2(
+        &self,
+        py: Python<'_>,
+        role_name: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        collection_name: &Bound<'_, PyAny>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        self.privilege_v2(
+            py,
+            Operation::Revoke,
+            role_name,
+            privilege,
+            collection_name,
+            db_name,
+            timeout,
+        )
+    }
+
+    /// `{"role": ..., "description": ..., "privileges": [{...}, ...]}`: the role's grants in database
+    /// `db_name` (keyword; `""` is `default`, `*` is all) and in `*`, in Milvus's order.
+    #[pyo3(signature = (role_name, timeout = None, **kwargs))]
+    fn describe_role<'py>(
+        &self,
+        py: Python<'py>,
+        role_name: &Bound<'py, PyAny>,
+        timeout: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let role_name = non_empty_text(role_name, "role_name")?;
+        let db_name = match kwargs
+            .map(|kw| kw.get_item("db_name"))
+            .transpose()?
+            .flatten()
+        {
+            Some(value) => db(Some(&value))?,
+            None => String::new(),
+        };
+        timeout.map(check_timeout).transpose()?;
+        let role = self.call(py, |registry, caller| {
+            registry.describe_role(caller, &role_name, &db_name)
+        })?;
+        let result = PyDict::new(py);
+        result.set_item("role", role.name)?;
+        result.set_item("description", role.description)?;
+        let privileges = PyList::empty(py);
+        for grant in &role.grants {
+            privileges.append(grant_dict(py, grant)?)?;
+        }
+        result.set_item("privileges", privileges)?;
+        Ok(result)
+    }
+
+    /// Create an empty custom privilege group (Milvus 2.5+).
+    #[pyo3(signature = (group_name, timeout = None, **kwargs))]
+    fn create_privilege_group(
+        &self,
+        py: Python<'_>,
+        group_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let group_name = non_empty_text(group_name, "privilege_group")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.create_privilege_group(caller, &group_name)
+        })
+    }
+
+    /// Drop a custom privilege group; refused while a role holds it, a no-op for any other name.
+    #[pyo3(signature = (group_name, timeout = None, **kwargs))]
+    fn drop_privilege_group(
+        &self,
+        py: Python<'_>,
+        group_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        let group_name = non_empty_text(group_name, "privilege_group")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.drop_privilege_group(caller, &group_name)
+        })
+    }
+
+    /// `[{"privilege_group": ..., "privileges": (...)}, ...]`: custom groups by name, then the built-in ones.
+    #[pyo3(signature = (timeout = None, **kwargs))]
+    fn list_privilege_groups<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let _ = kwargs;
+        timeout.map(check_timeout).transpose()?;
+        let groups = self.call(py, |registry, caller| {
+            registry.list_privilege_groups(caller)
+        })?;
+        let result = PyList::empty(py);
+        for group in groups {
+            result.append(group_dict(py, group)?)?;
+        }
+        Ok(result)
+    }
+
+    /// Add privileges (or the members of groups) to a custom group; they must share one privilege level.
+    #[pyo3(signature = (group_name, privileges, timeout = None, **kwargs))]
+    fn add_privileges_to_group(
+        &self,
+        py: Python<'_>,
+        group_name: &Bound<'_, PyAny>,
+        privileges: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        self.change_group(py, GroupChange::Add, group_name, privileges, timeout)
+    }
+
+    /// Remove privileges from a custom group (absent ones are ignored).
+    #[pyo3(signature = (group_name, privileges, timeout = None, **kwargs))]
+    fn remove_privileges_from_group(
+        &self,
+        py: Python<'_>,
+        group_name: &Bound<'_, PyAny>,
+        privileges: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        self.change_group(py, GroupChange::Remove, group_name, privileges, timeout)
+    }
+
+    /// Extension (not in pymilvus): the registry's users (with password hashes), roles, grants and custom
+    /// groups, without root, admin and public, as a JSON-serialisable dict.
+    #[pyo3(signature = (timeout = None, **kwargs))]
+    fn backup_rbac<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let _ = kwargs;
+        timeout.map(check_timeout).transpose()?;
+        let backup = self.call(py, |registry, caller| registry.backup_rbac(caller))?;
+        write_backup(py, backup)
+    }
+
+    /// Extension (not in pymilvus): restore what `backup_rbac` returned; all or nothing, refused if any
+    /// user, role or group of the backup exists already.
+    #[pyo3(signature = (meta, timeout = None, **kwargs))]
+    fn restore_rbac(
+        &self,
+        py: Python<'_>,
+        meta: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let _ = kwargs;
+        timeout.map(check_timeout).transpose()?;
+        let backup = read_backup(meta)?;
+        self.call(py, |registry, caller| {
+            registry.restore_rbac(caller, &backup)
+        })
+    }
+}

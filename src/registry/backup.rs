@@ -1,0 +1,182 @@
+//! RBAC backup and restore (Milvus's BackupRBAC/RestoreRBAC, which pymilvus does not expose).
+//!
+//! A backup holds everything but root, admin and public (as Milvus's): users with their password hashes and
+//! roles, roles, grants (public's included), and custom groups. A restore is all-or-nothing.
+
+use std::collections::BTreeSet;
+
+use argon2::password_hash::phc::PasswordHash;
+
+use super::{Caller, Registry, ADMIN_ROLE, ANY, PUBLIC_ROLE, ROOT_USER};
+use crate::catalog::Group;
+use crate::error::{RbacError, Result};
+use crate::store::Grant;
+use crate::validate;
+
+/// A user in a backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupUser {
+    pub name: String,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    pub description: String,
+    pub roles: Vec<String>,
+}
+
+/// A role in a backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupRole {
+    pub name: String,
+    pub description: String,
+}
+
+/// The RBAC metadata of a registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RbacBackup {
+    pub users: Vec<BackupUser>,
+    pub roles: Vec<BackupRole>,
+    pub grants: Vec<Grant>,
+    pub groups: Vec<Group>,
+}
+
+fn conflict(message: String) -> RbacError {
+    RbacError::RestoreConflict { message }
+}
+
+fn is_builtin_role(name: &str) -> bool {
+    name == ADMIN_ROLE || name == PUBLIC_ROLE
+}
+
+impl Registry {
+    /// Everything but root, admin and public, in byte order.
+    pub fn backup_rbac(&self, _caller: &Caller) -> Result<RbacBackup> {
+        self.read(|tx| {
+            let users = tx
+                .stored_users()?
+                .into_iter()
+                .filter(|user| user.name != ROOT_USER)
+                .map(|user| {
+                    Ok(BackupUser {
+                        roles: tx.roles_of_user(&user.name)?,
+                        name: user.name,
+                        password_hash: user.password_hash,
+                        description: user.description,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let roles = tx
+                .role_names()?
+                .into_iter()
+                .filter(|name| !is_builtin_role(name))
+                .map(|name| {
+                    let description = tx.role_description(&name)?.unwrap_or_default();
+                    Ok(BackupRole { name, description })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let groups = tx
+                .group_names()?
+                .into_iter()
+                .map(|name| {
+                    let privileges = tx.group_members(&name)?;
+                    Ok(Group { name, privileges })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RbacBackup {
+                users,
+                roles,
+                grants: tx.all_grants()?,
+                groups,
+            })
+        })
+    }
+
+    /// Restore a backup into this registry: refused whole if any user, role or group exists already, or if
+    /// anything it references is missing.
+    pub fn restore_rbac(&self, _caller: &Caller, backup: &RbacBackup) -> Result<()> {
+        let profile = self.profile();
+        for user in &backup.users {
+            validate::username(&profile.username, &user.name)?;
+            let valid_hash = PasswordHash::new(&user.password_hash)
+                .is_ok_and(|hash| hash.algorithm.as_str() == "argon2id");
+            if !valid_hash {
+                return Err(conflict(format!(
+                    "the password of user [{}] is not an argon2id PHC string",
+                    user.name
+                )));
+            }
+        }
+        for role in &backup.roles {
+            self.validate_role_name(&role.name)?;
+        }
+        let catalog = profile.catalog;
+        self.write(|tx| {
+            for role in &backup.roles {
+                if tx.role_exists(&role.name)? {
+                    return Err(conflict(format!("role [{}] already exists", role.name)));
+                }
+            }
+            for group in &backup.groups {
+                if tx.group_exists(&group.name)? || catalog.is_defined(&group.name) {
+                    return Err(conflict(format!(
+                        "privilege group [{}] already exists",
+                        group.name
+                    )));
+                }
+            }
+            let backup_roles: BTreeSet<&str> =
+                backup.roles.iter().map(|r| r.name.as_str()).collect();
+            let backup_groups: BTreeSet<&str> =
+                backup.groups.iter().map(|g| g.name.as_str()).collect();
+            let role_known = |name: &str| -> Result<bool> {
+                Ok(backup_roles.contains(name) || tx.role_exists(name)?)
+            };
+            for grant in &backup.grants {
+                let known = grant.privilege == ANY
+                    || catalog.is_defined(&grant.privilege)
+                    || backup_groups.contains(grant.privilege.as_str())
+                    || tx.group_exists(&grant.privilege)?;
+                if !known {
+                    return Err(conflict(format!(
+                        "privilege [{}] does not exist",
+                        grant.privilege
+                    )));
+                }
+                if !role_known(&grant.role_name)? {
+                    return Err(conflict(format!(
+                        "role [{}] does not exist",
+                        grant.role_name
+                    )));
+                }
+            }
+            for user in &backup.users {
+                if tx.user_exists(&user.name)? {
+                    return Err(conflict(format!("user [{}] already exists", user.name)));
+                }
+                for role in &user.roles {
+                    if !role_known(role)? {
+                        return Err(conflict(format!("role [{role}] does not exist")));
+                    }
+                }
+            }
+            for role in &backup.roles {
+                tx.insert_role(&role.name, &role.description)?;
+            }
+            for group in &backup.groups {
+                tx.insert_group(&group.name)?;
+                for privilege in &group.privileges {
+                    tx.add_group_member(&group.name, privilege)?;
+                }
+            }
+            for grant in &backup.grants {
+                tx.insert_grant(grant)?;
+            }
+            for user in &backup.users {
+                tx.insert_user(&user.name, &user.password_hash, &user.description)?;
+                for role in &user.roles {
+                    tx.add_user_role(&user.name, role)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,285 @@
+//! Privileges granted to roles: grant v1 (object type + object name), grant v2 (collection + database),
+//! and `describe_role`.
+
+use super::{Caller, Registry};
+use crate::catalog::{Level, ObjectType};
+use crate::error::{RbacError, Result, Rpc};
+use crate::store::{Grant, Tx};
+use crate::validate;
+
+/// Grant or revoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Grant,
+    Revoke,
+}
+
+/// The database Milvus assumes when none is named.
+pub const DEFAULT_DATABASE: &str = "default";
+/// Matches every database, object or privilege.
+pub const ANY: &str = "*";
+
+/// What `describe_role` shows of a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDescription {
+    pub name: String,
+    pub description: String,
+    /// In Milvus's order: object type, then `<db>.<object name>`, then privilege.
+    pub grants: Vec<Grant>,
+}
+
+fn database_or_default(db_name: &str) -> &str {
+    if db_name.is_empty() {
+        DEFAULT_DATABASE
+    } else {
+        db_name
+    }
+}
+
+impl Registry {
+    /// Who grants: the connected user. With authorization disabled and no credentials there is nobody.
+    fn grantor<'c>(&self, caller: &'c Caller) -> Result<&'c str> {
+        caller.user.as_deref().ok_or(RbacError::NoGrantor)
+    }
+
+    /// Milvus 2.6 wraps the common checks of OperatePrivilege.
+    fn privilege_check_failed(&self, err: RbacError) -> RbacError {
+        self.check_failed("failed to operate privilege common check", err)
+    }
+
+    /// The checks OperatePrivilege v1 and v2 share: the role and the grantor exist.
+    fn check_role_and_grantor(&self, tx: &Tx<'_>, role_name: &str, grantor: &str) -> Result<()> {
+        if !tx.role_exists(role_name)? {
+            return Err(self.privilege_check_failed(RbacError::RoleNotFound {
+                rpc: Rpc::OperatePrivilege,
+            }));
+        }
+        if !tx.user_exists(grantor)? {
+            return Err(self.privilege_check_failed(RbacError::UserNotFound {
+                rpc: Rpc::OperatePrivilege,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Apply a grant or revoke, and the same for its related privileges (Load and Flush bring their state
+    /// privileges along), in one transaction.
+    fn apply(&self, tx: &Tx<'_>, operation: Operation, grant: Grant) -> Result<()> {
+        let related = self.profile().catalog.related(&grant.privilege);
+        let related = related.iter().map(|privilege| Grant {
+            privilege: privilege.to_string(),
+            ..grant.clone()
+        });
+        for grant in std::iter::once(grant.clone()).chain(related) {
+            match operation {
+                Operation::Grant => tx.insert_grant(&grant)?,
+                Operation::Revoke => tx.delete_grant(&grant)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Milvus's OperatePrivilege (v1): `privilege` on an object of `object_type`, in database `db_name`
+    /// (`""` is `default`). Global grants are stored on object `*`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn operate_privilege(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        role_name: &str,
+        object_type: &str,
+        privilege: &str,
+        object_name: &str,
+        db_name: &str,
+    ) -> Result<()> {
+        let profile = self.profile();
+        let names = &profile.object_names;
+        if privilege != ANY {
+            validate::name(names, privilege, "Privilege")?;
+        }
+        validate::name(names, object_type, "ObjectType")?;
+        if object_name != ANY {
+            validate::name(names, object_name, profile.object_name_label)?;
+        }
+        self.validate_role_name(role_name)?;
+        let grantor = self.grantor(caller)?;
+        let catalog = profile.catalog;
+        self.write(|tx| {
+            let object_type = ObjectType::parse(object_type).ok_or_else(|| {
+                self.privilege_check_failed(if profile.lists_object_types {
+                    RbacError::ObjectTypeNotFound {
+                        name: object_type.to_string(),
+                    }
+                } else {
+                    RbacError::ObjectTypeInvalid
+                })
+            })?;
+            self.check_role_and_grantor(tx, role_name, grantor)?;
+            if privilege != ANY {
+                let custom_group = catalog.has_groups() && tx.group_exists(privilege)?;
+                if custom_group || catalog.is_builtin_group(privilege) {
+                    return Err(self.privilege_check_failed(RbacError::GroupNeedsGrantV2 {
+                        group: privilege.to_string(),
+                        builtin: !custom_group,
+                    }));
+                }
+                if !catalog.is_grantable_on(object_type, privilege) {
+                    return Err(self.privilege_check_failed(RbacError::PrivilegeNotFound {
+                        privilege: privilege.to_string(),
+                        object_type: profile
+                            .names_object_of_missing_privilege
+                            .then_some(object_type),
+                    }));
+                }
+            }
+            // Global privileges have no object; Milvus 2.5+ keeps the name for the legacy Admin group.
+            let keeps_name = catalog.has_groups() && catalog.is_legacy_group(privilege);
+            let object_name = if object_type == ObjectType::Global && !keeps_name {
+                ANY
+            } else {
+                object_name
+            };
+            let grant = Grant {
+                role_name: role_name.to_string(),
+                object_type: object_type.as_str().to_string(),
+                db_name: database_or_default(db_name).to_string(),
+                object_name: object_name.to_string(),
+                privilege: privilege.to_string(),
+                grantor: grantor.to_string(),
+            };
+            self.apply(tx, operation, grant)
+        })
+    }
+
+    /// Milvus's OperatePrivilegeV2 (2.5+): `privilege` (a privilege or a group) on `collection_name` in
+    /// `db_name`, with the scope rules of privilege levels.
+    pub fn operate_privilege_v2(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        role_name: &str,
+        privilege: &str,
+        collection_name: &str,
+        db_name: &str,
+    ) -> Result<()> {
+        let method = match operation {
+            Operation::Grant => "grant_privilege_v2",
+            Operation::Revoke => "revoke_privilege_v2",
+        };
+        self.require_groups(method, "OperatePrivilegeV2")?;
+        let profile = self.profile();
+        self.validate_role_name(role_name)?;
+        if privilege != ANY {
+            validate::name(&profile.object_names, privilege, "Privilege")?;
+        }
+        if !db_name.is_empty() && db_name != ANY {
+            validate::database_name(db_name)?;
+        }
+        if collection_name != ANY {
+            validate::name(&profile.object_names, collection_name, "collection name")?;
+        }
+        let grantor = self.grantor(caller)?;
+        let catalog = profile.catalog;
+        self.write(|tx| {
+            self.check_role_and_grantor(tx, role_name, grantor)?;
+            let custom_group = tx.group_exists(privilege)?;
+            if privilege != ANY && !custom_group && !catalog.is_defined(privilege) {
+                return Err(self.privilege_check_failed(RbacError::PrivilegeNotFound {
+                    privilege: privilege.to_string(),
+                    object_type: None,
+                }));
+            }
+            let level = if custom_group {
+                match tx.group_members(privilege)?.first() {
+                    None => None,
+                    Some(first) => Some(catalog.level_of(first).ok_or(RbacError::LevelNotFound)?),
+                }
+            } else {
+                catalog
+                    .is_builtin_group(privilege)
+                    .then(|| catalog.builtin_group_level(privilege))
+                    .flatten()
+            };
+            if let Some(level) = level {
+                check_scope(level, privilege, collection_name, db_name)?;
+            }
+            let grant = Grant {
+                role_name: role_name.to_string(),
+                object_type: catalog.object_type_of(privilege).as_str().to_string(),
+                db_name: database_or_default(db_name).to_string(),
+                object_name: collection_name.to_string(),
+                privilege: privilege.to_string(),
+                grantor: grantor.to_string(),
+            };
+            self.apply(tx, operation, grant)
+        })
+    }
+
+    /// Milvus's SelectGrant for one role: its grants in `db_name` (`""` is `default`) and in `*`, or in every
+    /// database for `*`.
+    pub fn describe_role(
+        &self,
+        _caller: &Caller,
+        role_name: &str,
+        db_name: &str,
+    ) -> Result<RoleDescription> {
+        self.validate_role_name(role_name)?;
+        let db_name = database_or_default(db_name);
+        let catalog = self.profile().catalog;
+        self.read(|tx| {
+            let Some(description) = tx.role_description(role_name)? else {
+                return Err(RbacError::RoleNotFound {
+                    rpc: Rpc::SelectGrant,
+                });
+            };
+            let custom_groups = tx.group_names()?;
+            let mut grants: Vec<Grant> = tx
+                .grants_of_role(role_name)?
+                .into_iter()
+                .filter(|grant| db_name == ANY || grant.db_name == db_name || grant.db_name == ANY)
+                .collect();
+            // Milvus lists its etcd keys: `<type>/<db>.<object>`, then the stored privilege name, which
+            // carries a `Privilege` or `PrivilegeGroup` prefix.
+            grants.sort_by_cached_key(|grant| {
+                let is_group = catalog.is_builtin_group(&grant.privilege)
+                    || catalog.is_legacy_group(&grant.privilege)
+                    || custom_groups.contains(&grant.privilege);
+                let stored = match grant.privilege.as_str() {
+                    ANY => ANY.to_string(),
+                    name if is_group => format!("PrivilegeGroup{name}"),
+                    name => format!("Privilege{name}"),
+                };
+                (
+                    grant.object_type.clone(),
+                    format!("{}.{}", grant.db_name, grant.object_name),
+                    stored,
+                )
+            });
+            Ok(RoleDescription {
+                name: role_name.to_string(),
+                description,
+                grants,
+            })
+        })
+    }
+}
+
+/// The scopes each level of group may be granted at (grant v2).
+fn check_scope(level: Level, group: &str, collection_name: &str, db_name: &str) -> Result<()> {
+    let refusal = match level {
+        Level::Cluster if db_name != ANY || collection_name != ANY => {
+            "dbName and collectionName should be * for the cluster level privilege"
+        }
+        Level::Database if !collection_name.is_empty() && collection_name != ANY => {
+            "collectionName should be * for the database level privilege"
+        }
+        Level::Collection if db_name == ANY && collection_name != ANY => {
+            "please specify database name for the collection level privilege"
+        }
+        _ => return Ok(()),
+    };
+    Err(RbacError::invalid_in(
+        Rpc::OperatePrivilege,
+        format!("{refusal}: {group}: invalid parameter"),
+    ))
+}

@@ -1,0 +1,201 @@
+//! Custom privilege groups (Milvus 2.5+): create, drop, list, add and remove privileges.
+
+use super::{Caller, Registry};
+use crate::catalog::Group;
+use crate::error::{RbacError, Result, Rpc};
+use crate::store::Tx;
+use crate::validate;
+
+/// Add or remove privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupChange {
+    Add,
+    Remove,
+}
+
+impl Registry {
+    /// Refuse a call that the profile's Milvus line does not have, as an older server would.
+    pub(super) fn require_groups(&self, method: &str, rpc_name: &str) -> Result<()> {
+        let profile = self.profile();
+        if profile.catalog.has_groups() {
+            return Ok(());
+        }
+        Err(RbacError::Unsupported {
+            message: format!(
+                "{method} is not available in profile {}: Milvus added it in 2.5 (older servers answer: \
+                 unknown method {rpc_name} for service milvus.proto.milvus.MilvusService)",
+                profile.name
+            ),
+        })
+    }
+
+    /// Milvus's CreatePrivilegeGroup: a new, empty group whose name is no privilege or group yet.
+    pub fn create_privilege_group(&self, _caller: &Caller, group_name: &str) -> Result<()> {
+        self.require_groups("create_privilege_group", "CreatePrivilegeGroup")?;
+        validate::privilege_group_name(group_name)?;
+        let catalog = self.profile().catalog;
+        let refuse = |reason: String| {
+            self.check_failed(
+                "failed to check if privilege group creatable",
+                RbacError::invalid_in(Rpc::CreatePrivilegeGroup, reason),
+            )
+        };
+        self.write(|tx| {
+            if catalog.is_defined(group_name) {
+                return Err(refuse(format!(
+                    "privilege group name [{group_name}] is defined by built in privileges or privilege groups in system: invalid parameter"
+                )));
+            }
+            if tx.group_exists(group_name)? {
+                return Err(refuse(format!(
+                    "privilege group name [{group_name}] is defined by users: invalid parameter"
+                )));
+            }
+            tx.insert_group(group_name)
+        })
+    }
+
+    /// Milvus's DropPrivilegeGroup: refused while a role holds the group; a no-op for any other name.
+    pub fn drop_privilege_group(&self, _caller: &Caller, group_name: &str) -> Result<()> {
+        self.require_groups("drop_privilege_group", "DropPrivilegeGroup")?;
+        validate::privilege_group_name(group_name)?;
+        self.write(|tx| {
+            if !tx.group_exists(group_name)? {
+                return Ok(());
+            }
+            if let Some(role) = tx.role_granted(group_name)? {
+                return Err(self.check_failed(
+                    "failed to check if privilege group droppable",
+                    RbacError::GroupInUse {
+                        group: group_name.to_string(),
+                        role,
+                    },
+                ));
+            }
+            tx.delete_group(group_name)
+        })
+    }
+
+    /// Custom groups by name, then the nine built-in groups in Milvus's order.
+    pub fn list_privilege_groups(&self, _caller: &Caller) -> Result<Vec<Group>> {
+        self.require_groups("list_privilege_groups", "ListPrivilegeGroups")?;
+        let mut groups = self.read(|tx| {
+            tx.group_names()?
+                .into_iter()
+                .map(|name| {
+                    let privileges = tx.group_members(&name)?;
+                    Ok(Group { name, privileges })
+                })
+                .collect::<Result<Vec<Group>>>()
+        })?;
+        groups.extend(self.profile().catalog.builtin_groups());
+        Ok(groups)
+    }
+
+    /// Milvus's OperatePrivilegeGroup: add or remove privileges (group names stand for their members).
+    /// Added privileges must share one level with the group's.
+    pub fn change_privilege_group(
+        &self,
+        _caller: &Caller,
+        change: GroupChange,
+        group_name: &str,
+        privileges: &[String],
+    ) -> Result<()> {
+        let method = match change {
+            GroupChange::Add => "add_privileges_to_group",
+            GroupChange::Remove => "remove_privileges_from_group",
+        };
+        self.require_groups(method, "OperatePrivilegeGroup")?;
+        validate::privilege_group_name(group_name)?;
+        let profile = self.profile();
+        for privilege in privileges {
+            validate::name(&profile.object_names, privilege, "Privilege")?;
+        }
+        let catalog = profile.catalog;
+        // 2.6 reports every refusal as a parameter error behind one prefix; 2.5 words some differently.
+        let prefixed = profile.prefix_check_failures;
+        let refuse = |reason: String| {
+            self.check_failed(
+                "failed to check if privilege group alterable",
+                RbacError::invalid_in(Rpc::OperatePrivilegeGroup, reason),
+            )
+        };
+        self.write(|tx| {
+            if !tx.group_exists(group_name)? {
+                return Err(refuse(if prefixed || !catalog.is_builtin_group(group_name) {
+                    let defined = if prefixed { " defined in system" } else { "" };
+                    format!("there is no privilege group name [{group_name}]{defined} to operate: invalid parameter")
+                } else {
+                    format!(
+                        "the privilege group name [{group_name}] is defined by built in privilege groups in system: invalid parameter"
+                    )
+                }));
+            }
+            if privileges.is_empty() {
+                return if prefixed {
+                    Err(refuse(
+                        "privileges is empty when alter the privilege group: invalid parameter".into(),
+                    ))
+                } else {
+                    Ok(())
+                };
+            }
+            let members = self.expand(tx, privileges)?.map_err(|unknown| {
+                refuse(format!(
+                    "there is no privilege name or privilege group name [{unknown}] defined in system to operate: invalid parameter"
+                ))
+            })?;
+            match change {
+                GroupChange::Add => {
+                    let current = tx.group_members(group_name)?;
+                    let mut levels = current
+                        .iter()
+                        .chain(members.iter())
+                        .map(|privilege| catalog.level_of(privilege));
+                    let first = levels.next().flatten();
+                    if levels.any(|level| level != first) {
+                        return Err(if prefixed {
+                            refuse("privileges are not the same privilege level: invalid parameter".into())
+                        } else {
+                            RbacError::MixedLevels
+                        });
+                    }
+                    for member in &members {
+                        tx.add_group_member(group_name, member)?;
+                    }
+                }
+                GroupChange::Remove => {
+                    for member in &members {
+                        tx.remove_group_member(group_name, member)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The privileges `names` stand for: group names (built-in or custom) become their members. The inner
+    /// error is the first name that is neither a privilege nor a group.
+    fn expand(
+        &self,
+        tx: &Tx<'_>,
+        names: &[String],
+    ) -> Result<std::result::Result<Vec<String>, String>> {
+        let catalog = self.profile().catalog;
+        let mut members = Vec::new();
+        for name in names {
+            if let Some(builtin) = catalog.builtin_group(name) {
+                members.extend(builtin);
+            } else if tx.group_exists(name)? {
+                members.extend(tx.group_members(name)?);
+            } else if catalog.is_defined(name) {
+                members.push(name.clone());
+            } else {
+                return Ok(Err(name.clone()));
+            }
+        }
+        members.sort();
+        members.dedup();
+        Ok(Ok(members))
+    }
+}
