@@ -92,6 +92,78 @@ class MilvusClient:
         self, user_name: str, role_name: str, timeout: Optional[float] = None, **kwargs: Any
     ) -> None:
         """Take a role from a user."""
+    def grant_privilege(
+        self,
+        role_name: str,
+        object_type: str,
+        privilege: str,
+        object_name: str,
+        db_name: Optional[str] = "",
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Grant a privilege on an object to a role."""
+    def revoke_privilege(
+        self,
+        role_name: str,
+        object_type: str,
+        privilege: str,
+        object_name: str,
+        db_name: Optional[str] = "",
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Revoke a privilege on an object from a role."""
+    def grant_privilege_v2(
+        self,
+        role_name: str,
+        privilege: str,
+        collection_name: str,
+        db_name: Optional[str] = None,
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Grant a privilege or privilege group on a collection and database."""
+    def revoke_privilege_v2(
+        self,
+        role_name: str,
+        privilege: str,
+        collection_name: str,
+        db_name: Optional[str] = None,
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Revoke a privilege or privilege group on a collection and database."""
+    def describe_role(
+        self, role_name: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> Dict[str, Any]:
+        """A role's description and grants (keyword ``db_name`` selects the database)."""
+    def create_privilege_group(
+        self, group_name: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Create an empty custom privilege group."""
+    def drop_privilege_group(
+        self, group_name: str, timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Drop a custom privilege group."""
+    def list_privilege_groups(
+        self, timeout: Optional[float] = None, **kwargs: Any
+    ) -> List[Dict[str, Any]]:
+        """Custom groups, then the built-in ones, with their privileges."""
+    def add_privileges_to_group(
+        self, group_name: str, privileges: List[str], timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Add privileges to a custom group."""
+    def remove_privileges_from_group(
+        self, group_name: str, privileges: List[str], timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Remove privileges from a custom group."""
+    def backup_rbac(self, timeout: Optional[float] = None, **kwargs: Any) -> Dict[str, Any]:
+        """Extension: users, roles, grants and groups as a JSON-serialisable dict."""
+    def restore_rbac(
+        self, meta: Dict[str, Any], timeout: Optional[float] = None, **kwargs: Any
+    ) -> None:
+        """Extension: restore a ``backup_rbac`` dict, all or nothing."""
     def close(self) -> None:
         """Release the registry."""
     def __enter__(self) -> "MilvusClient": ...
