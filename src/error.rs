@@ -126,6 +126,9 @@ pub enum RbacError {
     RoleNotFound { rpc: Rpc },
     #[error("not found the user, maybe the user isn't existed or internal system error")]
     UserNotFound { rpc: Rpc },
+    /// Milvus 2.6.19's AlterRole on a missing role.
+    #[error("role not exists")]
+    RoleNotExists,
     /// `update_password` or `update_user` on a missing user, where the profile reports it.
     #[error("user not found")]
     UpdatedUserNotFound,
@@ -213,7 +216,6 @@ impl RbacError {
     pub fn compatible_code(&self) -> LegacyCode {
         match self {
             RbacError::InvalidParameter { legacy, .. } => *legacy,
-            RbacError::InvalidGroupName { .. } => LegacyCode::IllegalArgument,
             RbacError::UserExists { .. } | RbacError::UserLimit => {
                 LegacyCode::CreateCredentialFailure
             }

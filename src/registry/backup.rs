@@ -1,7 +1,8 @@
 //! RBAC backup and restore (Milvus's BackupRBAC/RestoreRBAC, which pymilvus does not expose).
 //!
-//! A backup holds everything but root, admin and public (as Milvus's): users with their password hashes and
-//! roles, roles, grants (public's included), and custom groups. A restore is all-or-nothing.
+//! A backup holds what Milvus's does: users but root (with password hashes and their stored roles, admin and
+//! public included), roles but admin and public, the grants of those roles, and custom groups. A restore is
+//! all-or-nothing, and checks what Milvus checks in its order: roles, groups, grants, users.
 
 use std::collections::BTreeSet;
 
@@ -37,10 +38,6 @@ pub struct RbacBackup {
     pub roles: Vec<BackupRole>,
     pub grants: Vec<Grant>,
     pub groups: Vec<Group>,
-}
-
-fn conflict(message: String) -> RbacError {
-    RbacError::RestoreConflict { message }
 }
 
 fn is_builtin_role(name: &str) -> bool {
@@ -81,10 +78,15 @@ impl Registry {
                     Ok(Group { name, privileges })
                 })
                 .collect::<Result<Vec<_>>>()?;
+            let grants = tx
+                .all_grants()?
+                .into_iter()
+                .filter(|grant| !is_builtin_role(&grant.role_name))
+                .collect();
             Ok(RbacBackup {
                 users,
                 roles,
-                grants: tx.all_grants()?,
+                grants,
                 groups,
             })
         })
@@ -99,16 +101,24 @@ impl Registry {
             let valid_hash = PasswordHash::new(&user.password_hash)
                 .is_ok_and(|hash| hash.algorithm.as_str() == "argon2id");
             if !valid_hash {
-                return Err(conflict(format!(
-                    "the password of user [{}] is not an argon2id PHC string",
-                    user.name
-                )));
+                return Err(RbacError::Param {
+                    message: format!(
+                        "invalid RBAC backup: the password of user [{}] is not an argon2id PHC string",
+                        user.name
+                    ),
+                });
             }
         }
         for role in &backup.roles {
             self.validate_role_name(&role.name)?;
         }
         let catalog = profile.catalog;
+        let conflict = |message: String| {
+            self.check_failed(
+                "failed to check if rbac restorable",
+                RbacError::RestoreConflict { message },
+            )
+        };
         self.write(|tx| {
             for role in &backup.roles {
                 if tx.role_exists(&role.name)? {
@@ -136,8 +146,14 @@ impl Registry {
                     || backup_groups.contains(grant.privilege.as_str())
                     || tx.group_exists(&grant.privilege)?;
                 if !known {
+                    // Milvus 2.5 words every unknown name as a group.
+                    let what = if profile.prefix_check_failures {
+                        "privilege"
+                    } else {
+                        "privilege group"
+                    };
                     return Err(conflict(format!(
-                        "privilege [{}] does not exist",
+                        "{what} [{}] does not exist",
                         grant.privilege
                     )));
                 }

@@ -65,7 +65,7 @@ impl Registry {
             }
             if let Some(role) = tx.role_granted(group_name)? {
                 return Err(self.check_failed(
-                    "failed to check if privilege group droppable",
+                    "failed to check if privilege group dropable",
                     RbacError::GroupInUse {
                         group: group_name.to_string(),
                         role,
@@ -92,8 +92,8 @@ impl Registry {
         Ok(groups)
     }
 
-    /// Milvus's OperatePrivilegeGroup: add or remove privileges (group names stand for their members).
-    /// Added privileges must share one level with the group's.
+    /// Milvus's OperatePrivilegeGroup: add or remove privileges (or group names, kept as names). Added
+    /// privileges must share one level with the group's.
     pub fn change_privilege_group(
         &self,
         _caller: &Caller,
@@ -140,11 +140,12 @@ impl Registry {
                     Ok(())
                 };
             }
-            let members = self.expand(tx, privileges)?.map_err(|unknown| {
-                refuse(format!(
+            if let Some(unknown) = self.first_unknown(tx, privileges)? {
+                return Err(refuse(format!(
                     "there is no privilege name or privilege group name [{unknown}] defined in system to operate: invalid parameter"
-                ))
-            })?;
+                )));
+            }
+            let members = privileges;
             match change {
                 GroupChange::Add => {
                     let current = tx.group_members(group_name)?;
@@ -160,12 +161,12 @@ impl Registry {
                             RbacError::MixedLevels
                         });
                     }
-                    for member in &members {
+                    for member in members {
                         tx.add_group_member(group_name, member)?;
                     }
                 }
                 GroupChange::Remove => {
-                    for member in &members {
+                    for member in members {
                         tx.remove_group_member(group_name, member)?;
                     }
                 }
@@ -174,28 +175,15 @@ impl Registry {
         })
     }
 
-    /// The privileges `names` stand for: group names (built-in or custom) become their members. The inner
-    /// error is the first name that is neither a privilege nor a group.
-    fn expand(
-        &self,
-        tx: &Tx<'_>,
-        names: &[String],
-    ) -> Result<std::result::Result<Vec<String>, String>> {
+    /// The first of `names` that is neither a privilege, a built-in group nor a custom group. Group names are
+    /// stored as they are, as Milvus stores them.
+    fn first_unknown<'n>(&self, tx: &Tx<'_>, names: &'n [String]) -> Result<Option<&'n String>> {
         let catalog = self.profile().catalog;
-        let mut members = Vec::new();
         for name in names {
-            if let Some(builtin) = catalog.builtin_group(name) {
-                members.extend(builtin);
-            } else if tx.group_exists(name)? {
-                members.extend(tx.group_members(name)?);
-            } else if catalog.is_defined(name) {
-                members.push(name.clone());
-            } else {
-                return Ok(Err(name.clone()));
+            if !catalog.is_defined(name) && !tx.group_exists(name)? {
+                return Ok(Some(name));
             }
         }
-        members.sort();
-        members.dedup();
-        Ok(Ok(members))
+        Ok(None)
     }
 }

@@ -61,6 +61,8 @@ impl Registry {
         self.write(|tx| {
             if tx.set_role_description(role_name, description)? {
                 Ok(())
+            } else if profile.prefix_check_failures {
+                Err(self.check_failed("failed to check if alter role", RbacError::RoleNotExists))
             } else {
                 Err(RbacError::RoleNotFound {
                     rpc: Rpc::AlterRole,
