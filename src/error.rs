@@ -18,6 +18,7 @@ pub enum Rpc {
     DropPrivilegeGroup,
     OperatePrivilegeGroup,
     RestoreRbac,
+    SelectUser,
 }
 
 impl Rpc {
@@ -31,6 +32,7 @@ impl Rpc {
             Rpc::AlterRole => LegacyCode::UnexpectedError,
             Rpc::DropRole => LegacyCode::DropRoleFailure,
             Rpc::OperateUserRole => LegacyCode::OperateUserRoleFailure,
+            Rpc::SelectUser => LegacyCode::SelectUserFailure,
             Rpc::OperatePrivilege | Rpc::RestoreRbac => LegacyCode::OperatePrivilegeFailure,
             Rpc::SelectGrant => LegacyCode::SelectGrantFailure,
             Rpc::CreatePrivilegeGroup => LegacyCode::CreatePrivilegeGroupFailure,
@@ -46,6 +48,7 @@ impl Rpc {
 pub enum LegacyCode {
     UnexpectedError = 1,
     ConnectFailed = 2,
+    PermissionDenied = 3,
     IllegalArgument = 5,
     CreateCredentialFailure = 29,
     UpdateCredentialFailure = 30,
@@ -53,6 +56,7 @@ pub enum LegacyCode {
     CreateRoleFailure = 35,
     DropRoleFailure = 36,
     OperateUserRoleFailure = 37,
+    SelectUserFailure = 39,
     OperatePrivilegeFailure = 41,
     SelectGrantFailure = 42,
     CreatePrivilegeGroupFailure = 58,
@@ -90,6 +94,8 @@ pub enum ErrorKind {
     Param,
     /// `AuthenticationError`.
     Authentication,
+    /// `PermissionDeniedError`.
+    PermissionDenied,
     /// Any other `MilvusException`.
     Milvus,
 }
@@ -97,6 +103,13 @@ pub enum ErrorKind {
 /// A failed registry operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RbacError {
+    /// The caller lacks the privilege (Milvus 2.5+ names the database the check ran in).
+    #[error("Privilege{privilege}: permission deny to {user}{}", database.as_ref().map(|db| format!(" in the `{db}` database")).unwrap_or_default())]
+    PermissionDenied {
+        privilege: String,
+        user: String,
+        database: Option<String>,
+    },
     /// A validator or a rule rejected a parameter (Milvus code 1100). The message is complete; `legacy` is
     /// `IllegalArgument` from validators, the RPC's failure code from the coordinator.
     #[error("{message}")]
@@ -234,6 +247,7 @@ impl RbacError {
             RbacError::GroupInUse { .. } => LegacyCode::DropPrivilegeGroupFailure,
             RbacError::MixedLevels => LegacyCode::OperatePrivilegeGroupFailure,
             RbacError::Authentication { .. } => LegacyCode::ConnectFailed,
+            RbacError::PermissionDenied { .. } => LegacyCode::PermissionDenied,
             _ => LegacyCode::UnexpectedError,
         }
     }
@@ -243,6 +257,7 @@ impl RbacError {
         match self {
             RbacError::Param { .. } => ErrorKind::Param,
             RbacError::Authentication { .. } => ErrorKind::Authentication,
+            RbacError::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             _ => ErrorKind::Milvus,
         }
     }

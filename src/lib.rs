@@ -3,6 +3,7 @@
 //! The core knows nothing of Python: [`Registry`] holds the rules, [`store`] the SQLite persistence, and
 //! the optional `python` feature adds the binding.
 
+pub mod authz;
 pub mod catalog;
 pub mod error;
 pub mod password;

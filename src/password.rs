@@ -1,8 +1,12 @@
 //! Password hashing: argon2id PHC strings, verification, and the parameter sets.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use blake2::digest::{KeyInit, Mac};
+use blake2::Blake2bMac512;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -139,6 +143,62 @@ impl PasswordHasher {
     }
 }
 
+/// Credentials verified once, so that checking them again costs a keyed hash rather than an argon2 run.
+///
+/// An entry maps a user to the stored PHC string it was verified against and a keyed BLAKE2b digest of the
+/// password (the key is random and lives only in this process). It is valid only while the stored PHC string
+/// is unchanged, so a password change or a drop (in any process) invalidates it.
+pub struct CredentialCache {
+    key: [u8; 64],
+    verified: Mutex<HashMap<String, (String, Vec<u8>)>>,
+}
+
+impl fmt::Debug for CredentialCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CredentialCache { .. }")
+    }
+}
+
+impl CredentialCache {
+    pub fn new() -> Result<CredentialCache> {
+        let mut key = [0u8; 64];
+        getrandom::fill(&mut key)
+            .map_err(|err| RbacError::storage("cannot seed the credential cache", err))?;
+        Ok(CredentialCache {
+            key,
+            verified: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The keyed hash of a credential, ready to finalize or verify.
+    fn keyed(&self, user: &str, password: &str) -> Blake2bMac512 {
+        let mut mac = Blake2bMac512::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("a 64-byte key is valid for BLAKE2b"));
+        mac.update(user.as_bytes());
+        mac.update(&[0]);
+        mac.update(password.as_bytes());
+        mac
+    }
+
+    /// Whether `password` was verified for `user` against exactly `stored` (constant-time comparison).
+    pub fn contains(&self, user: &str, password: &str, stored: &str) -> bool {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        match verified.get(user) {
+            Some((phc, digest)) if phc == stored => {
+                self.keyed(user, password).verify_slice(digest).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// Remember that `password` matched `stored` for `user`.
+    pub fn insert(&self, user: &str, password: &str, stored: &str) {
+        let digest = self.keyed(user, password).finalize().into_bytes().to_vec();
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified.insert(user.to_string(), (stored.to_string(), digest));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +216,25 @@ mod tests {
         assert_eq!(hasher.verify("P@ssw0rD", &hash), Verified::No);
         assert_eq!(hasher.verify("P@ssw0rd", "not a hash"), Verified::No);
         assert_ne!(hash, hasher.hash("P@ssw0rd").unwrap(), "salted");
+    }
+
+    #[test]
+    fn the_cache_holds_a_credential_only_for_its_stored_hash() {
+        let cache = CredentialCache::new().unwrap();
+        assert!(!cache.contains("u", "pw", "$phc1"));
+        cache.insert("u", "pw", "$phc1");
+        assert!(cache.contains("u", "pw", "$phc1"));
+        assert!(!cache.contains("u", "pW", "$phc1"));
+        assert!(
+            !cache.contains("u", "pw", "$phc2"),
+            "a new hash invalidates the entry"
+        );
+        assert!(!cache.contains("v", "pw", "$phc1"));
+        let held = format!("{:?}", cache.verified.lock().unwrap());
+        assert!(
+            !held.contains("pw\""),
+            "the password itself is never held: {held}"
+        );
     }
 
     #[test]

@@ -151,6 +151,8 @@ pub struct Profile {
     pub force_drop: bool,
     /// Whether `drop_role` looks for grants in every database (2.5+) or only in `default` and `*` (2.4).
     pub drop_role_sees_all_databases: bool,
+    /// Milvus 2.5+ ends a permission denial with ``in the `<db>` database``; 2.3.5 was seen without it.
+    pub deny_names_database: bool,
 }
 
 /// The longest user or role description Milvus 2.6 accepts, in bytes.
@@ -283,6 +285,7 @@ pub static DOCS: Profile = Profile {
     names_object_of_missing_privilege: true,
     force_drop: true,
     drop_role_sees_all_databases: true,
+    deny_names_database: true,
 };
 
 /// Milvus 2.5.
@@ -307,6 +310,7 @@ pub static MILVUS_25: Profile = Profile {
     names_object_of_missing_privilege: true,
     force_drop: true,
     drop_role_sees_all_databases: true,
+    deny_names_database: true,
 };
 
 /// Milvus 2.4, and what a real 2.3.5 server was seen to do.
@@ -329,6 +333,7 @@ pub static MILVUS_24: Profile = Profile {
     names_object_of_missing_privilege: false,
     force_drop: false,
     drop_role_sees_all_databases: false,
+    deny_names_database: false,
     ..MILVUS_25
 };
 
@@ -361,4 +366,5 @@ pub static MILVUS_26: Profile = Profile {
     names_object_of_missing_privilege: true,
     force_drop: true,
     drop_role_sees_all_databases: true,
+    deny_names_database: true,
 };

@@ -20,6 +20,7 @@ pub struct RegistryOptions {
     pub max_users: Option<Limit>,
     pub max_roles: Option<Limit>,
     pub authorization_enabled: Option<bool>,
+    pub root_should_bind_role: Option<bool>,
     pub password_hash: Option<HashStrength>,
 }
 
@@ -34,6 +35,8 @@ pub struct Settings {
     /// Counts every role, admin and public included, as Milvus does.
     pub max_roles: Limit,
     pub authorization_enabled: bool,
+    /// Milvus 2.5.4's `common.security.rootShouldBindRole`: root is checked like any user.
+    pub root_should_bind_role: bool,
     pub password_hash: HashStrength,
 }
 
@@ -52,6 +55,22 @@ fn limit_text(limit: Limit) -> String {
 
 fn stored_limit(limit: Limit) -> String {
     limit.map_or_else(|| "none".to_string(), |n| n.to_string())
+}
+
+fn stored_flag(flag: bool) -> &'static str {
+    if flag {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
 }
 
 fn parse_limit(text: &str) -> Option<Limit> {
@@ -73,6 +92,7 @@ impl Settings {
             max_users: options.max_users.unwrap_or(Some(100)),
             max_roles: options.max_roles.unwrap_or(Some(10)),
             authorization_enabled: options.authorization_enabled.unwrap_or(true),
+            root_should_bind_role: options.root_should_bind_role.unwrap_or(false),
             password_hash: options.password_hash.unwrap_or(HashStrength::Strong),
         };
         if settings.max_users == Some(0) {
@@ -108,11 +128,11 @@ impl Settings {
         tx.set_setting("max_roles", &stored_limit(self.max_roles))?;
         tx.set_setting(
             "authorization_enabled",
-            if self.authorization_enabled {
-                "true"
-            } else {
-                "false"
-            },
+            stored_flag(self.authorization_enabled),
+        )?;
+        tx.set_setting(
+            "root_should_bind_role",
+            stored_flag(self.root_should_bind_role),
         )?;
         tx.set_setting("password_hash", self.password_hash.as_str())?;
         for user in &self.super_users {
@@ -135,10 +155,12 @@ impl Settings {
             super_users: tx.super_users()?,
             max_users: parse_limit(&text("max_users")?).ok_or_else(|| corrupt("max_users"))?,
             max_roles: parse_limit(&text("max_roles")?).ok_or_else(|| corrupt("max_roles"))?,
-            authorization_enabled: match text("authorization_enabled")?.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(corrupt("authorization_enabled")),
+            authorization_enabled: parse_flag(&text("authorization_enabled")?)
+                .ok_or_else(|| corrupt("authorization_enabled"))?,
+            // Registries created before this setting existed have it off, as Milvus does by default.
+            root_should_bind_role: match tx.setting("root_should_bind_role")? {
+                Some(flag) => parse_flag(&flag).ok_or_else(|| corrupt("root_should_bind_role"))?,
+                None => false,
             },
             password_hash: HashStrength::from_str(&text("password_hash")?)
                 .map_err(|_| corrupt("password_hash"))?,
@@ -191,16 +213,22 @@ impl Settings {
                 limit_text(limit),
             ));
         }
-        if let Some(enabled) = options
-            .authorization_enabled
-            .filter(|e| *e != self.authorization_enabled)
-        {
-            let show = |b: bool| if b { "True" } else { "False" }.to_string();
-            return Err(mismatch(
+        let show = |b: bool| if b { "True" } else { "False" }.to_string();
+        for (name, given, stored) in [
+            (
                 "authorization_enabled",
-                show(self.authorization_enabled),
-                show(enabled),
-            ));
+                options.authorization_enabled,
+                self.authorization_enabled,
+            ),
+            (
+                "root_should_bind_role",
+                options.root_should_bind_role,
+                self.root_should_bind_role,
+            ),
+        ] {
+            if let Some(given) = given.filter(|g| *g != stored) {
+                return Err(mismatch(name, show(stored), show(given)));
+            }
         }
         if let Some(strength) = options.password_hash.filter(|s| *s != self.password_hash) {
             return Err(mismatch(

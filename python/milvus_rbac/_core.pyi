@@ -31,6 +31,7 @@ class MilvusClient:
         max_users: Optional[int] = 100,
         max_roles: Optional[int] = 10,
         authorization_enabled: Optional[bool] = None,
+        root_should_bind_role: Optional[bool] = None,
         password_hash: Optional[str] = None,
         **kwargs: Any,
     ) -> "MilvusClient": ...
@@ -158,6 +159,28 @@ class MilvusClient:
         self, group_name: str, privileges: List[str], timeout: Optional[float] = None, **kwargs: Any
     ) -> None:
         """Remove privileges from a custom group."""
+    def check_privilege(
+        self,
+        user_name: str,
+        privilege: str,
+        object_type: str = "Global",
+        object_name: str = "*",
+        db_name: str = "default",
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Extension: whether a user may have a privilege on an object."""
+    def explain_privilege(
+        self,
+        user_name: str,
+        privilege: str,
+        object_type: str = "Global",
+        object_name: str = "*",
+        db_name: str = "default",
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> Dict[str, Any]:
+        """Extension: ``check_privilege``'s answer and what decided it."""
     def backup_rbac(self, timeout: Optional[float] = None, **kwargs: Any) -> Dict[str, Any]:
         """Extension: users, roles, grants and groups as a JSON-serialisable dict."""
     def restore_rbac(

@@ -68,44 +68,50 @@ fn parsed<T: std::str::FromStr<Err = String>>(
         .map_err(|message: String| param_error(value.py(), format!("`{param}`: {message}")))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn options(
-    py: Python<'_>,
-    profile: &Setting,
-    root_password: &Setting,
-    super_users: &Setting,
-    max_users: &Setting,
-    max_roles: &Setting,
-    authorization_enabled: &Setting,
-    password_hash: &Setting,
-) -> PyResult<RegistryOptions> {
-    // An explicit None means "not given" for every setting but the limits, where it means unlimited.
-    let given = |setting: &Setting| setting.given(py).filter(|value| !value.is_none());
-    Ok(RegistryOptions {
-        profile: given(profile)
-            .map(|value| parsed::<ProfileName>(&value, "profile"))
-            .transpose()?,
-        root_password: given(root_password)
-            .map(|value| secret(&value, "root_password"))
-            .transpose()?,
-        super_users: given(super_users)
-            .map(|value| texts(&value, "super_users"))
-            .transpose()?,
-        max_users: max_users
-            .given(py)
-            .map(|value| limit(&value, "max_users"))
-            .transpose()?,
-        max_roles: max_roles
-            .given(py)
-            .map(|value| limit(&value, "max_roles"))
-            .transpose()?,
-        authorization_enabled: given(authorization_enabled)
-            .map(|value| flag(&value, "authorization_enabled"))
-            .transpose()?,
-        password_hash: given(password_hash)
-            .map(|value| parsed::<HashStrength>(&value, "password_hash"))
-            .transpose()?,
-    })
+/// The keyword-only settings as given to the constructor.
+struct SettingArgs {
+    profile: Setting,
+    root_password: Setting,
+    super_users: Setting,
+    max_users: Setting,
+    max_roles: Setting,
+    authorization_enabled: Setting,
+    root_should_bind_role: Setting,
+    password_hash: Setting,
+}
+
+impl SettingArgs {
+    fn options(&self, py: Python<'_>) -> PyResult<RegistryOptions> {
+        // An explicit None means "not given" for every setting but the limits, where it means unlimited.
+        let given = |setting: &Setting| setting.given(py).filter(|value| !value.is_none());
+        let flag_of = |setting: &Setting, param: &str| {
+            given(setting).map(|value| flag(&value, param)).transpose()
+        };
+        let limit_of = |setting: &Setting, param: &str| {
+            setting
+                .given(py)
+                .map(|value| limit(&value, param))
+                .transpose()
+        };
+        Ok(RegistryOptions {
+            profile: given(&self.profile)
+                .map(|value| parsed::<ProfileName>(&value, "profile"))
+                .transpose()?,
+            root_password: given(&self.root_password)
+                .map(|value| secret(&value, "root_password"))
+                .transpose()?,
+            super_users: given(&self.super_users)
+                .map(|value| texts(&value, "super_users"))
+                .transpose()?,
+            max_users: limit_of(&self.max_users, "max_users")?,
+            max_roles: limit_of(&self.max_roles, "max_roles")?,
+            authorization_enabled: flag_of(&self.authorization_enabled, "authorization_enabled")?,
+            root_should_bind_role: flag_of(&self.root_should_bind_role, "root_should_bind_role")?,
+            password_hash: given(&self.password_hash)
+                .map(|value| parsed::<HashStrength>(&value, "password_hash"))
+                .transpose()?,
+        })
+    }
 }
 
 impl MilvusClient {
@@ -121,11 +127,11 @@ impl MilvusClient {
         })
     }
 
-    /// Go on as `user` (after it changed its own password with `reset_connection=True`).
-    pub(super) fn reconnect_as(&self, user: String) {
+    /// Go on as `user` with `password` (after a password change with `reset_connection=True`).
+    pub(super) fn reconnect_as(&self, user: &str, password: &str) {
         let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(session) = guard.as_mut() {
-            session.caller = Caller { user: Some(user) };
+            session.caller = session.caller.reconnected(user, password);
         }
     }
 
@@ -147,13 +153,13 @@ impl MilvusClient {
     #[pyo3(
         text_signature = "(uri=':memory:', user='', password='', db_name='', token='', timeout=None, *, \
         profile=None, root_password=None, super_users=None, max_users=100, max_roles=10, \
-        authorization_enabled=None, password_hash=None, **kwargs)"
+        authorization_enabled=None, root_should_bind_role=None, password_hash=None, **kwargs)"
     )]
     #[pyo3(signature = (
         uri = None, user = None, password = None, db_name = None, token = None, timeout = None, *,
         profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
         max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
-        password_hash = Setting::UNSET, **kwargs
+        root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET, **kwargs
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -170,10 +176,11 @@ impl MilvusClient {
         max_users: Setting,
         max_roles: Setting,
         authorization_enabled: Setting,
+        root_should_bind_role: Setting,
         password_hash: Setting,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<MilvusClient> {
-        let _ = (db_name, kwargs);
+        let _ = kwargs;
         if let Some(timeout) = timeout {
             check_timeout(timeout)?;
         }
@@ -181,26 +188,28 @@ impl MilvusClient {
             value.map_or_else(|| Ok(String::new()), |value| read(value, param))
         };
         let uri = uri.map_or_else(|| Ok(":memory:".to_string()), |value| text(value, "uri"))?;
+        let db_name = text_or_empty(db_name, "db_name", text)?;
         let credentials = Credentials::parse(
             &text_or_empty(user, "user", text)?,
             &text_or_empty(password, "password", secret)?,
             &text_or_empty(token, "token", secret)?,
         );
-        let options = options(
-            py,
-            &profile,
-            &root_password,
-            &super_users,
-            &max_users,
-            &max_roles,
-            &authorization_enabled,
-            &password_hash,
-        )?;
+        let options = SettingArgs {
+            profile,
+            root_password,
+            super_users,
+            max_users,
+            max_roles,
+            authorization_enabled,
+            root_should_bind_role,
+            password_hash,
+        }
+        .options(py)?;
         let location = location_of(&uri).map_err(|err| to_py(py, err))?;
         let session = py
             .detach(|| {
                 let registry = Registry::open(location, &options)?;
-                let caller = registry.authenticate(&credentials)?;
+                let caller = registry.authenticate(&credentials, &db_name)?;
                 Ok(Session {
                     registry: Arc::new(registry),
                     caller,
@@ -237,7 +246,7 @@ impl MilvusClient {
             Some(session) => format!(
                 "MilvusClient(uri={:?}, user={:?}, profile={:?})",
                 self.uri,
-                session.caller.user.as_deref().unwrap_or(""),
+                session.caller.user().unwrap_or(""),
                 session.registry.settings().profile.as_str()
             ),
             None => format!("MilvusClient(uri={:?}, closed)", self.uri),

@@ -11,12 +11,14 @@ const EXCEPTIONS_MODULE: &str = "milvus_rbac.exceptions";
 static MILVUS_EXCEPTION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static PARAM_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static AUTHENTICATION_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static PERMISSION_DENIED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn exception_class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<&'py Bound<'py, PyType>> {
     let (cell, name) = match kind {
         ErrorKind::Milvus => (&MILVUS_EXCEPTION, "MilvusException"),
         ErrorKind::Param => (&PARAM_ERROR, "ParamError"),
         ErrorKind::Authentication => (&AUTHENTICATION_ERROR, "AuthenticationError"),
+        ErrorKind::PermissionDenied => (&PERMISSION_DENIED_ERROR, "PermissionDeniedError"),
     };
     cell.import(py, EXCEPTIONS_MODULE, name)
 }

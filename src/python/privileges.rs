@@ -1,14 +1,32 @@
 //! `MilvusClient`'s privilege methods: grants v1 and v2, `describe_role`, privilege groups, RBAC backups.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::client::MilvusClient;
 use super::convert::{check_timeout, non_empty_text, optional_text, text, texts};
 use super::errors::param_error;
+use crate::authz::Reason;
 use crate::catalog::Group;
-use crate::registry::{BackupRole, BackupUser, GroupChange, Operation, RbacBackup};
+use crate::registry::{BackupRole, BackupUser, Explanation, GroupChange, Operation, RbacBackup};
 use crate::store::Grant;
+
+/// The defaults of `check_privilege`'s optional arguments.
+struct Defaults<'py> {
+    object_type: Bound<'py, PyAny>,
+    object_name: Bound<'py, PyAny>,
+    db_name: Bound<'py, PyAny>,
+}
+
+impl<'py> Defaults<'py> {
+    fn new(py: Python<'py>) -> Defaults<'py> {
+        Defaults {
+            object_type: PyString::new(py, "Global").into_any(),
+            object_name: PyString::new(py, "*").into_any(),
+            db_name: PyString::new(py, "default").into_any(),
+        }
+    }
+}
 
 /// The version of the `backup_rbac` dictionary format.
 const BACKUP_FORMAT: u32 = 1;
@@ -204,7 +222,64 @@ fn privileges_list(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     Ok(privileges)
 }
 
+/// `explain_privilege`'s answer as a dict.
+fn explanation_dict<'py>(
+    py: Python<'py>,
+    explanation: &Explanation,
+) -> PyResult<Bound<'py, PyDict>> {
+    let requirement = &explanation.requirement;
+    let dict = PyDict::new(py);
+    dict.set_item("allowed", explanation.reason.allows())?;
+    dict.set_item("user_name", &explanation.user)?;
+    dict.set_item("privilege", &requirement.privilege)?;
+    dict.set_item("object_type", requirement.object_type.as_str())?;
+    dict.set_item("object_name", &requirement.object_name)?;
+    dict.set_item("db_name", &requirement.db_name)?;
+    let (reason, grant, group) = match &explanation.reason {
+        Reason::AuthorizationDisabled => ("authorization_disabled", None, None),
+        Reason::Root => ("root", None, None),
+        Reason::SelfService => ("self", None, None),
+        Reason::Admin => ("admin", None, None),
+        Reason::Grant { grant, group } => ("grant", Some(grant), group.as_deref()),
+        Reason::Denied => ("denied", None, None),
+    };
+    dict.set_item("reason", reason)?;
+    dict.set_item("role", grant.map(|g| g.role_name.as_str()))?;
+    dict.set_item("grant", grant.map(|g| grant_dict(py, g)).transpose()?)?;
+    dict.set_item("group", group)?;
+    Ok(dict)
+}
+
 impl MilvusClient {
+    #[allow(clippy::too_many_arguments)]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        object_type: &Bound<'_, PyAny>,
+        object_name: &Bound<'_, PyAny>,
+        db_name: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Explanation> {
+        let user_name = text(user_name, "user")?;
+        let privilege = non_empty_text(privilege, "privilege")?;
+        let object_type = non_empty_text(object_type, "object")?;
+        let object_name = non_empty_text(object_name, "object_name")?;
+        let db_name = text(db_name, "db_name")?;
+        timeout.map(check_timeout).transpose()?;
+        self.call(py, |registry, caller| {
+            registry.explain_privilege(
+                caller,
+                &user_name,
+                &privilege,
+                &object_type,
+                &object_name,
+                &db_name,
+            )
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn privilege_v1(
         &self,
@@ -508,6 +583,79 @@ impl MilvusClient {
     ) -> PyResult<()> {
         let _ = kwargs;
         self.change_group(py, GroupChange::Remove, group_name, privileges, timeout)
+    }
+
+    /// Extension (not in pymilvus): whether `user_name` may have `privilege` on `object_name` of
+    /// `object_type` in `db_name`, decided as every operation is. Needs `User/SelectUser` on that user (or
+    /// is one's own question).
+    #[pyo3(signature = (
+        user_name, privilege, object_type = None, object_name = None, db_name = None, timeout = None, **kwargs
+    ))]
+    #[pyo3(
+        text_signature = "($self, user_name, privilege, object_type='Global', object_name='*', \
+        db_name='default', timeout=None, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn check_privilege(
+        &self,
+        py: Python<'_>,
+        user_name: &Bound<'_, PyAny>,
+        privilege: &Bound<'_, PyAny>,
+        object_type: Option<&Bound<'_, PyAny>>,
+        object_name: Option<&Bound<'_, PyAny>>,
+        db_name: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<bool> {
+        let _ = kwargs;
+        let defaults = Defaults::new(py);
+        let explanation = self.explain(
+            py,
+            user_name,
+            privilege,
+            object_type.unwrap_or(&defaults.object_type),
+            object_name.unwrap_or(&defaults.object_name),
+            db_name.unwrap_or(&defaults.db_name),
+            timeout,
+        )?;
+        Ok(explanation.reason.allows())
+    }
+
+    /// Extension (not in pymilvus): `check_privilege`'s answer with its reason: `{"allowed", "user_name",
+    /// "privilege", "object_type", "object_name", "db_name", "reason", "role", "grant", "group"}`, where
+    /// `reason` is `root`, `admin`, `self`, `grant`, `authorization_disabled` or `denied`, and `role`,
+    /// `grant` and `group` name what granted it.
+    #[pyo3(signature = (
+        user_name, privilege, object_type = None, object_name = None, db_name = None, timeout = None, **kwargs
+    ))]
+    #[pyo3(
+        text_signature = "($self, user_name, privilege, object_type='Global', object_name='*', \
+        db_name='default', timeout=None, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn explain_privilege<'py>(
+        &self,
+        py: Python<'py>,
+        user_name: &Bound<'py, PyAny>,
+        privilege: &Bound<'py, PyAny>,
+        object_type: Option<&Bound<'py, PyAny>>,
+        object_name: Option<&Bound<'py, PyAny>>,
+        db_name: Option<&Bound<'py, PyAny>>,
+        timeout: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let _ = kwargs;
+        let defaults = Defaults::new(py);
+        let explanation = self.explain(
+            py,
+            user_name,
+            privilege,
+            object_type.unwrap_or(&defaults.object_type),
+            object_name.unwrap_or(&defaults.object_name),
+            db_name.unwrap_or(&defaults.db_name),
+            timeout,
+        )?;
+        explanation_dict(py, &explanation)
     }
 
     /// Extension (not in pymilvus): the registry's users (with password hashes), roles, grants and custom

@@ -77,7 +77,7 @@ impl MilvusClient {
             )
         })?;
         if reset_connection {
-            self.reconnect_as(user_name);
+            self.reconnect_as(&user_name, &new_password);
         }
         Ok(())
     }

@@ -1,11 +1,14 @@
-//! Authentication: who is calling, checked once when a client connects.
+//! Authentication: who is calling. Checked when a client connects, and again at every call, so that a dropped
+//! user or a changed password stops open clients at once.
 
-use super::Registry;
+use zeroize::Zeroizing;
+
+use super::{Registry, DEFAULT_DATABASE};
 use crate::error::{AuthFailure, RbacError, Result};
 use crate::password::Verified;
 
 /// The credentials a client connects with, read as pymilvus reads its constructor's arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// Nothing usable was given: pymilvus then sends no authorization at all.
     Missing,
@@ -13,73 +16,126 @@ pub enum Credentials {
     ApiKey,
     UserPassword {
         user: String,
-        password: String,
+        password: Zeroizing<String>,
     },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Missing => f.write_str("Missing"),
+            Credentials::ApiKey => f.write_str("ApiKey"),
+            Credentials::UserPassword { user, .. } => write!(f, "UserPassword({user:?}, ***)"),
+        }
+    }
 }
 
 impl Credentials {
     /// `user` and `password` win when both are given; otherwise `token` is `user:password`, split at the first
     /// colon (so passwords may contain colons).
     pub fn parse(user: &str, password: &str, token: &str) -> Credentials {
+        let pair = |user: &str, password: &str| Credentials::UserPassword {
+            user: user.to_string(),
+            password: Zeroizing::new(password.to_string()),
+        };
         if !user.is_empty() && !password.is_empty() {
-            return Credentials::UserPassword {
-                user: user.to_string(),
-                password: password.to_string(),
-            };
+            return pair(user, password);
         }
         if token.is_empty() {
             return Credentials::Missing;
         }
         match token.split_once(':') {
-            Some((user, password)) => Credentials::UserPassword {
-                user: user.to_string(),
-                password: password.to_string(),
-            },
+            Some((user, password)) => pair(user, password),
             None => Credentials::ApiKey,
-        }
-    }
-
-    fn user(&self) -> Option<&str> {
-        match self {
-            Credentials::UserPassword { user, .. } => Some(user),
-            _ => None,
         }
     }
 }
 
-/// The identity operations run as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who operations run as, and in which database their privileges are checked.
+#[derive(Clone)]
 pub struct Caller {
-    /// `None` only when authorization is disabled and no credentials were given.
-    pub user: Option<String>,
+    user: Option<String>,
+    /// Kept to re-verify the credential at each call (through the verified-credential cache).
+    password: Zeroizing<String>,
+    db_name: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Caller({:?}, db={:?})", self.user, self.db_name)
+    }
+}
+
+impl Caller {
+    /// The user, or `None` when authorization is disabled and no credentials were given.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The database whose grants apply (the client's `db_name`, `default` if empty).
+    pub fn db_name(&self) -> &str {
+        &self.db_name
+    }
+
+    /// The same client, now holding `password` for `user` (after it changed its own password with
+    /// `reset_connection=True`).
+    pub fn reconnected(&self, user: &str, password: &str) -> Caller {
+        Caller {
+            user: Some(user.to_string()),
+            password: Zeroizing::new(password.to_string()),
+            db_name: self.db_name.clone(),
+        }
+    }
 }
 
 impl Registry {
     /// Check `credentials` as Milvus's authentication interceptor does. With authorization disabled nothing is
-    /// checked, and the caller is whoever the credentials name.
-    pub fn authenticate(&self, credentials: &Credentials) -> Result<Caller> {
-        if !self.settings.authorization_enabled {
-            return Ok(Caller {
-                user: credentials.user().map(str::to_string),
-            });
-        }
+    /// checked, and the caller is whoever the credentials name. `db_name` is the client's database.
+    pub fn authenticate(&self, credentials: &Credentials, db_name: &str) -> Result<Caller> {
+        let db_name = if db_name.is_empty() {
+            DEFAULT_DATABASE
+        } else {
+            db_name
+        };
+        let caller = |user: Option<&str>, password: &str| Caller {
+            user: user.map(str::to_string),
+            password: Zeroizing::new(password.to_string()),
+            db_name: db_name.to_string(),
+        };
         let fail = |reason| Err(RbacError::Authentication { reason });
         let (user, password) = match credentials {
+            Credentials::UserPassword { user, password } => (user, password),
+            _ if !self.settings.authorization_enabled => return Ok(caller(None, "")),
             Credentials::Missing => return fail(AuthFailure::MissingAuthorization),
             Credentials::ApiKey => return fail(AuthFailure::BadApiKey),
-            Credentials::UserPassword { user, password } => (user, password),
         };
-        if self.verify_password(user, password)? {
-            Ok(Caller {
-                user: Some(user.clone()),
-            })
+        if !self.settings.authorization_enabled || self.verify_password(user, password)? {
+            Ok(caller(Some(user), password))
         } else {
             fail(AuthFailure::BadCredentials)
         }
     }
 
-    /// Whether `password` is `user`'s. Costs one argon2 verification whether or not the user exists, and
-    /// upgrades a stored hash weaker than the configured parameters.
+    /// Check an open client's credential again: fails once its user is dropped or its password changed.
+    pub(super) fn reauthenticate(&self, caller: &Caller) -> Result<()> {
+        if !self.settings.authorization_enabled {
+            return Ok(());
+        }
+        let user = caller.user().ok_or(RbacError::Authentication {
+            reason: AuthFailure::MissingAuthorization,
+        })?;
+        if self.verify_password(user, &caller.password)? {
+            Ok(())
+        } else {
+            Err(RbacError::Authentication {
+                reason: AuthFailure::BadCredentials,
+            })
+        }
+    }
+
+    /// Whether `password` is `user`'s. A credential verified before against the same stored hash costs a keyed
+    /// hash; otherwise one argon2 verification, whether or not the user exists. A stored hash weaker than the
+    /// configured parameters is upgraded.
     pub(super) fn verify_password(&self, user: &str, password: &str) -> Result<bool> {
         // No stored password is longer than the profile allows (root's is at most 72 bytes).
         if password.len() > self.profile().password.max_bytes().max(72) {
@@ -89,18 +145,28 @@ impl Registry {
             self.hasher.verify_decoy(password);
             return Ok(false);
         };
+        if self.verified.contains(user, password, &stored) {
+            return Ok(true);
+        }
         match self.hasher.verify(password, &stored) {
             Verified::No => Ok(false),
-            Verified::Yes { rehash: false } => Ok(true),
+            Verified::Yes { rehash: false } => {
+                self.verified.insert(user, password, &stored);
+                Ok(true)
+            }
             Verified::Yes { rehash: true } => {
                 let upgraded = self.hasher.hash(password)?;
-                self.write(|tx| {
+                let current = self.write(|tx| {
                     // Only if nobody changed the password meanwhile.
                     if tx.password_hash(user)?.as_deref() == Some(stored.as_str()) {
                         tx.set_password_hash(user, &upgraded)?;
+                        Ok(upgraded)
+                    } else {
+                        Ok(stored)
                     }
-                    Ok(true)
-                })
+                })?;
+                self.verified.insert(user, password, &current);
+                Ok(true)
             }
         }
     }
@@ -115,14 +181,18 @@ mod tests {
     use crate::settings::RegistryOptions;
     use crate::store::Location;
 
+    fn pair(user: &str, password: &str) -> Credentials {
+        Credentials::UserPassword {
+            user: user.into(),
+            password: Zeroizing::new(password.into()),
+        }
+    }
+
     #[test]
     fn credentials_are_read_as_pymilvus_reads_them() {
         assert_eq!(
             Credentials::parse("", "", "root:Mil:vus"),
-            Credentials::UserPassword {
-                user: "root".into(),
-                password: "Mil:vus".into()
-            }
+            pair("root", "Mil:vus")
         );
         assert_eq!(Credentials::parse("root", "", ""), Credentials::Missing);
         assert_eq!(Credentials::parse("", "Milvus", ""), Credentials::Missing);
@@ -132,17 +202,15 @@ mod tests {
         );
         assert_eq!(
             Credentials::parse("root", "Milvus", "x:y"),
-            Credentials::UserPassword {
-                user: "root".into(),
-                password: "Milvus".into()
-            }
+            pair("root", "Milvus")
         );
+        assert!(!format!("{:?}", pair("root", "Milvus")).contains("Milvus"));
     }
 
     #[test]
     fn authentication_failures_carry_milvus_reasons() {
         let (registry, _) = registry(ProfileName::Milvus24);
-        let auth = |token: &str| registry.authenticate(&Credentials::parse("", "", token));
+        let auth = |token: &str| registry.authenticate(&Credentials::parse("", "", token), "");
         let bad = (
             2,
             "auth check failure, please check username and password are correct".to_string(),
@@ -168,7 +236,9 @@ mod tests {
                 "auth check failure, please check api key is correct".to_string()
             )
         );
-        assert_eq!(auth("root:Milvus").unwrap().user.as_deref(), Some("root"));
+        let root = auth("root:Milvus").unwrap();
+        assert_eq!(root.user(), Some("root"));
+        assert_eq!(root.db_name(), "default");
     }
 
     #[test]
@@ -179,7 +249,9 @@ mod tests {
             ..RegistryOptions::default()
         };
         let registry = Registry::open(Location::Memory, &options).unwrap();
-        let caller = registry.authenticate(&Credentials::Missing).unwrap();
-        assert_eq!(caller.user, None);
+        let caller = registry.authenticate(&Credentials::Missing, "db1").unwrap();
+        assert_eq!(caller.user(), None);
+        let named = registry.authenticate(&pair("ghost", "x"), "").unwrap();
+        assert_eq!(named.user(), Some("ghost"));
     }
 }

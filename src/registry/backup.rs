@@ -46,7 +46,8 @@ fn is_builtin_role(name: &str) -> bool {
 
 impl Registry {
     /// Everything but root, admin and public, in byte order.
-    pub fn backup_rbac(&self, _caller: &Caller) -> Result<RbacBackup> {
+    pub fn backup_rbac(&self, caller: &Caller) -> Result<RbacBackup> {
+        self.authorize_global(caller, "BackupRBAC")?;
         self.read(|tx| {
             let users = tx
                 .stored_users()?
@@ -94,7 +95,8 @@ impl Registry {
 
     /// Restore a backup into this registry: refused whole if any user, role or group exists already, or if
     /// anything it references is missing.
-    pub fn restore_rbac(&self, _caller: &Caller, backup: &RbacBackup) -> Result<()> {
+    pub fn restore_rbac(&self, caller: &Caller, backup: &RbacBackup) -> Result<()> {
+        self.authorize_global(caller, "RestoreRBAC")?;
         let profile = self.profile();
         for user in &backup.users {
             validate::username(&profile.username, &user.name)?;

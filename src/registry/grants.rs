@@ -39,7 +39,7 @@ fn database_or_default(db_name: &str) -> &str {
 impl Registry {
     /// Who grants: the connected user. With authorization disabled and no credentials there is nobody.
     fn grantor<'c>(&self, caller: &'c Caller) -> Result<&'c str> {
-        caller.user.as_deref().ok_or(RbacError::NoGrantor)
+        caller.user().ok_or(RbacError::NoGrantor)
     }
 
     /// Milvus 2.6 wraps the common checks of OperatePrivilege.
@@ -92,6 +92,7 @@ impl Registry {
         object_name: &str,
         db_name: &str,
     ) -> Result<()> {
+        self.authorize_global(caller, "ManageOwnership")?;
         let profile = self.profile();
         let names = &profile.object_names;
         if privilege != ANY {
@@ -162,6 +163,7 @@ impl Registry {
         collection_name: &str,
         db_name: &str,
     ) -> Result<()> {
+        self.authorize_global(caller, "ManageOwnership")?;
         let method = match operation {
             Operation::Grant => "grant_privilege_v2",
             Operation::Revoke => "revoke_privilege_v2",
@@ -219,10 +221,12 @@ impl Registry {
     /// database for `*`.
     pub fn describe_role(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         role_name: &str,
         db_name: &str,
     ) -> Result<RoleDescription> {
+        // pymilvus asks SelectRole before SelectGrant, so even one's own roles need SelectOwnership.
+        self.authorize_global(caller, "SelectOwnership")?;
         self.validate_role_name(role_name)?;
         let db_name = database_or_default(db_name);
         let catalog = self.profile().catalog;

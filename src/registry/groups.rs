@@ -30,7 +30,8 @@ impl Registry {
     }
 
     /// Milvus's CreatePrivilegeGroup: a new, empty group whose name is no privilege or group yet.
-    pub fn create_privilege_group(&self, _caller: &Caller, group_name: &str) -> Result<()> {
+    pub fn create_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
+        self.authorize_global(caller, "CreatePrivilegeGroup")?;
         self.require_groups("create_privilege_group", "CreatePrivilegeGroup")?;
         validate::privilege_group_name(group_name)?;
         let catalog = self.profile().catalog;
@@ -56,7 +57,8 @@ impl Registry {
     }
 
     /// Milvus's DropPrivilegeGroup: refused while a role holds the group; a no-op for any other name.
-    pub fn drop_privilege_group(&self, _caller: &Caller, group_name: &str) -> Result<()> {
+    pub fn drop_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
+        self.authorize_global(caller, "DropPrivilegeGroup")?;
         self.require_groups("drop_privilege_group", "DropPrivilegeGroup")?;
         validate::privilege_group_name(group_name)?;
         self.write(|tx| {
@@ -77,7 +79,8 @@ impl Registry {
     }
 
     /// Custom groups by name, then the nine built-in groups in Milvus's order.
-    pub fn list_privilege_groups(&self, _caller: &Caller) -> Result<Vec<Group>> {
+    pub fn list_privilege_groups(&self, caller: &Caller) -> Result<Vec<Group>> {
+        self.authorize_global(caller, "ListPrivilegeGroups")?;
         self.require_groups("list_privilege_groups", "ListPrivilegeGroups")?;
         let mut groups = self.read(|tx| {
             tx.group_names()?
@@ -96,11 +99,12 @@ impl Registry {
     /// privileges must share one level with the group's.
     pub fn change_privilege_group(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         change: GroupChange,
         group_name: &str,
         privileges: &[String],
     ) -> Result<()> {
+        self.authorize_global(caller, "OperatePrivilegeGroup")?;
         let method = match change {
             GroupChange::Add => "add_privileges_to_group",
             GroupChange::Remove => "remove_privileges_from_group",

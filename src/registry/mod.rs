@@ -4,6 +4,7 @@
 //! (argon2) happens outside transactions: cheap checks run first, so a request that will fail costs no hashing,
 //! and the write transaction repeats them, so a concurrent change cannot slip in between.
 
+mod access;
 mod auth;
 mod backup;
 mod grants;
@@ -11,13 +12,14 @@ mod groups;
 mod roles;
 mod users;
 
+pub use access::Explanation;
 pub use auth::{Caller, Credentials};
 pub use backup::{BackupRole, BackupUser, RbacBackup};
 pub use grants::{Operation, RoleDescription, ANY, DEFAULT_DATABASE};
 pub use groups::GroupChange;
 
 use crate::error::{RbacError, Result};
-use crate::password::PasswordHasher;
+use crate::password::{CredentialCache, PasswordHasher};
 use crate::profile::Profile;
 use crate::settings::{RegistryOptions, Settings};
 use crate::store::{Grant, Location, Store, Tx};
@@ -35,6 +37,7 @@ pub struct Registry {
     store: Store,
     settings: Settings,
     hasher: PasswordHasher,
+    verified: CredentialCache,
 }
 
 /// What `describe_user` shows of a user.
@@ -60,6 +63,7 @@ impl Registry {
             store,
             settings,
             hasher,
+            verified: CredentialCache::new()?,
         })
     }
 
@@ -140,7 +144,7 @@ pub(crate) mod testing {
         };
         let registry = Registry::open(Location::Memory, &options).unwrap();
         let caller = registry
-            .authenticate(&Credentials::parse("", "", "root:Milvus"))
+            .authenticate(&Credentials::parse("", "", "root:Milvus"), "")
             .unwrap();
         (registry, caller)
     }

@@ -18,10 +18,11 @@ impl Registry {
     /// Milvus's CreateRole: the duplicate check comes before the limit check.
     pub fn create_role(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         role_name: &str,
         description: Option<&str>,
     ) -> Result<()> {
+        self.authorize_global(caller, "CreateOwnership")?;
         self.validate_role_name(role_name)?;
         let description = self.description_to_keep("role", description)?;
         self.write(|tx| {
@@ -40,7 +41,8 @@ impl Registry {
     }
 
     /// Milvus 2.6.19's AlterRole: sets a role's description.
-    pub fn alter_role(&self, _caller: &Caller, role_name: &str, description: &str) -> Result<()> {
+    pub fn alter_role(&self, caller: &Caller, role_name: &str, description: &str) -> Result<()> {
+        self.authorize_global(caller, "CreateOwnership")?;
         let profile = self.profile();
         if !profile.descriptions {
             return Err(RbacError::Unsupported {
@@ -73,7 +75,8 @@ impl Registry {
 
     /// Milvus's DropRole: admin and public cannot be dropped; a role with grants only with `force_drop`
     /// (Milvus 2.5+; 2.4 ignores the flag); users holding the role lose it.
-    pub fn drop_role(&self, _caller: &Caller, role_name: &str, force_drop: bool) -> Result<()> {
+    pub fn drop_role(&self, caller: &Caller, role_name: &str, force_drop: bool) -> Result<()> {
+        self.authorize_global(caller, "DropOwnership")?;
         self.validate_role_name(role_name)?;
         if is_default_role(role_name) {
             return Err(RbacError::NotPermitted {
@@ -101,12 +104,14 @@ impl Registry {
     }
 
     /// Every role, admin and public included, in byte order.
-    pub fn list_roles(&self, _caller: &Caller) -> Result<Vec<String>> {
+    pub fn list_roles(&self, caller: &Caller) -> Result<Vec<String>> {
+        self.authorize_global(caller, "SelectOwnership")?;
         self.read(|tx| tx.role_names())
     }
 
     /// Milvus's OperateUserRole (add): the role is checked before the user; granting twice is a success.
-    pub fn grant_role(&self, _caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+    pub fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+        self.authorize_global(caller, "ManageOwnership")?;
         validate::username(&self.profile().username, user_name)?;
         self.validate_role_name(role_name)?;
         self.write(|tx| {
@@ -128,7 +133,8 @@ impl Registry {
     }
 
     /// Milvus's OperateUserRole (remove): the role must exist; a missing user or membership is a success.
-    pub fn revoke_role(&self, _caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+    pub fn revoke_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+        self.authorize_global(caller, "ManageOwnership")?;
         validate::username(&self.profile().username, user_name)?;
         self.validate_role_name(role_name)?;
         self.write(|tx| {

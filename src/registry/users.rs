@@ -1,6 +1,7 @@
 //! Users: create, update, drop, list, describe.
 
 use super::{Caller, Registry, UserDescription, ROOT_USER};
+use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
 use crate::store::Tx;
 use crate::validate;
@@ -10,11 +11,12 @@ impl Registry {
     /// ignore it).
     pub fn create_user(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         user_name: &str,
         password: &str,
         description: Option<&str>,
     ) -> Result<()> {
+        self.authorize_global(caller, "CreateOwnership")?;
         let profile = self.profile();
         validate::username(&profile.username, user_name)?;
         validate::password(&profile.password, password)?;
@@ -63,6 +65,7 @@ impl Registry {
         new_password: &str,
         description: Option<&str>,
     ) -> Result<()> {
+        self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
         let profile = self.profile();
         validate::password(&profile.password, new_password)?;
         let name = if profile.update_trims_user_name {
@@ -71,8 +74,7 @@ impl Registry {
             user_name
         };
         let super_user = caller
-            .user
-            .as_deref()
+            .user()
             .is_some_and(|user| self.settings.is_super_user(user));
         if !super_user && !self.verify_password(name, old_password)? {
             return Err(RbacError::OldPasswordIncorrect {
@@ -107,7 +109,8 @@ impl Registry {
     }
 
     /// Milvus 2.6.19's description-only UpdateCredential. Older servers see an empty new password.
-    pub fn update_user(&self, _caller: &Caller, user_name: &str, description: &str) -> Result<()> {
+    pub fn update_user(&self, caller: &Caller, user_name: &str, description: &str) -> Result<()> {
+        self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
         let profile = self.profile();
         if !profile.descriptions {
             return validate::password(&profile.password, "");
@@ -126,7 +129,8 @@ impl Registry {
     }
 
     /// Milvus's DeleteCredential: root cannot be dropped; a missing user is a success; memberships go too.
-    pub fn drop_user(&self, _caller: &Caller, user_name: &str) -> Result<()> {
+    pub fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()> {
+        self.authorize_global(caller, "DropOwnership")?;
         if user_name == ROOT_USER {
             return Err(RbacError::NotPermitted {
                 what: "root user cannot be deleted".into(),
@@ -139,16 +143,18 @@ impl Registry {
     }
 
     /// Every user, root included, in byte order.
-    pub fn list_users(&self, _caller: &Caller) -> Result<Vec<String>> {
+    pub fn list_users(&self, caller: &Caller) -> Result<Vec<String>> {
+        self.authorize_global(caller, "SelectOwnership")?;
         self.read(|tx| tx.user_names())
     }
 
     /// The user's roles (not the implicit `public`) and description; `None` if there is no such user.
     pub fn describe_user(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         user_name: &str,
     ) -> Result<Option<UserDescription>> {
+        self.authorize(caller, ObjectType::User, "SelectUser", user_name)?;
         validate::username(&self.profile().username, user_name)?;
         self.read(|tx| {
             let Some(description) = tx.user_description(user_name)? else {
