@@ -32,6 +32,8 @@ pub enum CharStyle {
     GoByteVerb,
     /// Go's `string(byte)`/`%c` of a byte: the byte read as Latin-1 (`Ã` for the first byte of `ü`).
     Latin1Byte,
+    /// As `Latin1Byte`, but a space or a newline prints as nothing (as a 2.3.5 server was seen to print them).
+    Latin1ByteHidingBlanks,
     /// The character itself.
     Char,
 }
@@ -135,8 +137,9 @@ pub struct Profile {
     pub descriptions: bool,
     /// Milvus 2.4/2.5 let a super user "update" the password of a missing user, which creates it.
     pub update_creates_missing_user: bool,
-    /// `update_password` looks the user up by its trimmed name (as a 2.3.5 server was seen to do).
-    pub update_trims_user_name: bool,
+    /// The wrong-old-password message drops trailing spaces and newlines from the name (as a 2.3.5 server
+    /// was seen to do).
+    pub old_password_message_trims_end: bool,
     /// Privileges, groups and the grants `public` starts with.
     pub catalog: &'static Catalog,
     /// The rule for privilege, object and collection names in grants.
@@ -277,7 +280,7 @@ pub static DOCS: Profile = Profile {
     prefix_check_failures: false,
     descriptions: true,
     update_creates_missing_user: false,
-    update_trims_user_name: false,
+    old_password_message_trims_end: false,
     catalog: &CATALOG_26,
     object_names: MILVUS_26_NAMES,
     object_name_label: "object name",
@@ -302,7 +305,7 @@ pub static MILVUS_25: Profile = Profile {
     prefix_check_failures: false,
     descriptions: false,
     update_creates_missing_user: true,
-    update_trims_user_name: true,
+    old_password_message_trims_end: true,
     catalog: &CATALOG_25,
     object_names: SERVER_ROLE_NAME,
     object_name_label: "object name",
@@ -326,6 +329,10 @@ pub static MILVUS_24: Profile = Profile {
         min: 6,
         max: 256,
         hash_limit: Some(72),
+    },
+    role_name: NameRule {
+        other_char_style: CharStyle::Latin1ByteHidingBlanks,
+        ..SERVER_ROLE_NAME
     },
     catalog: &CATALOG_24,
     object_name_label: "role name",
@@ -358,7 +365,7 @@ pub static MILVUS_26: Profile = Profile {
     prefix_check_failures: true,
     descriptions: true,
     update_creates_missing_user: false,
-    update_trims_user_name: true,
+    old_password_message_trims_end: true,
     catalog: &CATALOG_26,
     object_names: MILVUS_26_NAMES,
     object_name_label: "object name",

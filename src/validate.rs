@@ -24,6 +24,8 @@ fn render_char(text: &str, at: usize, style: CharStyle) -> String {
     match style {
         CharStyle::GoByteVerb => format!("%!s(uint8={byte})"),
         CharStyle::Latin1Byte => char::from(byte).to_string(),
+        CharStyle::Latin1ByteHidingBlanks if byte == b' ' || byte == b'\n' => String::new(),
+        CharStyle::Latin1ByteHidingBlanks => char::from(byte).to_string(),
         CharStyle::Char => text[at..]
             .chars()
             .next()
@@ -367,6 +369,10 @@ mod tests {
         assert_eq!(
             check("1-x"),
             "the first character of role name must be an underscore or letter: invalid parameter[expected=95][actual=49]"
+        );
+        assert_eq!(
+            check("ab c"),
+            "role name can only contain numbers, letters, dollars and underscores, found  at 2: invalid parameter"
         );
         assert_eq!(
             check("xd47314_üser"),

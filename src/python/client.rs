@@ -40,10 +40,10 @@ pub struct MilvusClient {
 fn location_of(uri: &str) -> Result<Location, RbacError> {
     if uri.starts_with("http://") || uri.starts_with("https://") {
         return Err(RbacError::Unsupported {
-            message: format!(
-                "remote registries are not supported yet: {uri} is a server address; use \":memory:\" or a \
-                 file path such as \"./rbac.db\""
-            ),
+            // The URI is not repeated: it may carry credentials.
+            message: "remote registries are not supported yet: http(s) URIs name a server; use \":memory:\" \
+                      or a file path such as \"./rbac.db\""
+                .into(),
         });
     }
     if uri.is_empty() {

@@ -64,12 +64,13 @@ pub fn optional_text(value: &Bound<'_, PyAny>, param: &str) -> PyResult<Option<S
     }
 }
 
-/// A `bool`.
+/// A `bool`, or an `int` read as one (pymilvus hands flags to protobuf, which takes both).
 pub fn flag(value: &Bound<'_, PyAny>, param: &str) -> PyResult<bool> {
-    value
-        .cast::<PyBool>()
-        .map(|b| b.is_true())
-        .map_err(|_| illegal(value, param))
+    if value.is_instance_of::<PyBool>() || value.is_instance_of::<PyInt>() {
+        value.is_truthy()
+    } else {
+        Err(illegal(value, param))
+    }
 }
 
 /// pymilvus accepts `None`, an `int` or a `float` as a timeout; there is nothing to wait for here.

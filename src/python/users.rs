@@ -5,6 +5,18 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::client::MilvusClient;
 use super::convert::{check_timeout, flag, non_empty_text, optional_text, secret, text};
+use super::errors::param_error;
+
+/// `drop_user`'s argument, refused in pymilvus's own words for it.
+fn user_to_drop(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    text(value, "user").map_err(|_| {
+        let shown = value
+            .str()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        param_error(value.py(), format!("invalid user {shown}"))
+    })
+}
 
 #[pymethods]
 impl MilvusClient {
@@ -124,7 +136,7 @@ impl MilvusClient {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let _ = kwargs;
-        let user_name = text(user_name, "user")?;
+        let user_name = user_to_drop(user_name)?;
         timeout.map(check_timeout).transpose()?;
         self.call(py, |registry, caller| {
             registry.drop_user(caller, &user_name)

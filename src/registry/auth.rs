@@ -31,18 +31,19 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// `user` and `password` win when both are given; otherwise `token` is `user:password`, split at the first
-    /// colon (so passwords may contain colons).
+    /// A non-empty `token` wins, as in pymilvus: `user:password`, split at the first colon (so passwords may
+    /// contain colons). Otherwise `user` and `password`, when both are given.
     pub fn parse(user: &str, password: &str, token: &str) -> Credentials {
         let pair = |user: &str, password: &str| Credentials::UserPassword {
             user: user.to_string(),
             password: Zeroizing::new(password.to_string()),
         };
-        if !user.is_empty() && !password.is_empty() {
-            return pair(user, password);
-        }
         if token.is_empty() {
-            return Credentials::Missing;
+            return if !user.is_empty() && !password.is_empty() {
+                pair(user, password)
+            } else {
+                Credentials::Missing
+            };
         }
         match token.split_once(':') {
             Some((user, password)) => pair(user, password),
@@ -200,8 +201,9 @@ mod tests {
             Credentials::parse("", "", "rootMilvus"),
             Credentials::ApiKey
         );
+        assert_eq!(Credentials::parse("root", "Milvus", "x:y"), pair("x", "y"));
         assert_eq!(
-            Credentials::parse("root", "Milvus", "x:y"),
+            Credentials::parse("root", "Milvus", ""),
             pair("root", "Milvus")
         );
         assert!(!format!("{:?}", pair("root", "Milvus")).contains("Milvus"));

@@ -68,18 +68,19 @@ impl Registry {
         self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
         let profile = self.profile();
         validate::password(&profile.password, new_password)?;
-        let name = if profile.update_trims_user_name {
-            user_name.trim()
-        } else {
-            user_name
-        };
+        let name = user_name;
         let super_user = caller
             .user()
             .is_some_and(|user| self.settings.is_super_user(user));
+        let wrong_old_password = || RbacError::OldPasswordIncorrect {
+            user: if profile.old_password_message_trims_end {
+                name.trim_end_matches([' ', '\n']).to_string()
+            } else {
+                name.to_string()
+            },
+        };
         if !super_user && !self.verify_password(name, old_password)? {
-            return Err(RbacError::OldPasswordIncorrect {
-                user: name.to_string(),
-            });
+            return Err(wrong_old_password());
         }
         validate::password_hashable(&profile.password, new_password)?;
         let description = self.description_to_keep("user", description)?;
@@ -88,9 +89,7 @@ impl Registry {
             if !tx.set_password_hash(name, &hash)? {
                 if !super_user {
                     // Dropped between the verification and now.
-                    return Err(RbacError::OldPasswordIncorrect {
-                        user: name.to_string(),
-                    });
+                    return Err(wrong_old_password());
                 }
                 if !profile.update_creates_missing_user {
                     return Err(self.check_failed(
@@ -136,7 +135,7 @@ impl Registry {
                 what: "root user cannot be deleted".into(),
             });
         }
-        if user_name.is_empty() {
+        if user_name.trim().is_empty() {
             return Err(RbacError::DropEmptyUser);
         }
         self.write(|tx| tx.delete_user(user_name).map(drop))
