@@ -192,6 +192,12 @@ pub enum RbacError {
     RestoreConflict { message: String },
     #[error("{reason}")]
     Authentication { reason: AuthFailure },
+    /// A server's error, as its REST envelope reported it.
+    #[error("{message}")]
+    Remote { code: i32, message: String },
+    /// A server's permission denial.
+    #[error("{message}")]
+    RemoteDenied { message: String },
     /// The profile's Milvus version has no such call.
     #[error("{message}")]
     Unsupported { message: String },
@@ -221,6 +227,7 @@ impl RbacError {
             // pymilvus reports a failed connection with code 2.
             RbacError::Authentication { .. } => 2,
             RbacError::Param { .. } => 1,
+            RbacError::Remote { code, .. } => *code,
             _ => CODE_UNEXPECTED,
         }
     }
@@ -247,7 +254,9 @@ impl RbacError {
             RbacError::GroupInUse { .. } => LegacyCode::DropPrivilegeGroupFailure,
             RbacError::MixedLevels => LegacyCode::OperatePrivilegeGroupFailure,
             RbacError::Authentication { .. } => LegacyCode::ConnectFailed,
-            RbacError::PermissionDenied { .. } => LegacyCode::PermissionDenied,
+            RbacError::PermissionDenied { .. } | RbacError::RemoteDenied { .. } => {
+                LegacyCode::PermissionDenied
+            }
             _ => LegacyCode::UnexpectedError,
         }
     }
@@ -257,7 +266,9 @@ impl RbacError {
         match self {
             RbacError::Param { .. } => ErrorKind::Param,
             RbacError::Authentication { .. } => ErrorKind::Authentication,
-            RbacError::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            RbacError::PermissionDenied { .. } | RbacError::RemoteDenied { .. } => {
+                ErrorKind::PermissionDenied
+            }
             _ => ErrorKind::Milvus,
         }
     }

@@ -4,11 +4,14 @@
 //! the optional `python` feature adds the binding.
 
 pub mod authz;
+pub mod backend;
 pub mod catalog;
 pub mod error;
 pub mod password;
 pub mod profile;
 pub mod registry;
+pub mod remote;
+pub mod server;
 pub mod settings;
 pub mod store;
 pub mod validate;

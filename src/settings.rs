@@ -11,7 +11,7 @@ use crate::store::{Location, Tx};
 pub type Limit = Option<u64>;
 
 /// What the caller asked for; `None` means "not given": the stored value, or the default for a new registry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistryOptions {
     pub profile: Option<ProfileName>,
     /// root's password when the registry is created; ignored when it is reopened.

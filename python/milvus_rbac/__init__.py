@@ -7,7 +7,7 @@
 ['admin', 'public', 'reader']
 """
 
-from milvus_rbac._core import MilvusClient, __version__
+from milvus_rbac._core import MilvusClient, __version__, serve
 from milvus_rbac.exceptions import (
     AuthenticationError,
     LegacyErrorCode,
@@ -23,5 +23,6 @@ __all__ = [
     "AuthenticationError",
     "PermissionDeniedError",
     "LegacyErrorCode",
+    "serve",
     "__version__",
 ]

@@ -3,8 +3,25 @@
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, final
 
-__all__ = ["MilvusClient", "__version__"]
+__all__ = ["MilvusClient", "__version__", "serve"]
 __version__: str
+
+def serve(
+    db: str = "./rbac.db",
+    host: str = "127.0.0.1",
+    port: int = 19530,
+    *,
+    log_level: str = "info",
+    profile: Optional[str] = None,
+    root_password: Optional[str] = None,
+    super_users: Optional[Sequence[str]] = None,
+    max_users: Optional[int] = 100,
+    max_roles: Optional[int] = 10,
+    authorization_enabled: Optional[bool] = None,
+    root_should_bind_role: Optional[bool] = None,
+    password_hash: Optional[str] = None,
+) -> None:
+    """Serve a registry over Milvus's RESTful API v2 until SIGINT or SIGTERM."""
 
 @final
 class MilvusClient:

@@ -11,20 +11,22 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::convert::{check_timeout, flag, limit, secret, text, texts, Setting};
 use super::errors::{param_error, to_py};
+use crate::backend::Backend;
 use crate::error::RbacError;
 use crate::password::HashStrength;
 use crate::profile::ProfileName;
 use crate::registry::{Caller, Credentials, Registry};
+use crate::remote::RemoteRegistry;
 use crate::settings::RegistryOptions;
 use crate::store::Location;
 
 /// A conversion of one argument.
 type Reader = fn(&Bound<'_, PyAny>, &str) -> PyResult<String>;
 
-/// What an open client holds: its registry and who it is connected as.
+/// What an open client holds: its registry (embedded or remote) and who it is connected as.
 #[derive(Clone)]
 struct Session {
-    registry: Arc<Registry>,
+    backend: Arc<dyn Backend>,
     caller: Caller,
 }
 
@@ -37,25 +39,26 @@ pub struct MilvusClient {
     session: Mutex<Option<Session>>,
 }
 
-fn location_of(uri: &str) -> Result<Location, RbacError> {
+/// Where a client's registry is: in memory, in a file, or on a server.
+pub(super) enum Target {
+    Local(Location),
+    Remote(String),
+}
+
+pub(super) fn target_of(uri: &str) -> Result<Target, RbacError> {
     if uri.starts_with("http://") || uri.starts_with("https://") {
-        return Err(RbacError::Unsupported {
-            // The URI is not repeated: it may carry credentials.
-            message: "remote registries are not supported yet: http(s) URIs name a server; use \":memory:\" \
-                      or a file path such as \"./rbac.db\""
-                .into(),
-        });
+        return Ok(Target::Remote(uri.to_string()));
     }
     if uri.is_empty() {
         return Err(RbacError::Param {
             message: "`uri` value  is illegal".into(),
         });
     }
-    Ok(if uri == ":memory:" {
+    Ok(Target::Local(if uri == ":memory:" {
         Location::Memory
     } else {
         Location::File(PathBuf::from(uri))
-    })
+    }))
 }
 
 /// A setting given by name, such as a profile.
@@ -69,19 +72,19 @@ fn parsed<T: std::str::FromStr<Err = String>>(
 }
 
 /// The keyword-only settings as given to the constructor.
-struct SettingArgs {
-    profile: Setting,
-    root_password: Setting,
-    super_users: Setting,
-    max_users: Setting,
-    max_roles: Setting,
-    authorization_enabled: Setting,
-    root_should_bind_role: Setting,
-    password_hash: Setting,
+pub(super) struct SettingArgs {
+    pub(super) profile: Setting,
+    pub(super) root_password: Setting,
+    pub(super) super_users: Setting,
+    pub(super) max_users: Setting,
+    pub(super) max_roles: Setting,
+    pub(super) authorization_enabled: Setting,
+    pub(super) root_should_bind_role: Setting,
+    pub(super) password_hash: Setting,
 }
 
 impl SettingArgs {
-    fn options(&self, py: Python<'_>) -> PyResult<RegistryOptions> {
+    pub(super) fn options(&self, py: Python<'_>) -> PyResult<RegistryOptions> {
         // An explicit None means "not given" for every setting but the limits, where it means unlimited.
         let given = |setting: &Setting| setting.given(py).filter(|value| !value.is_none());
         let flag_of = |setting: &Setting, param: &str| {
@@ -139,10 +142,10 @@ impl MilvusClient {
     pub(super) fn call<T: Send>(
         &self,
         py: Python<'_>,
-        operation: impl FnOnce(&Registry, &Caller) -> Result<T, RbacError> + Send,
+        operation: impl FnOnce(&dyn Backend, &Caller) -> Result<T, RbacError> + Send,
     ) -> PyResult<T> {
         let session = self.session(py)?;
-        py.detach(|| operation(&session.registry, &session.caller))
+        py.detach(|| operation(session.backend.as_ref(), &session.caller))
             .map_err(|err| to_py(py, err))
     }
 }
@@ -205,15 +208,30 @@ impl MilvusClient {
             password_hash,
         }
         .options(py)?;
-        let location = location_of(&uri).map_err(|err| to_py(py, err))?;
+        let target = target_of(&uri).map_err(|err| to_py(py, err))?;
         let session = py
-            .detach(|| {
-                let registry = Registry::open(location, &options)?;
-                let caller = registry.authenticate(&credentials, &db_name)?;
-                Ok(Session {
-                    registry: Arc::new(registry),
-                    caller,
-                })
+            .detach(|| match target {
+                Target::Local(location) => {
+                    let registry = Registry::open(location, &options)?;
+                    let caller = registry.authenticate(&credentials, &db_name)?;
+                    Ok(Session {
+                        backend: Arc::new(registry),
+                        caller,
+                    })
+                }
+                Target::Remote(uri) => {
+                    if options != RegistryOptions::default() {
+                        return Err(RbacError::Param {
+                            message: "registry settings belong to the server; a client of a server takes none"
+                                .into(),
+                        });
+                    }
+                    let (remote, caller) = RemoteRegistry::connect(&uri, &credentials, &db_name)?;
+                    Ok(Session {
+                        backend: Arc::new(remote),
+                        caller,
+                    })
+                }
             })
             .map_err(|err| to_py(py, err))?;
         Ok(MilvusClient {
@@ -244,10 +262,10 @@ impl MilvusClient {
         let guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             Some(session) => format!(
-                "MilvusClient(uri={:?}, user={:?}, profile={:?})",
+                "MilvusClient(uri={:?}, user={:?}, {})",
                 self.uri,
                 session.caller.user().unwrap_or(""),
-                session.registry.settings().profile.as_str()
+                session.backend.describe()
             ),
             None => format!("MilvusClient(uri={:?}, closed)", self.uri),
         }

@@ -78,6 +78,30 @@ impl Caller {
         &self.db_name
     }
 
+    /// A caller of a server's registry: the server checks the credentials, at every request.
+    pub fn remote(credentials: &Credentials, db_name: &str) -> Caller {
+        let (user, password) = match credentials {
+            Credentials::UserPassword { user, password } => (Some(user.clone()), password.clone()),
+            _ => (None, Zeroizing::new(String::new())),
+        };
+        Caller {
+            user,
+            password,
+            db_name: if db_name.is_empty() {
+                DEFAULT_DATABASE.to_string()
+            } else {
+                db_name.to_string()
+            },
+        }
+    }
+
+    /// The `user:password` token the caller authenticates with, if it has credentials.
+    pub fn token(&self) -> Option<Zeroizing<String>> {
+        self.user
+            .as_ref()
+            .map(|user| Zeroizing::new(format!("{user}:{}", self.password.as_str())))
+    }
+
     /// The same client, now holding `password` for `user` (after it changed its own password with
     /// `reset_connection=True`).
     pub fn reconnected(&self, user: &str, password: &str) -> Caller {

@@ -1,0 +1,71 @@
+//! The OpenAPI document of the served endpoints, built from the same table that routes them.
+
+use serde_json::{json, Map, Value};
+
+use super::endpoints::ENDPOINTS;
+
+fn envelope_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["code"],
+        "properties": {
+            "code": {"type": "integer", "description": "0 on success; Milvus's error code otherwise"},
+            "data": {"description": "the result, on success"},
+            "message": {"type": "string", "description": "Milvus's error message, on failure"}
+        }
+    })
+}
+
+/// OpenAPI 3.0 for every RBAC path of Milvus's REST API v2 that this server serves.
+pub fn openapi_document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in ENDPOINTS {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for (name, is_required, is_list) in endpoint.fields {
+            let schema = if *is_list {
+                json!({"type": "array", "items": {"type": "string"}})
+            } else {
+                json!({"type": "string"})
+            };
+            properties.insert(name.to_string(), schema);
+            if *is_required {
+                required.push(name.to_string());
+            }
+        }
+        let mut body = json!({"type": "object", "properties": properties});
+        if !required.is_empty() {
+            body["required"] = json!(required);
+        }
+        paths.insert(
+            format!("/v2/vectordb{}", endpoint.path),
+            json!({
+                "post": {
+                    "summary": endpoint.summary,
+                    "operationId": endpoint.path.trim_start_matches('/').replace('/', "_"),
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+                    "responses": {
+                        "200": {"description": "success, or a Milvus error in the envelope",
+                                "content": {"application/json": {"schema": envelope_schema()}}},
+                        "401": {"description": "missing or wrong credentials (code 1800)"},
+                        "403": {"description": "permission denied (code 65535)"},
+                        "413": {"description": "request body over 1 MiB"}
+                    }
+                }
+            }),
+        );
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "milvus-rbac: Milvus RESTful API v2, users, roles and privileges",
+            "version": env!("CARGO_PKG_VERSION")
+        },
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "user:password"},
+            "basic": {"type": "http", "scheme": "basic"}
+        }},
+        "security": [{"bearer": []}, {"basic": []}],
+        "paths": paths
+    })
+}
