@@ -68,25 +68,24 @@ impl Registry {
         self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
         let profile = self.profile();
         validate::password(&profile.password, new_password)?;
-        let name = user_name;
         let super_user = caller
             .user()
             .is_some_and(|user| self.settings.is_super_user(user));
         let wrong_old_password = || RbacError::OldPasswordIncorrect {
             user: if profile.old_password_message_trims_end {
-                name.trim_end_matches([' ', '\n']).to_string()
+                user_name.trim_end_matches([' ', '\n']).to_string()
             } else {
-                name.to_string()
+                user_name.to_string()
             },
         };
-        if !super_user && !self.verify_password(name, old_password)? {
+        if !super_user && !self.verify_password(user_name, old_password)? {
             return Err(wrong_old_password());
         }
         validate::password_hashable(&profile.password, new_password)?;
         let description = self.description_to_keep("user", description)?;
         let hash = self.hasher.hash(new_password)?;
         self.write(|tx| {
-            if !tx.set_password_hash(name, &hash)? {
+            if !tx.set_password_hash(user_name, &hash)? {
                 if !super_user {
                     // Dropped between the verification and now.
                     return Err(wrong_old_password());
@@ -98,16 +97,17 @@ impl Registry {
                     ));
                 }
                 // Milvus 2.4/2.5 store the credential without looking: the user springs into existence.
-                tx.insert_user(name, &hash, "")?;
+                tx.insert_user(user_name, &hash, "")?;
             }
             if let Some(description) = description {
-                tx.set_user_description(name, description)?;
+                tx.set_user_description(user_name, description)?;
             }
             Ok(())
         })
     }
 
-    /// Milvus 2.6.19's description-only UpdateCredential. Older servers see an empty new password.
+    /// Milvus 2.6.19's description-only UpdateCredential (no old password asked). Older servers see an empty
+    /// new password.
     pub fn update_user(&self, caller: &Caller, user_name: &str, description: &str) -> Result<()> {
         self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
         let profile = self.profile();
@@ -115,8 +115,16 @@ impl Registry {
             return validate::password(&profile.password, "");
         }
         validate::description("user", description)?;
+        let name = if profile.username.store_trimmed {
+            user_name.trim()
+        } else {
+            user_name
+        };
+        if name.is_empty() {
+            return Err(RbacError::invalid("username is empty: invalid parameter"));
+        }
         self.write(|tx| {
-            if tx.set_user_description(user_name, description)? {
+            if tx.set_user_description(name, description)? {
                 Ok(())
             } else {
                 Err(self.check_failed(
