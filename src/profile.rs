@@ -154,6 +154,9 @@ pub struct Profile {
     pub force_drop: bool,
     /// Whether `drop_role` looks for grants in every database (2.5+) or only in `default` and `*` (2.4).
     pub drop_role_sees_all_databases: bool,
+    /// `describe_role(db_name="*")` lists every database (2.4+ sources); a 2.3.5 server lists only grants stored
+    /// in database `*`.
+    pub star_database_lists_all: bool,
     /// Milvus 2.5+ ends a permission denial with ``in the `<db>` database``; 2.3.5 was seen without it.
     pub deny_names_database: bool,
 }
@@ -289,6 +292,7 @@ pub static DOCS: Profile = Profile {
     force_drop: true,
     drop_role_sees_all_databases: true,
     deny_names_database: true,
+    star_database_lists_all: true,
 };
 
 /// Milvus 2.5.
@@ -314,6 +318,7 @@ pub static MILVUS_25: Profile = Profile {
     force_drop: true,
     drop_role_sees_all_databases: true,
     deny_names_database: true,
+    star_database_lists_all: true,
 };
 
 /// Milvus 2.4, and what a real 2.3.5 server was seen to do.
@@ -341,6 +346,7 @@ pub static MILVUS_24: Profile = Profile {
     force_drop: false,
     drop_role_sees_all_databases: false,
     deny_names_database: false,
+    star_database_lists_all: false,
     ..MILVUS_25
 };
 
@@ -374,4 +380,5 @@ pub static MILVUS_26: Profile = Profile {
     force_drop: true,
     drop_role_sees_all_databases: true,
     deny_names_database: true,
+    star_database_lists_all: true,
 };

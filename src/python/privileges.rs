@@ -106,6 +106,7 @@ fn read_backup(backup: &Bound<'_, PyAny>) -> PyResult<RbacBackup> {
     let version = backup.get_item("version")?;
     let version_ok = version
         .as_ref()
+        .filter(|v| !v.is_instance_of::<pyo3::types::PyBool>())
         .and_then(|v| v.extract::<u32>().ok())
         .is_some_and(|v| v == BACKUP_FORMAT);
     if !version_ok {

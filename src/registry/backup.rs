@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use argon2::password_hash::phc::PasswordHash;
 
 use super::{Caller, Registry, ADMIN_ROLE, ANY, PUBLIC_ROLE, ROOT_USER};
-use crate::catalog::Group;
+use crate::catalog::{Group, ObjectType};
 use crate::error::{RbacError, Result};
 use crate::store::Grant;
 use crate::validate;
@@ -98,22 +98,7 @@ impl Registry {
     pub fn restore_rbac(&self, caller: &Caller, backup: &RbacBackup) -> Result<()> {
         self.authorize_global(caller, "RestoreRBAC")?;
         let profile = self.profile();
-        for user in &backup.users {
-            validate::username(&profile.username, &user.name)?;
-            let valid_hash = PasswordHash::new(&user.password_hash)
-                .is_ok_and(|hash| hash.algorithm.as_str() == "argon2id");
-            if !valid_hash {
-                return Err(RbacError::Param {
-                    message: format!(
-                        "invalid RBAC backup: the password of user [{}] is not an argon2id PHC string",
-                        user.name
-                    ),
-                });
-            }
-        }
-        for role in &backup.roles {
-            self.validate_role_name(&role.name)?;
-        }
+        self.check_backup(backup)?;
         let catalog = profile.catalog;
         let conflict = |message: String| {
             self.check_failed(
@@ -176,8 +161,15 @@ impl Registry {
                     }
                 }
             }
+            let kept = |description: &'_ str| {
+                if profile.descriptions {
+                    description.to_string()
+                } else {
+                    String::new()
+                }
+            };
             for role in &backup.roles {
-                tx.insert_role(&role.name, &role.description)?;
+                tx.insert_role(&role.name, &kept(&role.description))?;
             }
             for group in &backup.groups {
                 tx.insert_group(&group.name)?;
@@ -189,12 +181,86 @@ impl Registry {
                 tx.insert_grant(grant)?;
             }
             for user in &backup.users {
-                tx.insert_user(&user.name, &user.password_hash, &user.description)?;
+                tx.insert_user(&user.name, &user.password_hash, &kept(&user.description))?;
                 for role in &user.roles {
                     tx.add_user_role(&user.name, role)?;
                 }
             }
             Ok(())
         })
+    }
+
+    /// Refuse a backup that no registry of this profile could have written: bad names, hashes, object types,
+    /// duplicates, or privilege groups where the profile has none.
+    fn check_backup(&self, backup: &RbacBackup) -> Result<()> {
+        let profile = self.profile();
+        let catalog = profile.catalog;
+        let malformed = |what: String| RbacError::Param {
+            message: format!("invalid RBAC backup: {what}"),
+        };
+        let unique = |kind: &str, names: Vec<&str>| -> Result<()> {
+            let mut seen = BTreeSet::new();
+            match names.into_iter().find(|name| !seen.insert(*name)) {
+                Some(name) => Err(malformed(format!("{kind} [{name}] appears twice"))),
+                None => Ok(()),
+            }
+        };
+        unique(
+            "user",
+            backup.users.iter().map(|u| u.name.as_str()).collect(),
+        )?;
+        unique(
+            "role",
+            backup.roles.iter().map(|r| r.name.as_str()).collect(),
+        )?;
+        unique(
+            "privilege group",
+            backup.groups.iter().map(|g| g.name.as_str()).collect(),
+        )?;
+        for user in &backup.users {
+            validate::username(&profile.username, &user.name)?;
+            validate::description("user", &user.description)?;
+            let valid_hash = PasswordHash::new(&user.password_hash)
+                .is_ok_and(|hash| hash.algorithm.as_str() == "argon2id");
+            if !valid_hash {
+                return Err(malformed(format!(
+                    "the password of user [{}] is not an argon2id PHC string",
+                    user.name
+                )));
+            }
+        }
+        for role in &backup.roles {
+            self.validate_role_name(&role.name)?;
+            validate::description("role", &role.description)?;
+        }
+        if !backup.groups.is_empty() && !catalog.has_groups() {
+            return Err(malformed(format!(
+                "it holds privilege groups, which profile {} does not have",
+                profile.name
+            )));
+        }
+        let group_names: BTreeSet<&str> = backup.groups.iter().map(|g| g.name.as_str()).collect();
+        for group in &backup.groups {
+            validate::privilege_group_name(&group.name)?;
+            if let Some(unknown) = group
+                .privileges
+                .iter()
+                .find(|p| !catalog.is_defined(p) && !group_names.contains(p.as_str()))
+            {
+                return Err(malformed(format!(
+                    "privilege group [{}] holds the unknown privilege [{unknown}]",
+                    group.name
+                )));
+            }
+        }
+        for grant in &backup.grants {
+            if ObjectType::parse(&grant.object_type).is_none() {
+                return Err(malformed(format!(
+                    "a grant of role [{}] has the unknown object type [{}]",
+                    grant.role_name, grant.object_type
+                )));
+            }
+        }
+        Ok(())
     }
 }

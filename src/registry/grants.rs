@@ -230,6 +230,7 @@ impl Registry {
         self.validate_role_name(role_name)?;
         let db_name = database_or_default(db_name);
         let catalog = self.profile().catalog;
+        let star_lists_all = self.profile().star_database_lists_all;
         self.read(|tx| {
             let Some(description) = tx.role_description(role_name)? else {
                 return Err(RbacError::RoleNotFound {
@@ -240,7 +241,11 @@ impl Registry {
             let mut grants: Vec<Grant> = tx
                 .grants_of_role(role_name)?
                 .into_iter()
-                .filter(|grant| db_name == ANY || grant.db_name == db_name || grant.db_name == ANY)
+                .filter(|grant| {
+                    grant.db_name == db_name
+                        || grant.db_name == ANY
+                        || (db_name == ANY && star_lists_all)
+                })
                 .collect();
             // Milvus lists its etcd keys: `<type>/<db>.<object>`, then the stored privilege name, which
             // carries a `Privilege` or `PrivilegeGroup` prefix.
