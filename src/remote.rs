@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use serde_json::{json, Map, Value};
 use ureq::Agent;
 
@@ -90,11 +91,23 @@ impl RemoteRegistry {
         Ok((remote, caller))
     }
 
+    /// The `data` of a successful answer.
     fn post(&self, caller: &Caller, path: &str, body: Value) -> Result<Value> {
+        let mut envelope = self.exchange(caller, path, body)?;
+        Ok(envelope
+            .get_mut("data")
+            .map(Value::take)
+            .unwrap_or(Value::Null))
+    }
+
+    /// The whole envelope of a successful answer, errors mapped to the embedded registry's.
+    fn exchange(&self, caller: &Caller, path: &str, body: Value) -> Result<Value> {
         let url = format!("{}/v2/vectordb{path}", self.base);
         let mut request = self.agent.post(&url).header("DB-Name", caller.db_name());
+        // HTTP Basic carries any password (a Bearer header takes visible ASCII only); Milvus accepts both.
         if let Some(token) = caller.token() {
-            request = request.header("Authorization", format!("Bearer {}", token.as_str()));
+            let encoded = base64::engine::general_purpose::STANDARD.encode(token.as_bytes());
+            request = request.header("Authorization", format!("Basic {encoded}"));
         }
         let unreachable = |err: ureq::Error| {
             RbacError::Remote {
@@ -127,7 +140,7 @@ impl RemoteRegistry {
                     .unwrap_or(&message)
                     .to_string(),
             }),
-            200 if code == 0 => Ok(envelope.get("data").cloned().unwrap_or(Value::Null)),
+            200 if code == 0 => Ok(envelope),
             200 => Err(RbacError::Remote {
                 code: i32::try_from(code).unwrap_or(65535),
                 message,
@@ -192,16 +205,22 @@ impl Backend for RemoteRegistry {
     }
 
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
-        let roles =
-            texts(&self.post(caller, "/users/describe", json!({ "userName": user_name }))?);
-        // REST answers [] for a missing user and for a user without roles alike.
-        if roles.is_empty() && !self.list_users(caller)?.iter().any(|u| u == user_name) {
-            return Ok(None);
+        let envelope =
+            self.exchange(caller, "/users/describe", json!({ "userName": user_name }))?;
+        let roles = texts(envelope.get("data").unwrap_or(&Value::Null));
+        // REST answers [] for a missing user and for a user without roles alike: ask the user list, if the
+        // caller may read it (a caller allowed to describe a user it may not list takes it as existing).
+        if roles.is_empty() && caller.user() != Some(user_name) {
+            match self.list_users(caller) {
+                Ok(users) if !users.iter().any(|u| u == user_name) => return Ok(None),
+                Ok(_) | Err(RbacError::RemoteDenied { .. }) => {}
+                Err(err) => return Err(err),
+            }
         }
         Ok(Some(UserDescription {
             name: user_name.to_string(),
             roles,
-            description: String::new(),
+            description: text(&envelope, "description"),
         }))
     }
 
@@ -306,12 +325,14 @@ impl Backend for RemoteRegistry {
         role_name: &str,
         db_name: &str,
     ) -> Result<RoleDescription> {
-        let data = self.post(
+        let envelope = self.exchange(
             caller,
             "/roles/describe",
             json!({ "roleName": role_name, "dbName": or_default(db_name) }),
         )?;
-        let grants = data
+        let grants = envelope
+            .get("data")
+            .unwrap_or(&Value::Null)
             .as_array()
             .map(|items| {
                 items
@@ -329,7 +350,7 @@ impl Backend for RemoteRegistry {
             .unwrap_or_default();
         Ok(RoleDescription {
             name: role_name.to_string(),
-            description: String::new(),
+            description: text(&envelope, "description"),
             grants,
         })
     }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
 
@@ -90,5 +91,10 @@ pub fn serve(
             let _ = stdout.flush();
         })
     })
-    .map_err(|err| to_py(py, err))
+    .map_err(|err| to_py(py, err))?;
+    // The SIGINT that stopped the server is Python's too: it asked to stop, which is done.
+    match py.check_signals() {
+        Err(err) if err.is_instance_of::<PyKeyboardInterrupt>(py) => Ok(()),
+        other => other,
+    }
 }

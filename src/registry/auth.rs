@@ -102,6 +102,14 @@ impl Caller {
             .map(|user| Zeroizing::new(format!("{user}:{}", self.password.as_str())))
     }
 
+    /// The same caller, with its privileges checked in `db_name`.
+    pub fn in_database(&self, db_name: &str) -> Caller {
+        Caller {
+            db_name: db_name.to_string(),
+            ..self.clone()
+        }
+    }
+
     /// The same client, now holding `password` for `user` (after it changed its own password with
     /// `reset_connection=True`).
     pub fn reconnected(&self, user: &str, password: &str) -> Caller {

@@ -45,7 +45,22 @@ impl Request<'_> {
     }
 }
 
-type Handler = fn(&Request<'_>) -> Result<Value, Failure>;
+/// What a handler answers: the `data` of the envelope, and a description to show beside it.
+pub struct Reply {
+    pub data: Value,
+    pub description: Option<String>,
+}
+
+impl From<Value> for Reply {
+    fn from(data: Value) -> Reply {
+        Reply {
+            data,
+            description: None,
+        }
+    }
+}
+
+type Handler = fn(&Request<'_>) -> Result<Reply, Failure>;
 
 /// One endpoint: its path under `/v2/vectordb`, the Go struct Milvus binds its body to, and its handler.
 pub struct Endpoint {
@@ -66,63 +81,66 @@ fn optional(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-fn list_users(r: &Request<'_>) -> Result<Value, Failure> {
-    Ok(json!(r.registry.list_users(r.caller)?))
+fn list_users(r: &Request<'_>) -> Result<Reply, Failure> {
+    Ok(json!(r.registry.list_users(r.caller)?).into())
 }
 
-fn describe_user(r: &Request<'_>) -> Result<Value, Failure> {
+fn describe_user(r: &Request<'_>) -> Result<Reply, Failure> {
     let user = r.body.required("userName")?;
-    let roles = r
-        .registry
-        .describe_user(r.caller, &user)?
-        .map(|found| found.roles)
-        .unwrap_or_default();
-    Ok(json!(roles))
+    let found = r.registry.describe_user(r.caller, &user)?;
+    let descriptions = r.registry.profile().descriptions;
+    Ok(Reply {
+        description: found
+            .as_ref()
+            .filter(|_| descriptions)
+            .map(|user| user.description.clone()),
+        data: json!(found.map(|user| user.roles).unwrap_or_default()),
+    })
 }
 
-fn create_user(r: &Request<'_>) -> Result<Value, Failure> {
+fn create_user(r: &Request<'_>) -> Result<Reply, Failure> {
     let user = r.body.required("userName")?;
     let password = r.body.required("password")?;
     let description = optional(r.body.text("description")?);
     r.registry
         .create_user(r.caller, &user, &password, description.as_deref())?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn update_password(r: &Request<'_>) -> Result<Value, Failure> {
+fn update_password(r: &Request<'_>) -> Result<Reply, Failure> {
     let user = r.body.required("userName")?;
     let old = r.body.required("password")?;
     let new = r.body.required("newPassword")?;
     r.registry
         .update_password(r.caller, &user, &old, &new, None)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn drop_user(r: &Request<'_>) -> Result<Value, Failure> {
+fn drop_user(r: &Request<'_>) -> Result<Reply, Failure> {
     let user = r.body.required("userName")?;
     r.registry.drop_user(r.caller, &user)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn grant_role(r: &Request<'_>) -> Result<Value, Failure> {
+fn grant_role(r: &Request<'_>) -> Result<Reply, Failure> {
     let user = r.body.required("userName")?;
     let role = r.body.required("roleName")?;
     r.registry.grant_role(r.caller, &user, &role)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn revoke_role(r: &Request<'_>) -> Result<Value, Failure> {
+fn revoke_role(r: &Request<'_>) -> Result<Reply, Failure> {
     let user = r.body.required("userName")?;
     let role = r.body.required("roleName")?;
     r.registry.revoke_role(r.caller, &user, &role)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn list_roles(r: &Request<'_>) -> Result<Value, Failure> {
-    Ok(json!(r.registry.list_roles(r.caller)?))
+fn list_roles(r: &Request<'_>) -> Result<Reply, Failure> {
+    Ok(json!(r.registry.list_roles(r.caller)?).into())
 }
 
-fn describe_role(r: &Request<'_>) -> Result<Value, Failure> {
+fn describe_role(r: &Request<'_>) -> Result<Reply, Failure> {
     let role = r.body.required("roleName")?;
     let db = r.db_name()?;
     let described = r.registry.describe_role(r.caller, &role, &db)?;
@@ -139,31 +157,38 @@ fn describe_role(r: &Request<'_>) -> Result<Value, Failure> {
             })
         })
         .collect();
-    Ok(Value::Array(grants))
+    Ok(Reply {
+        data: Value::Array(grants),
+        description: r
+            .registry
+            .profile()
+            .descriptions
+            .then_some(described.description),
+    })
 }
 
-fn create_role(r: &Request<'_>) -> Result<Value, Failure> {
+fn create_role(r: &Request<'_>) -> Result<Reply, Failure> {
     let role = r.body.required("roleName")?;
     let description = optional(r.body.text("description")?);
     r.registry
         .create_role(r.caller, &role, description.as_deref())?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn alter_role(r: &Request<'_>) -> Result<Value, Failure> {
+fn alter_role(r: &Request<'_>) -> Result<Reply, Failure> {
     let role = r.body.required("roleName")?;
     let description = r.body.text("description")?;
     r.registry.alter_role(r.caller, &role, &description)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn drop_role(r: &Request<'_>) -> Result<Value, Failure> {
+fn drop_role(r: &Request<'_>) -> Result<Reply, Failure> {
     let role = r.body.required("roleName")?;
     r.registry.drop_role(r.caller, &role, false)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn privilege_v1(r: &Request<'_>, operation: Operation) -> Result<Value, Failure> {
+fn privilege_v1(r: &Request<'_>, operation: Operation) -> Result<Reply, Failure> {
     let role = r.body.required("roleName")?;
     let object_type = r.body.required("objectType")?;
     let object_name = r.body.required("objectName")?;
@@ -178,18 +203,18 @@ fn privilege_v1(r: &Request<'_>, operation: Operation) -> Result<Value, Failure>
         &object_name,
         &db,
     )?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn grant_privilege(r: &Request<'_>) -> Result<Value, Failure> {
+fn grant_privilege(r: &Request<'_>) -> Result<Reply, Failure> {
     privilege_v1(r, Operation::Grant)
 }
 
-fn revoke_privilege(r: &Request<'_>) -> Result<Value, Failure> {
+fn revoke_privilege(r: &Request<'_>) -> Result<Reply, Failure> {
     privilege_v1(r, Operation::Revoke)
 }
 
-fn privilege_v2(r: &Request<'_>, operation: Operation) -> Result<Value, Failure> {
+fn privilege_v2(r: &Request<'_>, operation: Operation) -> Result<Reply, Failure> {
     let role = r.body.required("roleName")?;
     let privilege = r.body.required("privilege")?;
     // Milvus reads grant v2's database from the body only.
@@ -197,30 +222,30 @@ fn privilege_v2(r: &Request<'_>, operation: Operation) -> Result<Value, Failure>
     let collection = r.body.text("collectionName")?;
     r.registry
         .operate_privilege_v2(r.caller, operation, &role, &privilege, &collection, &db)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn grant_privilege_v2(r: &Request<'_>) -> Result<Value, Failure> {
+fn grant_privilege_v2(r: &Request<'_>) -> Result<Reply, Failure> {
     privilege_v2(r, Operation::Grant)
 }
 
-fn revoke_privilege_v2(r: &Request<'_>) -> Result<Value, Failure> {
+fn revoke_privilege_v2(r: &Request<'_>) -> Result<Reply, Failure> {
     privilege_v2(r, Operation::Revoke)
 }
 
-fn create_privilege_group(r: &Request<'_>) -> Result<Value, Failure> {
+fn create_privilege_group(r: &Request<'_>) -> Result<Reply, Failure> {
     let group = r.body.required("privilegeGroupName")?;
     r.registry.create_privilege_group(r.caller, &group)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn drop_privilege_group(r: &Request<'_>) -> Result<Value, Failure> {
+fn drop_privilege_group(r: &Request<'_>) -> Result<Reply, Failure> {
     let group = r.body.required("privilegeGroupName")?;
     r.registry.drop_privilege_group(r.caller, &group)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn list_privilege_groups(r: &Request<'_>) -> Result<Value, Failure> {
+fn list_privilege_groups(r: &Request<'_>) -> Result<Reply, Failure> {
     let groups: Vec<Value> = r
         .registry
         .list_privilege_groups(r.caller)?
@@ -232,22 +257,22 @@ fn list_privilege_groups(r: &Request<'_>) -> Result<Value, Failure> {
             })
         })
         .collect();
-    Ok(json!({ "privilegeGroups": groups }))
+    Ok(json!({ "privilegeGroups": groups }).into())
 }
 
-fn change_group(r: &Request<'_>, change: GroupChange) -> Result<Value, Failure> {
+fn change_group(r: &Request<'_>, change: GroupChange) -> Result<Reply, Failure> {
     let group = r.body.required("privilegeGroupName")?;
     let privileges = r.body.texts("privileges")?;
     r.registry
         .change_privilege_group(r.caller, change, &group, &privileges)?;
-    Ok(empty())
+    Ok(empty().into())
 }
 
-fn add_privileges_to_group(r: &Request<'_>) -> Result<Value, Failure> {
+fn add_privileges_to_group(r: &Request<'_>) -> Result<Reply, Failure> {
     change_group(r, GroupChange::Add)
 }
 
-fn remove_privileges_from_group(r: &Request<'_>) -> Result<Value, Failure> {
+fn remove_privileges_from_group(r: &Request<'_>) -> Result<Reply, Failure> {
     change_group(r, GroupChange::Remove)
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -79,7 +80,7 @@ fn credentials(headers: &HeaderMap) -> (Credentials, bool) {
         return (Credentials::Missing, false);
     };
     if let Some(token) = value.strip_prefix("Bearer ") {
-        return (Credentials::parse("", "", token.trim()), false);
+        return (Credentials::parse("", "", token), false);
     }
     if let Some(encoded) = value.strip_prefix("Basic ") {
         let decoded = base64::engine::general_purpose::STANDARD
@@ -137,23 +138,33 @@ fn run(
         .unwrap_or(DEFAULT_DATABASE)
         .to_string();
     let outcome = (|| {
+        // Milvus authenticates before it reads the body.
+        let caller = shared.registry.authenticate(&credentials, &header_db)?;
         let body = Body::parse(endpoint.kind, bytes)?;
+        body.bind(endpoint.fields)?;
         let db = body.text("dbName")?;
-        let db = if db.is_empty() { header_db.clone() } else { db };
-        let caller = shared.registry.authenticate(&credentials, &db)?;
+        let caller = if db.is_empty() {
+            caller
+        } else {
+            caller.in_database(&db)
+        };
         let request = Request {
             registry: &shared.registry,
             caller: &caller,
             body: &body,
             header_db: &header_db,
         };
-        (endpoint.handler)(&request).map(|data| (data, caller.user().map(str::to_string)))
+        (endpoint.handler)(&request).map(|reply| (reply, caller.user().map(str::to_string)))
     })();
     match outcome {
-        Ok((data, user)) => (
-            Json(json!({ "code": 0, "data": data })).into_response(),
-            user,
-        ),
+        Ok((reply, user)) => {
+            let mut envelope = json!({ "code": 0, "data": reply.data });
+            // Milvus 2.6.19 puts a described user's or role's description beside the data.
+            if let Some(description) = reply.description {
+                envelope["description"] = json!(description);
+            }
+            (Json(envelope).into_response(), user)
+        }
         Err(failure) => (failure_response(failure, basic), None),
     }
 }
@@ -162,8 +173,21 @@ async fn handle(
     State(shared): State<Arc<Shared>>,
     endpoint: &'static Endpoint,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            return envelope(
+                rejection.status(),
+                1801,
+                &format!(
+                    "can only accept json format request, error: {}",
+                    rejection.body_text()
+                ),
+            )
+        }
+    };
     let started = Instant::now();
     let timeout = headers
         .get("Request-Timeout")
@@ -215,24 +239,18 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => return std::future::pending().await,
-            };
+/// SIGINT and SIGTERM, registered at once (before the server is announced), so that a signal sent as soon as
+/// the server says it is ready stops it gracefully.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
+            _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    })
 }
 
 /// Serve `registry` until SIGINT or SIGTERM; `ready` is told the bound address once it accepts connections.
@@ -262,9 +280,10 @@ pub fn serve(
         let address = listener
             .local_addr()
             .map_err(|err| failed("no local address", err))?;
+        let stop = shutdown_signal().map_err(|err| failed("cannot watch signals", err))?;
         ready(address);
         axum::serve(listener, router(shared))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
             .map_err(|err| failed("stopped", err))
     })

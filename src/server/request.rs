@@ -52,7 +52,12 @@ impl Body {
                     .into(),
             });
         }
-        match serde_json::from_slice::<Value>(bytes) {
+        // Go's decoder reads one value and ignores what follows it.
+        let first = serde_json::Deserializer::from_slice(bytes)
+            .into_iter::<Value>()
+            .next()
+            .unwrap_or(Ok(Value::Null));
+        match first {
             Ok(Value::Object(fields)) => Ok(Body { kind, fields }),
             Ok(other) => Err(BodyError {
                 code: CODE_FORMAT,
@@ -79,6 +84,36 @@ impl Body {
                 self.kind
             ),
         }
+    }
+
+    /// Check the body against its fields `(name, required, is a list)` as Go's binding does: every type first
+    /// (a decoding error), then every required field, all missing ones reported together.
+    pub fn bind(&self, fields: &[(&str, bool, bool)]) -> Result<(), BodyError> {
+        for (name, _, is_list) in fields {
+            if *is_list {
+                self.texts(name)?;
+            } else {
+                self.text(name)?;
+            }
+        }
+        let missing: Vec<String> = fields
+            .iter()
+            .filter(|(name, required, _)| *required && self.text(name).is_ok_and(|t| t.is_empty()))
+            .map(|(name, _, _)| {
+                let field = go_field(name);
+                format!(
+                    "Key: '{}.{field}' Error:Field validation for '{field}' failed on the 'required' tag",
+                    self.kind
+                )
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(BodyError {
+            code: CODE_MISSING,
+            message: format!("missing required parameters, error: {}", missing.join("\n")),
+        })
     }
 
     /// An optional string field (`""` when absent or null).
@@ -142,6 +177,19 @@ mod tests {
             "can only accept json format request, the request body should be nil, however {} is valid"
         );
         assert_eq!(Body::parse("UserReq", b"{oops").err().unwrap().code, 1801);
+        let trailing = Body::parse("RoleReq", br#"{"roleName": "r"} trailing"#).unwrap();
+        assert_eq!(trailing.required("roleName").unwrap(), "r");
+        let both = Body::parse("UserRoleReq", b"{}").unwrap();
+        let fields = [("userName", true, false), ("roleName", true, false)];
+        assert_eq!(
+            both.bind(&fields).unwrap_err().message,
+            "missing required parameters, error: Key: 'UserRoleReq.UserName' Error:Field validation for \
+             'UserName' failed on the 'required' tag\nKey: 'UserRoleReq.RoleName' Error:Field validation for \
+             'RoleName' failed on the 'required' tag"
+        );
+        let typed_first = Body::parse("PasswordReq", br#"{"password": 5}"#).unwrap();
+        let fields = [("userName", true, false), ("password", true, false)];
+        assert_eq!(typed_first.bind(&fields).unwrap_err().code, 1801);
         let typed = Body::parse("UserReq", br#"{"userName": 1}"#).unwrap();
         assert_eq!(
             typed.required("userName").unwrap_err().message,

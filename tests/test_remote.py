@@ -1,0 +1,625 @@
+"""`MilvusClient("http://host:port")`: the same operations, results and exceptions as an embedded client, over
+Milvus's RESTful API v2 served by `milvus-rbac serve` (issue 7).
+
+The parity tests run one scenario on an embedded client and on a remote client (each on its own fresh file
+registry with the same settings) and compare every outcome: the result, or the exception's class, code, message
+and compatible_code. Tests marked xfail(strict=True, reason="BUG: ...") record gaps found when this file was
+written.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+from server_fixtures import (
+    Server,
+    ServerFactory,
+    module_server,
+    server_factory,  # noqa: F401  (fixture)
+)
+
+from milvus_rbac import AuthenticationError, MilvusClient, MilvusException, ParamError
+
+PW = "P@ssw0rd"
+NEW = "NewP@ssw0rd"
+NEWER = "N3werP@ssw0rd"
+
+Outcome = Tuple[Any, ...]
+Opener = Callable[..., MilvusClient]
+
+
+def outcome(call: Callable[[], Any], legacy: bool = False) -> Outcome:
+    """("ok", result), or ("error", class name, code, message[, compatible_code when `legacy`])."""
+    try:
+        return ("ok", call())
+    except MilvusException as err:
+        found: Outcome = ("error", type(err).__name__, err.code, err.message)
+        return found + (int(err.compatible_code),) if legacy else found
+
+
+class Side:
+    """One side of a parity run: how to open clients on its registry, and the clients it opened."""
+
+    def __init__(self, uri: str, settings: Dict[str, Any]):
+        self.uri = uri
+        self.settings = settings
+        self.opened: List[MilvusClient] = []
+
+    def open(self, token: str = "root:Milvus", **kwargs: Any) -> MilvusClient:
+        client = MilvusClient(self.uri, token=token, **self.settings, **kwargs)
+        self.opened.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.opened:
+            client.close()
+
+
+@pytest.fixture
+def sides(server_factory: ServerFactory, tmp_path: Path) -> Iterator[Tuple[Side, Side]]:
+    """(embedded, remote): an embedded file registry and a server on another file registry, same settings."""
+    srv = server_factory()
+    embedded = Side(str(tmp_path / "embedded.db"), {"password_hash": "fast"})
+    remote = Side(srv.url, {})
+    try:
+        yield embedded, remote
+    finally:
+        embedded.close()
+        remote.close()
+
+
+def both(sides: Tuple[Side, Side], scenario: Callable[..., List[Tuple[str, Outcome]]], **kwargs: Any) -> None:
+    embedded, remote = sides
+    want = scenario(embedded, **kwargs)
+    got = scenario(remote, **kwargs)
+    assert [label for label, _ in got] == [label for label, _ in want]
+    for (label, w), (_, g) in zip(want, got):
+        assert g == w, f"{label}: embedded {w!r}, remote {g!r}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parity
+
+
+def main_scenario(side: Side, legacy: bool = False) -> List[Tuple[str, Outcome]]:
+    out: List[Tuple[str, Outcome]] = []
+    root = side.open()
+
+    def step(label: str, call: Callable[[], Any]) -> None:
+        out.append((label, outcome(call, legacy)))
+
+    # Users
+    step("create u1", lambda: root.create_user("u1", PW))
+    step("create u2", lambda: root.create_user(user_name="u2", password=PW, timeout=5))
+    step("create u1 again", lambda: root.create_user("u1", PW))
+    step("bad name", lambda: root.create_user("1bad", PW))
+    step("bad password", lambda: root.create_user("u3", "short"))
+    step("param error", lambda: root.create_user(1, PW))  # type: ignore[arg-type]
+    step("list users", lambda: root.list_users())
+    step("describe u2", lambda: root.describe_user("u2"))
+    step("describe ghost", lambda: root.describe_user("ghost"))
+    step("drop root", lambda: root.drop_user("root"))
+    step("drop ghost", lambda: root.drop_user("ghost"))
+    # Roles
+    step("create r1", lambda: root.create_role("r1"))
+    step("create r2", lambda: root.create_role("r2"))
+    step("create r1 again", lambda: root.create_role("r1"))
+    step("create bad role", lambda: root.create_role("1r"))
+    step("create empty role", lambda: root.create_role(""))
+    step("list roles", lambda: root.list_roles())
+    step("grant u1 r1", lambda: root.grant_role("u1", "r1"))
+    step("grant u1 r1 twice", lambda: root.grant_role("u1", "r1"))
+    step("grant missing role", lambda: root.grant_role("u1", "ghost_role"))
+    step("grant to missing user", lambda: root.grant_role("ghost", "r1"))
+    step("revoke not held", lambda: root.revoke_role("u1", "r2"))
+    step("describe u1", lambda: root.describe_user("u1"))
+    # Grants v1
+    step("grant search", lambda: root.grant_privilege("r1", "Collection", "Search", "books"))
+    step("grant load", lambda: root.grant_privilege("r1", "Collection", "Load", "books", db_name="default"))
+    step("grant global db1", lambda: root.grant_privilege("r1", "Global", "CreateCollection", "*", db_name="db1"))
+    step("grant bad privilege", lambda: root.grant_privilege("r1", "Collection", "Fly", "books"))
+    step("grant bad object type", lambda: root.grant_privilege("r1", "Table", "Search", "books"))
+    step("grant to missing role", lambda: root.grant_privilege("ghost_role", "Collection", "Search", "books"))
+    step("describe r1", lambda: root.describe_role("r1"))
+    step("describe r1 db1", lambda: root.describe_role("r1", db_name="db1"))
+    step("describe missing role", lambda: root.describe_role("ghost_role"))
+    # Grants v2 and privilege groups
+    step("v2 group", lambda: root.grant_privilege_v2("r2", "CollectionReadOnly", "books", db_name="default"))
+    step("v2 privilege", lambda: root.grant_privilege_v2("r2", "Query", "*", db_name="db1"))
+    step("v2 bad scope", lambda: root.grant_privilege_v2("r2", "CreateCollection", "books"))
+    step("v2 bad privilege", lambda: root.grant_privilege_v2("r2", "Fly", "books"))
+    step("create group", lambda: root.create_privilege_group("pg1"))
+    step("create group again", lambda: root.create_privilege_group("pg1"))
+    step("create builtin group", lambda: root.create_privilege_group("CollectionReadOnly"))
+    step("add to group", lambda: root.add_privileges_to_group("pg1", ["Query", "Search"]))
+    step("add bad to group", lambda: root.add_privileges_to_group("pg1", ["Fly"]))
+    step("add to missing group", lambda: root.add_privileges_to_group("ghost_g", ["Query"]))
+    step("v2 custom group", lambda: root.grant_privilege_v2("r2", "pg1", "books"))
+    step("drop group in use", lambda: root.drop_privilege_group("pg1"))
+    step("remove from group", lambda: root.remove_privileges_from_group("pg1", ["Query"]))
+    step("list groups", lambda: root.list_privilege_groups())
+    step("describe r2", lambda: root.describe_role("r2"))
+    step("describe r2 db1", lambda: root.describe_role("r2", db_name="db1"))
+    # Dropping
+    step("drop role with grants", lambda: root.drop_role("r1"))
+    step("drop admin", lambda: root.drop_role("admin"))
+    step("drop missing role", lambda: root.drop_role("ghost_role"))
+    step("revoke search", lambda: root.revoke_privilege("r1", "Collection", "Search", "books"))
+    step("revoke load", lambda: root.revoke_privilege("r1", "Collection", "Load", "books"))
+    step("revoke global db1", lambda: root.revoke_privilege("r1", "Global", "CreateCollection", "*", db_name="db1"))
+    step("revoke v2 custom", lambda: root.revoke_privilege_v2("r2", "pg1", "books"))
+    step("drop group", lambda: root.drop_privilege_group("pg1"))
+    step("drop missing group", lambda: root.drop_privilege_group("pg1"))
+    step("describe r1 after", lambda: root.describe_role("r1"))
+    # Passwords and other users
+    step("wrong old password", lambda: root.update_password("u2", "wrong", NEW))
+    step("update password", lambda: root.update_password("u2", PW, NEW))
+    step("open with old password", lambda: side.open(f"u2:{PW}"))
+    u2 = side.open(f"u2:{NEW}")
+    step("u2 lists users", lambda: u2.list_users())
+    step("u2 creates role", lambda: u2.create_role("x"))
+    step("u2 grants", lambda: u2.grant_role("u2", "admin"))
+    step("u2 describes u1", lambda: u2.describe_user("u1"))
+    step("u2 describes role", lambda: u2.describe_role("r2"))
+    step("u2 drops root", lambda: u2.drop_user("root"))
+    step("u2 lists groups", lambda: u2.list_privilege_groups())
+    u1 = side.open(f"u1:{PW}", db_name="db1")
+    step("u1 in db1 lists users", lambda: u1.list_users())
+    step("u1 describes itself", lambda: u1.describe_user("u1"))
+    step("u1 changes own password", lambda: u1.update_password("u1", PW, NEW))
+    step("u1 stale client", lambda: u1.list_roles())
+    step("give u2 a role", lambda: root.grant_role("u2", "r2"))
+    step("u2 reset connection", lambda: u2.update_password("u2", NEW, NEWER, reset_connection=True))
+    step("u2 after reset", lambda: u2.describe_user("u2"))
+    step("admin for u2", lambda: root.grant_role("u2", "admin"))
+    step("u2 as admin lists users", lambda: u2.list_users())
+    step("drop u1", lambda: root.drop_user("u1"))
+    step("describe dropped", lambda: root.describe_user("u1"))
+    step("list users at end", lambda: root.list_users())
+    step("list roles at end", lambda: root.list_roles(timeout=3))
+    return out
+
+
+def test_same_scenario_same_outcomes(sides: Tuple[Side, Side]) -> None:
+    both(sides, main_scenario)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: remote errors carry compatible_code 1 (UnexpectedError) where the "
+                   "embedded client (and pymilvus against Milvus over gRPC) gives the operation's legacy error_code, "
+                   "e.g. 29 CreateCredentialFailure for a duplicate user; REST's envelope has no legacy code, but the "
+                   "remote client knows the operation")
+def test_same_scenario_same_compatible_codes(sides: Tuple[Side, Side]) -> None:
+    both(sides, main_scenario, legacy=True)
+
+
+def test_parity_covers_what_it_claims(sides: Tuple[Side, Side]) -> None:
+    """The scenario's outcomes include every kind of result and exception (so parity is not vacuous)."""
+    outcomes = dict(main_scenario(sides[1]))
+    kinds = {o[1] for o in outcomes.values() if o[0] == "error"}
+    assert {"MilvusException", "ParamError", "AuthenticationError", "PermissionDeniedError"} <= kinds
+    codes = {o[2] for o in outcomes.values() if o[0] == "error"}
+    assert {1, 2, 1100, 1400, 1401, 65535} <= codes
+    assert outcomes["describe u1"] == ("ok", {"user_name": "u1", "roles": ("r1",), "description": ""})
+    assert outcomes["u2 lists users"][1:4] == (
+        "PermissionDeniedError", 65535, "PrivilegeSelectOwnership: permission deny to u2 in the `default` database")
+    assert outcomes["u1 in db1 lists users"][3] == (
+        "PrivilegeSelectOwnership: permission deny to u1 in the `db1` database")
+
+
+def test_describe_self_without_roles(sides: Tuple[Side, Side]) -> None:
+    def scenario(side: Side) -> List[Tuple[str, Outcome]]:
+        side.open().create_user("plain", PW)
+        plain = side.open(f"plain:{PW}")
+        return [("describe self", outcome(lambda: plain.describe_user("plain"))),
+                ("describe other", outcome(lambda: plain.describe_user("root")))]
+
+    both(sides, scenario)
+
+
+def test_descriptions_survive_the_round_trip(sides: Tuple[Side, Side]) -> None:
+    def scenario(side: Side) -> List[Tuple[str, Outcome]]:
+        root = side.open()
+        root.create_user("du", PW, description="a user")
+        root.create_role("dr", description="a role")
+        root.grant_role("du", "dr")
+        out = [("describe user", outcome(lambda: root.describe_user("du"))),
+               ("describe role", outcome(lambda: root.describe_role("dr")))]
+        root.alter_role("dr", "changed")
+        out.append(("after alter", outcome(lambda: root.describe_role("dr"))))
+        return out
+
+    both(sides, scenario)
+
+
+def test_alter_role_parity(sides: Tuple[Side, Side]) -> None:
+    def scenario(side: Side) -> List[Tuple[str, Outcome]]:
+        root = side.open()
+        root.create_role("ar")
+        return [(f"alter {name}", outcome(functools.partial(root.alter_role, name, "d")))
+                for name in ("ar", "admin", "public", "ghost")]
+
+    both(sides, scenario)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: empty names and passwords reach REST's binding and come back as 1802 "
+                   "'missing required parameters, error: Key: ...' instead of the embedded client's 1100/1400/65535 "
+                   "(e.g. create_user('', ...) -> 1100 'username must be not empty: invalid parameter')")
+def test_empty_strings_give_the_embedded_errors(sides: Tuple[Side, Side]) -> None:
+    def scenario(side: Side) -> List[Tuple[str, Outcome]]:
+        root = side.open()
+        root.create_user("eu", PW)
+        root.create_role("er")
+        calls = {
+            "create_user name": lambda: root.create_user("", PW),
+            "create_user password": lambda: root.create_user("eu2", ""),
+            "update_password old": lambda: root.update_password("eu", "", NEW),
+            "update_password new": lambda: root.update_password("eu", PW, ""),
+            "drop_user": lambda: root.drop_user(""),
+            "grant_role user": lambda: root.grant_role("", "er"),
+            "describe_user": lambda: root.describe_user(""),
+        }
+        return [(label, outcome(call)) for label, call in calls.items()]
+
+    both(sides, scenario)
+
+
+def test_passwords_of_any_characters_authenticate(sides: Tuple[Side, Side]) -> None:
+    # Passwords the docs profile accepts (it refuses control characters such as NUL).
+    passwords = ["Pässwörd1!", "  P@ssw0rd  ", "P@ssw0rd ", " P@ssw0rd", "Пароль-123Ab"]
+
+    def scenario(side: Side) -> List[Tuple[str, Outcome]]:
+        root = side.open()
+        out = []
+
+        def login(token: str) -> str:
+            side.open(token)
+            return "connected"
+
+        for i, password in enumerate(passwords):
+            out.append((f"create {password!r}", outcome(functools.partial(root.create_user, f"cu{i}", password))))
+            out.append((f"login {password!r}", outcome(functools.partial(login, f"cu{i}:{password}"))))
+        out.append(("leading space in user", outcome(functools.partial(login, " root:Milvus"))))
+        out.append(("trailing space in password", outcome(functools.partial(login, "root:Milvus "))))
+        return out
+
+    both(sides, scenario)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Construction
+
+
+@pytest.mark.parametrize("credentials", [
+    {"token": "root:wrong"}, {"token": "ghost:Milvus"}, {"token": "root"}, {"token": ""}, {},
+    {"user": "root", "password": "nope"}, {"token": ":Milvus"},
+])
+def test_bad_credentials_at_construction(sides: Tuple[Side, Side], credentials: Dict[str, Any]) -> None:
+    embedded, remote = sides
+    errors = []
+    for uri, settings in ((embedded.uri, embedded.settings), (remote.uri, remote.settings)):
+        with pytest.raises(AuthenticationError) as info:
+            MilvusClient(uri, **credentials, **settings)
+        err = info.value
+        errors.append((type(err), err.code, err.message, int(err.compatible_code)))
+    assert errors[1] == errors[0]
+    assert errors[1][1] == 2
+
+
+def test_good_credentials_forms(sides: Tuple[Side, Side]) -> None:
+    _, remote = sides
+    forms: List[Dict[str, Any]] = [{"token": "root:Milvus"}, {"user": "root", "password": "Milvus"}]
+    for kwargs in forms:
+        with MilvusClient(remote.uri, **kwargs) as client:
+            assert client.list_roles() == ["admin", "public"]
+
+
+def test_remote_takes_no_registry_settings(sides: Tuple[Side, Side]) -> None:
+    _, remote = sides
+    for setting in ({"profile": "docs"}, {"password_hash": "fast"}, {"max_users": 5}):
+        with pytest.raises(ParamError):
+            MilvusClient(remote.uri, token="root:Milvus", **setting)
+
+
+def test_unreachable_server_is_code_2() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(MilvusException) as info:
+        MilvusClient(f"http://127.0.0.1:{port}", token="root:Milvus")
+    assert info.value.code == 2
+    assert "Fail connecting to server on" in info.value.message
+    assert time.monotonic() - started < 10
+
+
+def test_server_gone_after_construction(server_factory: ServerFactory) -> None:
+    srv = server_factory()
+    client = MilvusClient(srv.url, token="root:Milvus")
+    try:
+        assert client.list_roles() == ["admin", "public"]
+        assert srv.stop() == 0
+        with pytest.raises(MilvusException) as info:
+            client.list_roles()
+        assert info.value.code == 2
+    finally:
+        client.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What REST cannot do
+
+
+def test_operations_rest_lacks_raise_a_clear_exception(sides: Tuple[Side, Side]) -> None:
+    embedded, remote = sides
+    backup = embedded.open().backup_rbac()
+    client = remote.open()
+    client.create_role("keep")
+    client.grant_privilege("keep", "Collection", "Search", "books")
+    calls = {
+        "drop_role(force_drop=True)": lambda: client.drop_role("keep", force_drop=True),
+        "backup_rbac": lambda: client.backup_rbac(),
+        "restore_rbac": lambda: client.restore_rbac(backup),
+        "update_user": lambda: client.update_user("root", "the root"),
+        "check_privilege": lambda: client.check_privilege("root", "Search", "Collection", "books"),
+        "explain_privilege": lambda: client.explain_privilege("root", "Search", "Collection", "books"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(MilvusException) as info:
+            call()
+        err = info.value
+        assert not isinstance(err, ParamError), (name, err)
+        assert name.split("(")[0] in err.message and "REST" in err.message, (name, err.message)
+    # Nothing was changed on the server.
+    assert "keep" in client.list_roles()
+    assert [p["privilege"] for p in client.describe_role("keep")["privileges"]] == ["Search"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The embedded conformance cases, through a remote client
+
+
+def _load_conformance() -> Any:
+    path = Path(__file__).parent / "conformance" / "test_conformance.py"
+    spec = importlib.util.spec_from_file_location("_conformance_cases_for_remote", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+try:
+    CONFORMANCE: Any = _load_conformance()
+    CONFORMANCE_CASES = [(topic, case) for topic, case in CONFORMANCE.ALL_CASES]
+except Exception:  # noqa: BLE001 - the suite is someone else's; run what it offers
+    CONFORMANCE = None
+    CONFORMANCE_CASES = []
+
+# Conformance cases that fail through a remote client because of a bug recorded by a test above (reason: BUG), or
+# that cannot pass over REST by design (reason: skipped).
+_DESCRIBE = ("BUG: remote describe_user of a user without roles needs SelectOwnership (falls back to list_users); "
+             "see test_describe_self_without_roles")
+_EMPTY = ("BUG: an empty name or password reaches REST's binding and comes back as 1802 'missing required "
+          "parameters', where the embedded client (and Milvus over gRPC) answers 1100/1400/65535; see "
+          "test_empty_strings_give_the_embedded_errors")
+_CREDENTIALS = ("BUG: credentials travel in a Bearer header: non-ASCII or NUL passwords cannot be sent (code 2 "
+                "'authorization header is not a string'), the server trims the token and HTTP drops trailing "
+                "spaces; see test_passwords_of_any_characters_authenticate")
+REMOTE_KNOWN: Dict[str, str] = {
+    "user_object_star_covers_every_user": _DESCRIBE,
+    "user_limit_validation_first": _EMPTY,
+    "password_empty_fails": _EMPTY,
+    "create_user_check_order_username_first": _EMPTY,
+    "update_password_wrong_old": _EMPTY,
+    "update_password_unknown_or_invalid_user": _EMPTY,
+    "update_password_check_order": _EMPTY,
+    "update_password_new_length_bounds": _EMPTY,
+    "grant_role_invalid_names": _EMPTY,
+    "revoke_role_invalid_names": _EMPTY,
+    "username_empty": _EMPTY,
+    "drop_user_empty_name": _EMPTY,
+}
+REMOTE_BY_DESIGN: Dict[str, str] = {
+    name: "drop_role(force_drop=True) is refused over REST by design (issue 7: REST has no force_drop)"
+    for name in ("drop_role_with_grants_fails", "drop_role_missing", "drop_role_defaults")
+}
+
+
+def _conformance_params() -> List[Any]:
+    params = []
+    unsupported = CONFORMANCE.UNSUPPORTED_TAGS["milvus_rbac"] if CONFORMANCE else set()
+    for topic, case in CONFORMANCE_CASES:
+        marks = []
+        skipped = set(case.get("tags", ())) & unsupported
+        if skipped:
+            marks.append(pytest.mark.skip(reason=f"tags {sorted(skipped)} unsupported on milvus_rbac"))
+        elif case["name"] in REMOTE_BY_DESIGN:
+            marks.append(pytest.mark.skip(reason=REMOTE_BY_DESIGN[case["name"]]))
+        elif case["name"] in REMOTE_KNOWN:
+            marks.append(pytest.mark.xfail(strict=True, reason=REMOTE_KNOWN[case["name"]]))
+        params.append(pytest.param(case, id=f"remote:{topic}:{case['name']}", marks=marks))
+    return params
+
+
+@pytest.fixture(scope="module")
+def conformance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server with the conformance suite's registry settings; the runner cleans it after every case."""
+    profile = CONFORMANCE.RBAC_OPTIONS.get("profile", "milvus-2.4") if CONFORMANCE else "milvus-2.4"
+    yield from module_server(tmp_path_factory, "conformance", "--profile", profile)
+
+
+@pytest.mark.skipif(CONFORMANCE is None, reason="tests/conformance is not loadable")
+@pytest.mark.parametrize("case", _conformance_params())
+def test_conformance_case_through_remote_client(conformance_server: Server, case: Dict[str, Any]) -> None:
+    import milvus_rbac
+
+    conf = CONFORMANCE
+
+    class RemoteBackend(conf.RbacBackend):  # type: ignore[misc, name-defined]
+        name = "milvus_rbac_remote"
+
+        def connect(self, token: Optional[str], extra: Optional[Dict[str, Any]] = None) -> Any:
+            kwargs = dict(extra or {})
+            if token is not None:
+                kwargs["token"] = token
+            try:
+                return self.m.MilvusClient(self.uri, **kwargs)
+            except self.m.MilvusException as e:
+                raise conf.Failure(e.code, e.message) from e
+
+    backend = RemoteBackend(milvus_rbac, conformance_server.url)
+    # The cases run over HTTP; the clean-up between them runs embedded on the server's own file (same registry,
+    # no HTTP round trips), with the suite's own clean-up code.
+    cleaner = conf.MilvusBackend(milvus_rbac, None, conformance_server.db)
+    runner = conf.Runner(backend)
+    try:
+        runner.run_case(case)
+    finally:
+        runner.close_all()
+        cleaner.clean(runner.root_password)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Under load
+
+
+def _percentile(values: List[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def test_reads_keep_completing_while_a_strong_hash_runs(server_factory: ServerFactory) -> None:
+    """6 remote readers while one remote writer creates 2 users with strong hashing (argon2id m=19456 KiB, t=2).
+
+    Measured: for every write, the reads that were issued after it started and answered before it finished, and the
+    read latency over the whole run. With the server hashing on its blocking pool, dozens of reads complete inside
+    every write (a write is one hash; a read is a cached credential check and a SQLite read)."""
+    srv = server_factory(fast_hash=False)
+    writer = MilvusClient(srv.url, token="root:Milvus")
+    readers = [MilvusClient(srv.url, token="root:Milvus") for _ in range(6)]
+    stop = threading.Event()
+    reads: List[Tuple[float, float]] = []
+    writes: List[Tuple[float, float]] = []
+    errors: List[BaseException] = []
+
+    def read_loop(client: MilvusClient) -> None:
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                assert client.list_roles()[0] == "admin"
+                assert client.describe_role("admin")["role"] == "admin"
+                reads.append((started, time.perf_counter()))
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    def write_loop() -> None:
+        try:
+            for i in range(2):
+                started = time.perf_counter()
+                writer.create_user(f"load{i}", PW)
+                writes.append((started, time.perf_counter()))
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+        finally:
+            stop.set()
+
+    threads = [threading.Thread(target=read_loop, args=(c,)) for c in readers]
+    threads.append(threading.Thread(target=write_loop))
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        stop.set()
+        for c in [writer, *readers]:
+            c.close()
+    assert not errors, errors
+    inside = [sum(1 for s, e in reads if s >= ws and e <= we) for ws, we in writes]
+    latencies = [e - s for s, e in reads]
+    measured = (f"writes {[round(we - ws, 3) for ws, we in writes]} s; reads inside each write {inside}; "
+                f"{len(reads)} reads, p50 {statistics.median(latencies) * 1000:.1f} ms, "
+                f"p99 {_percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+    print(measured)
+    assert len(writes) == 2, measured
+    assert all(n >= 1 for n in inside), measured
+    assert statistics.median(latencies) < 0.25, measured
+    assert statistics.median(latencies) < statistics.median([we - ws for ws, we in writes]), measured
+    assert sorted(u for u in MilvusClient(srv.url, token="root:Milvus").list_users() if u.startswith("load")) == [
+        "load0", "load1"]
+
+
+def _mixed_load(open_client: Callable[[], MilvusClient], seconds: float, threads: int) -> Dict[str, Any]:
+    """`threads` clients, each alternating one write (create_user + grant_role) with four reads, for `seconds`."""
+    setup = open_client()
+    setup.create_role("load_r")
+    stop = threading.Event()
+    latencies: List[float] = []
+    created: List[str] = []
+    errors: List[BaseException] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        client = open_client()
+        mine: List[float] = []
+        made: List[str] = []
+        try:
+            i = 0
+            while not stop.is_set():
+                name = f"m{n}_{i}"
+                for call in (lambda: client.create_user(name, PW), lambda: client.grant_role(name, "load_r"),
+                             lambda: client.describe_user(name), lambda: client.list_roles(),
+                             lambda: client.describe_role("load_r"), lambda: client.list_privilege_groups()):
+                    started = time.perf_counter()
+                    call()
+                    mine.append(time.perf_counter() - started)
+                made.append(name)
+                i += 1
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+        finally:
+            client.close()
+            with lock:
+                latencies.extend(mine)
+                created.extend(made)
+
+    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    started = time.perf_counter()
+    for t in pool:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in pool:
+        t.join(60)
+    elapsed = time.perf_counter() - started
+    users = set(setup.list_users())
+    roles_ok = all(setup.describe_user(name)["roles"] == ("load_r",) for name in created[:50])
+    setup.close()
+    return {"errors": errors, "created": created, "users": users, "roles_ok": roles_ok,
+            "rps": len(latencies) / elapsed, "p50": statistics.median(latencies) * 1000,
+            "p99": _percentile(latencies, 0.99) * 1000, "requests": len(latencies)}
+
+
+def test_sixteen_clients_mixing_reads_and_writes(server_factory: ServerFactory, tmp_path: Path) -> None:
+    """The issue's load test, bounded for CI: 16 clients for 1.5 s each way (the issue asks 20 s; run
+    benches/ for that). No error, nothing lost; the printed line gives requests per second and p50/p99 latency for
+    the remote clients, next to the same calls embedded."""
+    srv = server_factory("--max-users", "none", "--max-roles", "none")
+    remote = _mixed_load(lambda: MilvusClient(srv.url, token="root:Milvus"), 1.5, 16)
+    db = str(tmp_path / "embedded-load.db")
+    embedded = _mixed_load(lambda: MilvusClient(db, token="root:Milvus", password_hash="fast", max_users=None,
+                                                max_roles=None), 1.5, 16)
+    print(f"remote: {remote['requests']} requests, {remote['rps']:.0f}/s, p50 {remote['p50']:.1f} ms, "
+          f"p99 {remote['p99']:.1f} ms | embedded: {embedded['requests']} requests, {embedded['rps']:.0f}/s, "
+          f"p50 {embedded['p50']:.1f} ms, p99 {embedded['p99']:.1f} ms")
+    for result in (remote, embedded):
+        assert not result["errors"], result["errors"][:3]
+        assert result["created"] and set(result["created"]) <= result["users"]
+        assert result["roles_ok"]
