@@ -114,7 +114,10 @@ fn policies<'g>(
                 object: object_key(&grant.object_type, &grant.db_name, object_name),
                 action: action_of(catalog, &grant.privilege, false),
                 grant,
-                group: None,
+                // Legacy groups stay whole and are looked into at check time.
+                group: catalog
+                    .is_legacy_group(&grant.privilege)
+                    .then(|| grant.privilege.clone()),
             }]
         }
     }

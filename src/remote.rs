@@ -24,7 +24,24 @@ const DENIAL_PREFIX: &str = "rpc error: code = PermissionDenied desc = ";
 /// A registry served over HTTP.
 pub struct RemoteRegistry {
     base: String,
+    /// `base` without any `user:password@`, for messages and reprs.
+    shown: String,
     agent: Agent,
+}
+
+/// A URI as it may be shown: credentials in it (`http://user:password@host`) are dropped.
+fn without_userinfo(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if scheme.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{scheme}://{host}{path}")
+    }
 }
 
 fn unsupported(what: &str) -> RbacError {
@@ -80,6 +97,7 @@ impl RemoteRegistry {
             .into();
         let remote = RemoteRegistry {
             base: uri.trim_end_matches('/').to_string(),
+            shown: without_userinfo(uri.trim_end_matches('/')),
             agent,
         };
         let caller = Caller::remote(credentials, db_name);
@@ -110,11 +128,12 @@ impl RemoteRegistry {
             request = request.header("Authorization", format!("Basic {encoded}"));
         }
         let unreachable = |err: ureq::Error| {
+            let err = err.to_string().replace(&self.base, &self.shown);
             RbacError::Remote {
             code: 2,
             message: format!(
                 "Fail connecting to server on {}, illegal connection params or server unavailable: {err}",
-                self.base
+                self.shown
             ),
         }
         };
@@ -147,7 +166,7 @@ impl RemoteRegistry {
             }),
             _ => Err(RbacError::Remote {
                 code: 65535,
-                message: format!("{url} answered HTTP {status}: {message}"),
+                message: format!("{}{path} answered HTTP {status}: {message}", self.shown),
             }),
         }
     }
@@ -160,7 +179,7 @@ impl RemoteRegistry {
 #[allow(clippy::too_many_arguments)]
 impl Backend for RemoteRegistry {
     fn describe(&self) -> String {
-        format!("server={:?}", self.base)
+        format!("server={:?}", self.shown)
     }
 
     fn create_user(

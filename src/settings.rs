@@ -20,6 +20,8 @@ pub struct RegistryOptions {
     pub max_users: Option<Limit>,
     pub max_roles: Option<Limit>,
     pub authorization_enabled: Option<bool>,
+    /// Not a stored setting: each client decides, as each Milvus proxy reads `rootShouldBindRole` from its
+    /// configuration (so root can be given a role first, then bound to it).
     pub root_should_bind_role: Option<bool>,
     pub password_hash: Option<HashStrength>,
 }
@@ -35,8 +37,6 @@ pub struct Settings {
     /// Counts every role, admin and public included, as Milvus does.
     pub max_roles: Limit,
     pub authorization_enabled: bool,
-    /// Milvus 2.5.4's `common.security.rootShouldBindRole`: root is checked like any user.
-    pub root_should_bind_role: bool,
     pub password_hash: HashStrength,
 }
 
@@ -92,7 +92,6 @@ impl Settings {
             max_users: options.max_users.unwrap_or(Some(100)),
             max_roles: options.max_roles.unwrap_or(Some(10)),
             authorization_enabled: options.authorization_enabled.unwrap_or(true),
-            root_should_bind_role: options.root_should_bind_role.unwrap_or(false),
             password_hash: options.password_hash.unwrap_or(HashStrength::Strong),
         };
         if settings.max_users == Some(0) {
@@ -130,10 +129,6 @@ impl Settings {
             "authorization_enabled",
             stored_flag(self.authorization_enabled),
         )?;
-        tx.set_setting(
-            "root_should_bind_role",
-            stored_flag(self.root_should_bind_role),
-        )?;
         tx.set_setting("password_hash", self.password_hash.as_str())?;
         for user in &self.super_users {
             tx.add_super_user(user)?;
@@ -157,11 +152,6 @@ impl Settings {
             max_roles: parse_limit(&text("max_roles")?).ok_or_else(|| corrupt("max_roles"))?,
             authorization_enabled: parse_flag(&text("authorization_enabled")?)
                 .ok_or_else(|| corrupt("authorization_enabled"))?,
-            // Registries created before this setting existed have it off, as Milvus does by default.
-            root_should_bind_role: match tx.setting("root_should_bind_role")? {
-                Some(flag) => parse_flag(&flag).ok_or_else(|| corrupt("root_should_bind_role"))?,
-                None => false,
-            },
             password_hash: HashStrength::from_str(&text("password_hash")?)
                 .map_err(|_| corrupt("password_hash"))?,
         }))
@@ -214,21 +204,15 @@ impl Settings {
             ));
         }
         let show = |b: bool| if b { "True" } else { "False" }.to_string();
-        for (name, given, stored) in [
-            (
+        if let Some(given) = options
+            .authorization_enabled
+            .filter(|g| *g != self.authorization_enabled)
+        {
+            return Err(mismatch(
                 "authorization_enabled",
-                options.authorization_enabled,
-                self.authorization_enabled,
-            ),
-            (
-                "root_should_bind_role",
-                options.root_should_bind_role,
-                self.root_should_bind_role,
-            ),
-        ] {
-            if let Some(given) = given.filter(|g| *g != stored) {
-                return Err(mismatch(name, show(stored), show(given)));
-            }
+                show(self.authorization_enabled),
+                show(given),
+            ));
         }
         if let Some(strength) = options.password_hash.filter(|s| *s != self.password_hash) {
             return Err(mismatch(

@@ -61,7 +61,7 @@ impl Registry {
         if !self.settings.authorization_enabled {
             return Ok(Reason::AuthorizationDisabled);
         }
-        if user == ROOT_USER && !self.settings.root_should_bind_role {
+        if user == ROOT_USER && !self.root_should_bind_role {
             return Ok(Reason::Root);
         }
         if requirement.object_type == ObjectType::User && requirement.object_name == user {

@@ -163,12 +163,12 @@ impl Registry {
         collection_name: &str,
         db_name: &str,
     ) -> Result<()> {
-        self.authorize_global(caller, "ManageOwnership")?;
         let method = match operation {
             Operation::Grant => "grant_privilege_v2",
             Operation::Revoke => "revoke_privilege_v2",
         };
         self.require_groups(method, "OperatePrivilegeV2")?;
+        self.authorize_global(caller, "ManageOwnership")?;
         let profile = self.profile();
         self.validate_role_name(role_name)?;
         if privilege != ANY {

@@ -31,8 +31,8 @@ impl Registry {
 
     /// Milvus's CreatePrivilegeGroup: a new, empty group whose name is no privilege or group yet.
     pub fn create_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
-        self.authorize_global(caller, "CreatePrivilegeGroup")?;
         self.require_groups("create_privilege_group", "CreatePrivilegeGroup")?;
+        self.authorize_global(caller, "CreatePrivilegeGroup")?;
         validate::privilege_group_name(group_name)?;
         let catalog = self.profile().catalog;
         let refuse = |reason: String| {
@@ -58,8 +58,8 @@ impl Registry {
 
     /// Milvus's DropPrivilegeGroup: refused while a role holds the group; a no-op for any other name.
     pub fn drop_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
-        self.authorize_global(caller, "DropPrivilegeGroup")?;
         self.require_groups("drop_privilege_group", "DropPrivilegeGroup")?;
+        self.authorize_global(caller, "DropPrivilegeGroup")?;
         validate::privilege_group_name(group_name)?;
         self.write(|tx| {
             if !tx.group_exists(group_name)? {
@@ -80,8 +80,8 @@ impl Registry {
 
     /// Custom groups by name, then the nine built-in groups in Milvus's order.
     pub fn list_privilege_groups(&self, caller: &Caller) -> Result<Vec<Group>> {
-        self.authorize_global(caller, "ListPrivilegeGroups")?;
         self.require_groups("list_privilege_groups", "ListPrivilegeGroups")?;
+        self.authorize_global(caller, "ListPrivilegeGroups")?;
         let mut groups = self.read(|tx| {
             tx.group_names()?
                 .into_iter()
@@ -104,12 +104,12 @@ impl Registry {
         group_name: &str,
         privileges: &[String],
     ) -> Result<()> {
-        self.authorize_global(caller, "OperatePrivilegeGroup")?;
         let method = match change {
             GroupChange::Add => "add_privileges_to_group",
             GroupChange::Remove => "remove_privileges_from_group",
         };
         self.require_groups(method, "OperatePrivilegeGroup")?;
+        self.authorize_global(caller, "OperatePrivilegeGroup")?;
         validate::privilege_group_name(group_name)?;
         let profile = self.profile();
         for privilege in privileges {

@@ -38,6 +38,8 @@ pub struct Registry {
     settings: Settings,
     hasher: PasswordHasher,
     verified: CredentialCache,
+    /// Milvus 2.5.4's `rootShouldBindRole`, for this client: root is checked like any user.
+    root_should_bind_role: bool,
 }
 
 /// What `describe_user` shows of a user.
@@ -64,6 +66,7 @@ impl Registry {
             settings,
             hasher,
             verified: CredentialCache::new()?,
+            root_should_bind_role: options.root_should_bind_role.unwrap_or(false),
         })
     }
 

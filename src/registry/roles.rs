@@ -42,8 +42,8 @@ impl Registry {
 
     /// Milvus 2.6.19's AlterRole: sets a role's description.
     pub fn alter_role(&self, caller: &Caller, role_name: &str, description: &str) -> Result<()> {
-        self.authorize_global(caller, "CreateOwnership")?;
         let profile = self.profile();
+        // An older server has no such method: it answers before any privilege check.
         if !profile.descriptions {
             return Err(RbacError::Unsupported {
                 message: format!(
@@ -53,6 +53,7 @@ impl Registry {
                 ),
             });
         }
+        self.authorize_global(caller, "CreateOwnership")?;
         self.validate_role_name(role_name)?;
         validate::description("role", description)?;
         if is_default_role(role_name) {
