@@ -29,19 +29,18 @@ pub struct RemoteRegistry {
     agent: Agent,
 }
 
-/// A URI as it may be shown: credentials in it (`http://user:password@host`) are dropped.
-fn without_userinfo(uri: &str) -> String {
-    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+/// A URI as it may be shown: credentials in it (`http://user:password@host`) are dropped. Paths without a
+/// scheme (registry files) are returned as they are.
+pub fn without_userinfo(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_string();
+    };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     let host = authority
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
-    }
+    format!("{scheme}://{host}{path}")
 }
 
 fn unsupported(what: &str) -> RbacError {

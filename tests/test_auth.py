@@ -199,13 +199,6 @@ def test_a_remote_uri_names_a_server(scheme):
     assert "illegal connection params or server unavailable" in info.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the remote client's connection error repeats the URI with its user-info, password included: "
-    "'Fail connecting to server on http://root:S3cretPw@127.0.0.1:PORT, ...' (design.md 'Secrets': passwords "
-    "never in a message; pymilvus prints the address host:port, P2 'Authentication': 'Fail connecting to server "
-    "on 127.0.0.1:19530, ...')",
-)
 def test_remote_uri_error_never_shows_the_password_in_the_uri():
     with pytest.raises(MilvusException) as info:
         MilvusClient(f"http://root:S3cretPw@127.0.0.1:{unused_port()}")

@@ -1,5 +1,10 @@
 """milvus-rbac: Milvus's users, roles and privileges in an embedded ``MilvusClient``.
 
+``MilvusClient`` has pymilvus's user, role and privilege methods on a registry kept in memory (``":memory:"``),
+in a SQLite file, or on a server (``"http://..."``, served by ``milvus-rbac serve``).
+``patch_pymilvus()`` serves ``pymilvus.MilvusClient``'s own calls the same way; ``milvus_rbac.testing`` and the
+pytest plugin (fixtures ``milvus_client``, ``milvus_registry``, ``patch_pymilvus``) are for test suites.
+
 >>> from milvus_rbac import MilvusClient
 >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
 >>> client.create_role("reader")
@@ -15,6 +20,7 @@ from milvus_rbac.exceptions import (
     ParamError,
     PermissionDeniedError,
 )
+from milvus_rbac.patching import PymilvusPatch, patch_pymilvus
 
 __all__ = [
     "MilvusClient",
@@ -24,5 +30,7 @@ __all__ = [
     "PermissionDeniedError",
     "LegacyErrorCode",
     "serve",
+    "patch_pymilvus",
+    "PymilvusPatch",
     "__version__",
 ]

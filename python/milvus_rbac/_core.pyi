@@ -1,7 +1,9 @@
 """Type stubs for the native module ``milvus_rbac._core``."""
 
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Dict, List, Optional, Sequence, Type, final
+
+from milvus_rbac.display import PrivilegeGroups, RoleDescription, UserDescription
 
 __all__ = ["MilvusClient", "__version__", "serve"]
 __version__: str
@@ -82,8 +84,8 @@ class MilvusClient:
         """Drop a user and its memberships."""
     def describe_user(
         self, user_name: str, timeout: Optional[float] = None, **kwargs: Any
-    ) -> Dict[str, Union[str, Tuple[str, ...]]]:
-        """A user's roles and description, or ``{}``."""
+    ) -> UserDescription:
+        """A user's roles and description, or ``{}`` (a dict with a notebook display)."""
     def create_role(
         self, role_name: str, timeout: Optional[float] = None, description: str = "", **kwargs: Any
     ) -> None:
@@ -154,7 +156,7 @@ class MilvusClient:
         """Revoke a privilege or privilege group on a collection and database."""
     def describe_role(
         self, role_name: str, timeout: Optional[float] = None, **kwargs: Any
-    ) -> Dict[str, Any]:
+    ) -> RoleDescription:
         """A role's description and grants (keyword ``db_name`` selects the database)."""
     def create_privilege_group(
         self, group_name: str, timeout: Optional[float] = None, **kwargs: Any
@@ -166,7 +168,7 @@ class MilvusClient:
         """Drop a custom privilege group."""
     def list_privilege_groups(
         self, timeout: Optional[float] = None, **kwargs: Any
-    ) -> List[Dict[str, Any]]:
+    ) -> PrivilegeGroups:
         """Custom groups, then the built-in ones, with their privileges."""
     def add_privileges_to_group(
         self, group_name: str, privileges: List[str], timeout: Optional[float] = None, **kwargs: Any
@@ -206,6 +208,8 @@ class MilvusClient:
         """Extension: restore a ``backup_rbac`` dict, all or nothing."""
     def close(self) -> None:
         """Release the registry."""
+    def _repr_html_(self) -> str:
+        """An HTML overview for notebooks: users, their roles, the roles' grants."""
     def __enter__(self) -> "MilvusClient": ...
     def __exit__(
         self,

@@ -1,55 +1,363 @@
-"""The ``milvus-rbac`` command.
+"""The ``milvus-rbac`` command: manage a registry's users, roles, grants and privilege groups, or serve it.
 
-``milvus-rbac serve --db ./rbac.db --port 19530`` serves a registry over Milvus's RESTful API v2 until SIGINT or
-SIGTERM. The root password of a new registry is read from the environment variable ``MILVUS_RBAC_ROOT_PASSWORD``
-(never from the command line); it defaults to ``Milvus``.
+Usage (options may come before or after the command)::
+
+    milvus-rbac --db ./rbac.db --user root users list
+    milvus-rbac --uri http://127.0.0.1:19530 --user root users create user_1     # prompts for its password
+    milvus-rbac --db ./rbac.db --user root grant privilege reader CollectionReadOnly --collection books
+    milvus-rbac --db ./rbac.db --user root check user_1 Search --object-type Collection --object books
+    milvus-rbac --db ./rbac.db --user root --json export backup.json
+    milvus-rbac serve --db ./rbac.db --port 19530
+
+Where: ``--db FILE`` (a registry file, created on first use) or ``--uri URL`` (a server, or a file), or the
+environment variable ``MILVUS_RBAC_URI``. Who: ``--user USER``, whose password is prompted for, or read from
+standard input with ``--password-stdin``; else the token ``user:password`` in ``MILVUS_RBAC_TOKEN``. Passwords
+are never taken from the command line: new ones are prompted for too (or read from standard input, one per
+line, after the caller's). ``--json`` prints results as JSON for scripts. Exit codes: 0 success, 1 an error
+from the registry (printed with its Milvus code), 2 a usage error.
+
+The root password of a new registry is read from ``MILVUS_RBAC_ROOT_PASSWORD`` (default ``Milvus``).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
 import os
 import sys
-from typing import List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
-from milvus_rbac._core import serve
-from milvus_rbac.exceptions import MilvusException
+from milvus_rbac._core import MilvusClient, serve
+from milvus_rbac.exceptions import AuthenticationError, MilvusException
 
-__all__ = ["main"]
+__all__ = ["main", "format_table", "explain_text"]
 
 ROOT_PASSWORD_ENV = "MILVUS_RBAC_ROOT_PASSWORD"
+URI_ENV = "MILVUS_RBAC_URI"
+TOKEN_ENV = "MILVUS_RBAC_TOKEN"
+PROFILES = ["docs", "milvus-2.4", "milvus-2.5", "milvus-2.6"]
+_GRANT_COLUMNS = ["object_type", "object_name", "db_name", "privilege", "grantor_name"]
+_NOT_GIVEN: Any = object()  # a serve limit left out (``none`` means unlimited)
+
+
+class UsageError(Exception):
+    """A command given wrongly (exit code 2)."""
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows under upper-case headers, in columns padded to their widest cell; sequences joined with commas.
+
+    >>> print(format_table(["role", "privileges"], [["reader", ("Query", "Search")], ["admin", ()]]))
+    ROLE    PRIVILEGES
+    reader  Query, Search
+    admin
+    """
+
+    def cell(value: Any) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+    cells = [[column.upper() for column in columns]] + [[cell(value) for value in row] for row in rows]
+    widths = [max(len(row[index]) for row in cells) for index in range(len(columns))]
+    return "\n".join("  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip() for row in cells)
+
+
+def explain_text(explanation: Dict[str, Any]) -> str:
+    """``explain_privilege``'s answer as a sentence.
+
+    >>> explain_text({"allowed": False, "user_name": "user_1", "privilege": "Search", "object_type": "Collection",
+    ...               "object_name": "books", "db_name": "default", "reason": "denied"})
+    'denied: no role of user_1 grants Search on Collection books in database default'
+    >>> explain_text({"allowed": True, "user_name": "user_1", "privilege": "Search", "object_type": "Collection",
+    ...               "object_name": "books", "db_name": "default", "reason": "grant", "role": "reader",
+    ...               "group": "CollectionReadOnly",
+    ...               "grant": {"object_type": "Global", "object_name": "books", "db_name": "default",
+    ...                         "privilege": "CollectionReadOnly"}})
+    'allowed: role reader grants CollectionReadOnly on Global books in database default (privilege group CollectionReadOnly)'
+    """
+    what = (
+        f"{explanation['privilege']} on {explanation['object_type']} {explanation['object_name']} "
+        f"in database {explanation['db_name']}"
+    )
+    user = explanation["user_name"]
+    reason = explanation["reason"]
+    if reason == "grant":
+        grant = explanation["grant"]
+        text = (
+            f"allowed: role {explanation['role']} grants {grant['privilege']} on {grant['object_type']} "
+            f"{grant['object_name']} in database {grant['db_name']}"
+        )
+        group = explanation.get("group")
+        return f"{text} (privilege group {group})" if group else text
+    sentences = {
+        "root": f"allowed: {user} is root, who may do everything",
+        "admin": f"allowed: {user} holds the admin role",
+        "self": f"allowed: users may do this to themselves ({what})",
+        "authorization_disabled": "allowed: authorization is disabled",
+        "denied": f"denied: no role of {user} grants {what}",
+    }
+    return sentences.get(reason, f"{'allowed' if explanation['allowed'] else 'denied'}: {reason}")
+
+
+class _Passwords:
+    """Reads passwords: at a terminal with prompts (getpass), or from standard input, one per line."""
+
+    def __init__(self, from_stdin: bool, stdin: TextIO) -> None:
+        self._from_stdin = from_stdin
+        self._stdin = stdin
+
+    def read(self, prompt: str, confirm: bool = False) -> str:
+        if self._from_stdin:
+            line = self._stdin.readline()
+            if not line:
+                raise UsageError(f"expected a password on standard input ({prompt.rstrip(': ')})")
+            return line.rstrip("\n").rstrip("\r") if line.endswith("\n") else line  # the line, spaces kept
+        try:
+            password = getpass.getpass(prompt)
+            if confirm and self._stdin.isatty() and getpass.getpass("Repeat: ") != password:
+                raise UsageError("the passwords do not match")
+        except EOFError:
+            raise UsageError(f"expected a password ({prompt.rstrip(': ')})") from None
+        return password
+
+
+class _Session:
+    """What a command works with: the client, the password reader, the caller's credentials, the output."""
+
+    def __init__(self, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+        self.args = args
+        self.stdout = stdout
+        self.stdin = stdin
+        self.passwords = _Passwords(args.password_stdin, stdin)
+        uri = args.db or args.uri or os.environ.get(URI_ENV)
+        if not uri:
+            raise UsageError(f"give the registry: --db FILE or --uri URL (or set {URI_ENV})")
+        self.user = ""
+        self.password: Optional[str] = None
+        token = ""
+        if args.user:
+            self.user = args.user
+            self.password = self.passwords.read(f"Password for {args.user}: ")
+        elif os.environ.get(TOKEN_ENV):
+            token = os.environ[TOKEN_ENV]
+            self.user, _, self.password = token.partition(":")
+        settings: Dict[str, Any] = {}
+        if not uri.startswith(("http://", "https://")):
+            if args.profile:
+                settings["profile"] = args.profile
+            if os.environ.get(ROOT_PASSWORD_ENV):
+                settings["root_password"] = os.environ[ROOT_PASSWORD_ENV]
+        elif args.profile:
+            raise UsageError("--profile applies to registry files; a server has its own")
+        if token:
+            self.client = MilvusClient(uri, token=token, **settings)
+        else:
+            self.client = MilvusClient(uri, user=self.user, password=self.password or "", **settings)
+
+    def emit(self, value: Any, human: Callable[[], str]) -> None:
+        """Print ``value`` as JSON with ``--json``, else ``human()``."""
+        text = json.dumps(value, indent=2) if self.args.json else human()
+        if text:
+            print(text, file=self.stdout)
+
+    def done(self, message: str) -> None:
+        """Confirm a change (nothing with ``--json``: the exit code says it)."""
+        if not self.args.json:
+            print(message, file=self.stdout)
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def _users_list(s: _Session) -> None:
+    users = s.client.list_users()
+    s.emit(users, lambda: "\n".join(users))
+
+
+def _users_create(s: _Session) -> None:
+    password = s.passwords.read(f"Password for new user {s.args.name}: ", confirm=True)
+    s.client.create_user(s.args.name, password, description=s.args.description)
+    s.done(f"created user {s.args.name}")
+
+
+def _users_drop(s: _Session) -> None:
+    s.client.drop_user(s.args.name)
+    s.done(f"dropped user {s.args.name}")
+
+
+def _users_describe(s: _Session) -> int:
+    user = s.client.describe_user(s.args.name)
+    if not user:  # describe_user's {}: printed as such with --json; the exit code says it either way
+        s.emit(user, lambda: f"no such user: {s.args.name}")
+        return 1
+    s.emit(
+        user,
+        lambda: format_table(
+            ["user_name", "roles", "description"], [[user["user_name"], user["roles"], user["description"]]]
+        ),
+    )
+    return 0
+
+
+def _users_passwd(s: _Session) -> None:
+    name = s.args.name
+    if name == s.user and s.password is not None:
+        old = s.password
+    elif s.args.reset:
+        old = ""
+    else:
+        old = s.passwords.read(f"Current password of {name}: ")
+    new = s.passwords.read(f"New password for {name}: ", confirm=True)
+    s.client.update_password(name, old, new)
+    s.done(f"changed the password of {name}")
+
+
+def _roles_list(s: _Session) -> None:
+    roles = s.client.list_roles()
+    s.emit(roles, lambda: "\n".join(roles))
+
+
+def _roles_create(s: _Session) -> None:
+    s.client.create_role(s.args.name, description=s.args.description)
+    s.done(f"created role {s.args.name}")
+
+
+def _roles_drop(s: _Session) -> None:
+    s.client.drop_role(s.args.name, force_drop=s.args.force)
+    s.done(f"dropped role {s.args.name}")
+
+
+def _roles_describe(s: _Session) -> None:
+    role = s.client.describe_role(s.args.name, db_name=s.args.database or "")
+
+    def human() -> str:
+        head = format_table(["role", "description"], [[role["role"], role["description"]]])
+        grants = [[grant[column] for column in _GRANT_COLUMNS] for grant in role["privileges"]]
+        return head + "\n\n" + (format_table(_GRANT_COLUMNS, grants) if grants else "(no grants)")
+
+    s.emit(role, human)
+
+
+def _grant_role(s: _Session) -> None:
+    if s.args.action == "grant":
+        s.client.grant_role(s.args.user_name, s.args.role)
+        s.done(f"granted role {s.args.role} to {s.args.user_name}")
+    else:
+        s.client.revoke_role(s.args.user_name, s.args.role)
+        s.done(f"revoked role {s.args.role} from {s.args.user_name}")
+
+
+def _grant_privilege(s: _Session) -> None:
+    args = s.args
+    grant = args.action == "grant"
+    if args.object_type:
+        if args.collection:
+            raise UsageError("--collection goes with grants v2; with --object-type, name the object with --object")
+        method = s.client.grant_privilege if grant else s.client.revoke_privilege
+        method(args.role, args.object_type, args.privilege, args.object or "*", db_name=args.database or "")
+        target = f"{args.object_type} {args.object or '*'}"
+    else:
+        if args.object:
+            raise UsageError("--object needs --object-type; for a collection (grants v2) use --collection")
+        method_v2 = s.client.grant_privilege_v2 if grant else s.client.revoke_privilege_v2
+        method_v2(args.role, args.privilege, args.collection or "*", db_name=args.database)
+        target = f"collection {args.collection or '*'}"
+    where = f" in database {args.database}" if args.database else ""
+    s.done(f"{'granted' if grant else 'revoked'} {args.privilege} on {target}{where} "
+           f"{'to' if grant else 'from'} role {args.role}")
+
+
+def _groups_list(s: _Session) -> None:
+    groups = s.client.list_privilege_groups()
+    s.emit(
+        groups,
+        lambda: format_table(["privilege_group", "privileges"], [[g["privilege_group"], g["privileges"]] for g in groups]),
+    )
+
+
+def _groups_create(s: _Session) -> None:
+    s.client.create_privilege_group(s.args.name)
+    s.done(f"created privilege group {s.args.name}")
+
+
+def _groups_drop(s: _Session) -> None:
+    s.client.drop_privilege_group(s.args.name)
+    s.done(f"dropped privilege group {s.args.name}")
+
+
+def _groups_add(s: _Session) -> None:
+    s.client.add_privileges_to_group(s.args.name, s.args.privileges)
+    s.done(f"added {', '.join(s.args.privileges)} to privilege group {s.args.name}")
+
+
+def _groups_remove(s: _Session) -> None:
+    s.client.remove_privileges_from_group(s.args.name, s.args.privileges)
+    s.done(f"removed {', '.join(s.args.privileges)} from privilege group {s.args.name}")
+
+
+def _check(s: _Session) -> None:
+    args = s.args
+    explanation = s.client.explain_privilege(
+        args.user_name, args.privilege, args.object_type, args.object, args.database
+    )
+    s.emit(explanation, lambda: explain_text(explanation))
+
+
+def _summary(backup: Dict[str, Any]) -> str:
+    """What a backup holds, counted.
+
+    >>> _summary({"users": [{}], "roles": [], "grants": [{}, {}], "privilege_groups": []})
+    'users: 1, roles: 0, grants: 2, privilege groups: 0'
+    """
+    keys = ("users", "roles", "grants", "privilege_groups")
+    return ", ".join(f"{key.replace('_', ' ')}: {len(backup[key])}" for key in keys)
+
+
+def _export(s: _Session) -> None:
+    backup = s.client.backup_rbac()
+    text = json.dumps(backup, indent=2) + "\n"
+    if s.args.file == "-":
+        s.stdout.write(text)
+        return
+    try:
+        # The backup holds password hashes: the file is the owner's alone, like the registry file.
+        descriptor = os.open(s.args.file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise UsageError(f"cannot write {s.args.file}: {error.strerror}") from None
+    s.done(f"exported {_summary(backup)} to {s.args.file}")
+
+
+def _import(s: _Session) -> None:
+    try:
+        if s.args.file == "-":
+            backup = json.loads(s.stdin.read())
+        else:
+            with open(s.args.file, encoding="utf-8") as file:
+                backup = json.load(file)
+    except OSError as error:
+        raise UsageError(f"cannot read {s.args.file}: {error.strerror}") from None
+    except ValueError as error:
+        raise UsageError(f"{s.args.file} is not JSON: {error}") from None
+    s.client.restore_rbac(backup)
+    s.done(f"imported {_summary(backup)} from {s.args.file}")
+
+
+# --- serve -------------------------------------------------------------------------------------------------
 
 
 def _limit(text: str) -> Optional[int]:
     if text.lower() == "none":
         return None
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
-    return value
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="milvus-rbac", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = commands.add_parser("serve", help="serve a registry over Milvus's RESTful API v2")
-    serve_cmd.add_argument("--db", default="./rbac.db", help="registry file, or :memory: (default ./rbac.db)")
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")
-    serve_cmd.add_argument("--log-level", default="info", choices=["error", "warn", "info", "debug"])
-    serve_cmd.add_argument("--profile", choices=["docs", "milvus-2.4", "milvus-2.5", "milvus-2.6"])
-    serve_cmd.add_argument("--super-user", action="append", dest="super_users", metavar="USER")
-    serve_cmd.add_argument("--max-users", type=_limit, metavar="N|none")
-    serve_cmd.add_argument("--max-roles", type=_limit, metavar="N|none")
-    serve_cmd.add_argument("--no-authorization", action="store_true", help="check no credentials or privileges")
-    serve_cmd.add_argument("--root-should-bind-role", action="store_true")
-    serve_cmd.add_argument("--password-hash", choices=["strong", "fast"])
-    return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = {
+    settings: Dict[str, Any] = {
         "profile": args.profile,
         "super_users": args.super_users,
         "password_hash": args.password_hash,
@@ -57,28 +365,181 @@ def _serve(args: argparse.Namespace) -> int:
         "authorization_enabled": False if args.no_authorization else None,
         "root_should_bind_role": True if args.root_should_bind_role else None,
     }
-    if args.max_users is not None or "--max-users" in sys.argv:
-        settings["max_users"] = args.max_users
-    if args.max_roles is not None or "--max-roles" in sys.argv:
-        settings["max_roles"] = args.max_roles
-    given = {name: value for name, value in settings.items() if value is not None or name.startswith("max_")}
+    given = {name: value for name, value in settings.items() if value is not None}
+    for name in ("max_users", "max_roles"):
+        value = getattr(args, name)
+        if value is not _NOT_GIVEN:
+            given[name] = value
     try:
         serve(args.db, args.host, args.port, log_level=args.log_level, **given)
     except KeyboardInterrupt:
-        return 0
+        pass
     return 0
 
 
+# --- the parser ----------------------------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options every registry command takes, before or after its name."""
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    where = common.add_mutually_exclusive_group()
+    where.add_argument("--db", metavar="FILE", help="registry file (created on first use)")
+    where.add_argument("--uri", metavar="URL", help=f"server (http://HOST:PORT) or file; default ${URI_ENV}")
+    common.add_argument("--user", metavar="USER", help=f"connect as USER (password prompted); default ${TOKEN_ENV}")
+    common.add_argument("--password-stdin", action="store_true",
+                        help="read passwords from standard input, one per line, instead of prompting")
+    common.add_argument("--json", action="store_true", help="print results as JSON")
+    common.add_argument("--profile", choices=PROFILES, help="profile of a registry file created by this command")
+    return common
+
+
+_COMMON_DEFAULTS = {"db": None, "uri": None, "user": None, "password_stdin": False, "json": False, "profile": None}
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="milvus-rbac",
+        description="Manage a Milvus RBAC registry (users, roles, grants, privilege groups), or serve it.",
+        epilog="Passwords are prompted for (or read from standard input), never taken from the command line. "
+        "Exit codes: 0 success, 1 registry error, 2 usage error.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def leaf(group: Any, name: str, run: Callable[[_Session], Optional[int]], help: str) -> argparse.ArgumentParser:
+        command: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help, description=help)
+        command.set_defaults(run=run)
+        return command
+
+    users = commands.add_parser("users", help="list, create, drop, describe users; change passwords")
+    users_commands = users.add_subparsers(dest="subcommand", required=True, metavar="ACTION")
+    leaf(users_commands, "list", _users_list, "list the users")
+    create = leaf(users_commands, "create", _users_create, "create a user (its password is prompted for)")
+    create.add_argument("name")
+    create.add_argument("--description")
+    leaf(users_commands, "drop", _users_drop, "drop a user").add_argument("name")
+    leaf(users_commands, "describe", _users_describe, "show a user's roles and description").add_argument("name")
+    passwd = leaf(users_commands, "passwd", _users_passwd, "change a user's password (prompted for)")
+    passwd.add_argument("name")
+    passwd.add_argument("--reset", action="store_true",
+                        help="do not ask for the current password (for super users)")
+
+    roles = commands.add_parser("roles", help="list, create, drop, describe roles")
+    roles_commands = roles.add_subparsers(dest="subcommand", required=True, metavar="ACTION")
+    leaf(roles_commands, "list", _roles_list, "list the roles")
+    create = leaf(roles_commands, "create", _roles_create, "create a role")
+    create.add_argument("name")
+    create.add_argument("--description", default="")
+    drop = leaf(roles_commands, "drop", _roles_drop, "drop a role")
+    drop.add_argument("name")
+    drop.add_argument("--force", action="store_true", help="drop it with its grants (Milvus 2.5+)")
+    describe = leaf(roles_commands, "describe", _roles_describe, "show a role's grants")
+    describe.add_argument("name")
+    describe.add_argument("--database", metavar="DB", help="grants in database DB ('*' for all; default: default)")
+
+    for action in ("grant", "revoke"):
+        verb = commands.add_parser(action, help=f"{action} a role to a user, or a privilege to a role")
+        verb.set_defaults(action=action)
+        kinds = verb.add_subparsers(dest="kind", required=True, metavar="WHAT")
+        role = leaf(kinds, "role", _grant_role, f"{action} a role {'to' if action == 'grant' else 'from'} a user")
+        role.add_argument("user_name", metavar="USER")
+        role.add_argument("role", metavar="ROLE")
+        privilege = leaf(kinds, "privilege", _grant_privilege,
+                         f"{action} a privilege or privilege group: on a collection (grants v2, default), or on "
+                         "an object with --object-type (grants v1)")
+        privilege.add_argument("role", metavar="ROLE")
+        privilege.add_argument("privilege", metavar="PRIVILEGE")
+        privilege.add_argument("--collection", metavar="NAME", help="collection (grants v2; default '*')")
+        privilege.add_argument("--object-type", choices=["Global", "Collection", "User"], help="grants v1")
+        privilege.add_argument("--object", metavar="NAME", help="object of --object-type (default '*')")
+        privilege.add_argument("--database", metavar="DB", help="database (default: default)")
+
+    groups = commands.add_parser("groups", help="privilege groups (Milvus 2.5+)")
+    groups_commands = groups.add_subparsers(dest="subcommand", required=True, metavar="ACTION")
+    leaf(groups_commands, "list", _groups_list, "list the privilege groups, custom then built-in")
+    leaf(groups_commands, "create", _groups_create, "create a custom privilege group").add_argument("name")
+    leaf(groups_commands, "drop", _groups_drop, "drop a custom privilege group").add_argument("name")
+    for name, run, help in (("add", _groups_add, "add privileges to a group"),
+                            ("remove", _groups_remove, "remove privileges from a group")):
+        change = leaf(groups_commands, name, run, help)
+        change.add_argument("name")
+        change.add_argument("privileges", nargs="+", metavar="PRIVILEGE")
+
+    check = leaf(commands, "check", _check, "explain whether a user has a privilege on an object")
+    check.add_argument("user_name", metavar="USER")
+    check.add_argument("privilege", metavar="PRIVILEGE")
+    check.add_argument("--object-type", default="Global", choices=["Global", "Collection", "User"])
+    check.add_argument("--object", default="*", metavar="NAME")
+    check.add_argument("--database", default="default", metavar="DB")
+
+    leaf(commands, "export", _export, "write users, roles, grants and groups to a JSON file ('-': stdout)") \
+        .add_argument("file", metavar="FILE")
+    leaf(commands, "import", _import, "restore a JSON file written by export ('-': stdin), all or nothing") \
+        .add_argument("file", metavar="FILE")
+
+    serve_cmd = commands.add_parser("serve", help="serve a registry over Milvus's RESTful API v2")
+    serve_cmd.add_argument("--db", default="./rbac.db", help="registry file, or :memory: (default ./rbac.db)")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")
+    serve_cmd.add_argument("--log-level", default="info", choices=["error", "warn", "info", "debug"])
+    serve_cmd.add_argument("--profile", choices=PROFILES)
+    serve_cmd.add_argument("--super-user", action="append", dest="super_users", metavar="USER")
+    serve_cmd.add_argument("--max-users", type=_limit, default=_NOT_GIVEN, metavar="N|none")
+    serve_cmd.add_argument("--max-roles", type=_limit, default=_NOT_GIVEN, metavar="N|none")
+    serve_cmd.add_argument("--no-authorization", action="store_true", help="check no credentials or privileges")
+    serve_cmd.add_argument("--root-should-bind-role", action="store_true")
+    serve_cmd.add_argument("--password-hash", choices=["strong", "fast"])
+    return parser
+
+
+def _error(error: MilvusException, as_json: bool, anonymous: bool = False) -> None:
+    """Report a registry error on stderr: as JSON with ``--json``, else as a line (with a hint when the caller
+    gave no credentials)."""
+    if as_json:
+        report = {"error": {"type": type(error).__name__, "code": error.code, "message": error.message}}
+        print(json.dumps(report), file=sys.stderr)
+        return
+    print(f"milvus-rbac: {error.message} (code {error.code})", file=sys.stderr)
+    if anonymous and isinstance(error, AuthenticationError):
+        print(f"milvus-rbac: connect with --user USER, or set {TOKEN_ENV}=user:password", file=sys.stderr)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the ``milvus-rbac`` command with ``argv`` (default: the process's arguments); return its exit code."""
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "serve":
+    """Run the ``milvus-rbac`` command with ``argv`` (default: the process's arguments); return its exit code.
+
+    Usage errors exit through ``SystemExit(2)``, as argparse does.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        try:
             return _serve(args)
+        except MilvusException as error:
+            _error(error, False)
+            return 1
+    for name, default in _COMMON_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    session: Optional[_Session] = None
+    try:
+        session = _Session(args, sys.stdin, sys.stdout)
+        return args.run(session) or 0
+    except UsageError as error:
+        parser.error(str(error))
     except MilvusException as error:
-        print(f"milvus-rbac: {error.message}", file=sys.stderr)
+        _error(error, args.json, anonymous=not (args.user or os.environ.get(TOKEN_ENV)))
         return 1
-    return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    finally:
+        if session is not None:
+            session.client.close()
 
 
 if __name__ == "__main__":

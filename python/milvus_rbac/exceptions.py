@@ -7,6 +7,14 @@ parameter or ``65535`` for a failed coordinator check), ``.message`` (Milvus's e
 When pymilvus is importable, :class:`MilvusException` subclasses ``pymilvus.exceptions.MilvusException`` (and
 :class:`ParamError` subclasses ``pymilvus.exceptions.ParamError``), so code written as
 ``except pymilvus.MilvusException`` keeps working. pymilvus is never required.
+
+>>> from milvus_rbac import MilvusClient, MilvusException
+>>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+>>> try:
+...     client.drop_user("root")
+... except MilvusException as error:
+...     print(error.code, error.message)
+1401 root user cannot be deleted: privilege not permitted
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ def _legacy(code: int) -> int:
 
 
 try:
-    from pymilvus.exceptions import MilvusException as _PymilvusException
+    from pymilvus.exceptions import MilvusException as _PymilvusException  # type: ignore[import-untyped]
     from pymilvus.exceptions import ParamError as _PymilvusParamError
 
     _BASES: Tuple[type, ...] = (_PymilvusException,)

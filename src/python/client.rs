@@ -10,13 +10,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::convert::{check_timeout, flag, limit, secret, text, texts, Setting};
+use super::display::client_html;
 use super::errors::{param_error, to_py};
 use crate::backend::Backend;
 use crate::error::RbacError;
 use crate::password::HashStrength;
 use crate::profile::ProfileName;
 use crate::registry::{Caller, Credentials, Registry};
-use crate::remote::RemoteRegistry;
+use crate::remote::{without_userinfo, RemoteRegistry};
 use crate::settings::RegistryOptions;
 use crate::store::Location;
 
@@ -30,8 +31,25 @@ struct Session {
     caller: Caller,
 }
 
-/// A client of an embedded Milvus RBAC registry, with the user and role methods of
-/// `pymilvus.MilvusClient`.
+/// A client of a Milvus RBAC registry, with the user, role and privilege methods of `pymilvus.MilvusClient`.
+///
+/// `uri` is `":memory:"` (a private in-memory registry), a SQLite file path (shared by every client and
+/// process that opens it), or `http://host:port` (a server, such as `milvus-rbac serve`). Credentials are
+/// checked here, as pymilvus's connect does: `token="user:password"`, or `user` and `password`. The
+/// keyword-only settings (`profile`, `root_password`, `super_users`, `max_users`, `max_roles`,
+/// `authorization_enabled`, `root_should_bind_role`, `password_hash`) are extensions, stored when the
+/// registry is created. In a notebook, a client draws its users, roles and grants as tables.
+///
+/// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+/// >>> client
+/// MilvusClient(uri=":memory:", user="root", profile="docs")
+/// >>> MilvusClient(":memory:", token="root:wrong")
+/// Traceback (most recent call last):
+///   ...
+/// milvus_rbac.exceptions.AuthenticationError: <AuthenticationError: (code=2, message=auth check failure, please check username and password are correct)>
+/// >>> with MilvusClient(":memory:", token="root:Milvus", profile="milvus-2.5", password_hash="fast") as client:
+/// ...     client.list_roles()
+/// ['admin', 'public']
 #[pyclass(module = "milvus_rbac._core", frozen)]
 pub struct MilvusClient {
     uri: String,
@@ -235,12 +253,20 @@ impl MilvusClient {
             })
             .map_err(|err| to_py(py, err))?;
         Ok(MilvusClient {
-            uri,
+            // Shown in reprs: credentials in a server's URI stay out.
+            uri: without_userinfo(&uri),
             session: Mutex::new(Some(session)),
         })
     }
 
     /// Release the registry. Later calls raise `MilvusException`; closing twice is harmless.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.close()
+    /// >>> client.list_users()
+    /// Traceback (most recent call last):
+    ///   ...
+    /// milvus_rbac.exceptions.MilvusException: <MilvusException: (code=65535, message=this MilvusClient is closed; create a new one)>
     fn close(&self) {
         self.session
             .lock()
@@ -256,6 +282,11 @@ impl MilvusClient {
     fn __exit__(&self, _exc_info: &Bound<'_, PyTuple>) -> bool {
         self.close();
         false
+    }
+
+    /// An HTML overview for notebooks: the users this client may list, their roles, and the roles' grants.
+    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
+        client_html(slf.as_any())
     }
 
     fn __repr__(&self) -> String {

@@ -2,6 +2,7 @@
 
 mod client;
 mod convert;
+mod display;
 mod errors;
 mod privileges;
 mod serve;
@@ -9,6 +10,11 @@ mod users;
 
 use pyo3::prelude::*;
 
+/// The native core of milvus_rbac: `MilvusClient` and `serve`, re-exported by the `milvus_rbac` package.
+///
+/// >>> from milvus_rbac import MilvusClient, _core
+/// >>> MilvusClient is _core.MilvusClient
+/// True
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::MilvusClient>()?;

@@ -5,6 +5,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::client::MilvusClient;
 use super::convert::{check_timeout, non_empty_text, optional_text, text, texts};
+use super::display::{rich, Rich};
 use super::errors::param_error;
 use crate::authz::Reason;
 use crate::catalog::Group;
@@ -361,6 +362,12 @@ impl MilvusClient {
 impl MilvusClient {
     /// Grant `privilege` on `object_name` of `object_type` (`Global`, `Collection`, `User`) to a role, in
     /// database `db_name` (`""` is `default`). Granting twice is a no-op.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege("reader", "Collection", "Search", "books")
+    /// >>> [(g["object_name"], g["privilege"]) for g in client.describe_role("reader")["privileges"]]
+    /// [('books', 'Search')]
     #[pyo3(signature = (role_name, object_type, privilege, object_name, db_name = None, timeout = None, **kwargs))]
     #[pyo3(
         text_signature = "($self, role_name, object_type, privilege, object_name, db_name='', timeout=None, **kwargs)"
@@ -391,6 +398,13 @@ impl MilvusClient {
     }
 
     /// Revoke what `grant_privilege` granted. Revoking what is not granted is a no-op.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege("reader", "Collection", "Search", "books")
+    /// >>> client.revoke_privilege("reader", "Collection", "Search", "books")
+    /// >>> client.describe_role("reader")["privileges"]
+    /// []
     #[pyo3(signature = (role_name, object_type, privilege, object_name, db_name = None, timeout = None, **kwargs))]
     #[pyo3(
         text_signature = "($self, role_name, object_type, privilege, object_name, db_name='', timeout=None, **kwargs)"
@@ -421,6 +435,12 @@ impl MilvusClient {
     }
 
     /// Grant a privilege or privilege group on `collection_name` in `db_name` (Milvus 2.5+; `*` for all).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege_v2("reader", "CollectionReadOnly", "books", db_name="default")
+    /// >>> client.describe_role("reader")["privileges"][0]["privilege"]
+    /// 'CollectionReadOnly'
     #[pyo3(signature = (role_name, privilege, collection_name, db_name = None, timeout = None, **kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn grant_privilege_v2(
@@ -446,6 +466,13 @@ impl MilvusClient {
     }
 
     /// Revoke what `grant_privilege_v2` granted.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege_v2("reader", "CollectionReadOnly", "books")
+    /// >>> client.revoke_privilege_v2("reader", "CollectionReadOnly", "books")
+    /// >>> client.describe_role("reader")["privileges"]
+    /// []
     #[pyo3(signature = (role_name, privilege, collection_name, db_name = None, timeout = None, **kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn revoke_privilege_v2(
@@ -472,6 +499,14 @@ impl MilvusClient {
 
     /// `{"role": ..., "description": ..., "privileges": [{...}, ...]}`: the role's grants in database
     /// `db_name` (keyword; `""` is `default`, `*` is all) and in `*`, in Milvus's order.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege("reader", "Collection", "Search", "books", db_name="db1")
+    /// >>> client.describe_role("reader")["privileges"]
+    /// []
+    /// >>> client.describe_role("reader", db_name="db1")["privileges"]
+    /// [{'object_type': 'Collection', 'object_name': 'books', 'db_name': 'db1', 'role_name': 'reader', 'privilege': 'Search', 'grantor_name': 'root'}]
     #[pyo3(signature = (role_name, timeout = None, **kwargs))]
     fn describe_role<'py>(
         &self,
@@ -479,7 +514,7 @@ impl MilvusClient {
         role_name: &Bound<'py, PyAny>,
         timeout: Option<&Bound<'py, PyAny>>,
         kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let role_name = non_empty_text(role_name, "role_name")?;
         let db_name = match kwargs
             .map(|kw| kw.get_item("db_name"))
@@ -501,10 +536,15 @@ impl MilvusClient {
             privileges.append(grant_dict(py, grant)?)?;
         }
         result.set_item("privileges", privileges)?;
-        Ok(result)
+        rich(Rich::RoleDescription, result.into_any())
     }
 
     /// Create an empty custom privilege group (Milvus 2.5+).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_privilege_group("readers")
+    /// >>> client.list_privilege_groups()[0]
+    /// {'privilege_group': 'readers', 'privileges': ()}
     #[pyo3(signature = (group_name, timeout = None, **kwargs))]
     fn create_privilege_group(
         &self,
@@ -522,6 +562,12 @@ impl MilvusClient {
     }
 
     /// Drop a custom privilege group; refused while a role holds it, a no-op for any other name.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_privilege_group("readers")
+    /// >>> client.drop_privilege_group("readers")
+    /// >>> "readers" in [g["privilege_group"] for g in client.list_privilege_groups()]
+    /// False
     #[pyo3(signature = (group_name, timeout = None, **kwargs))]
     fn drop_privilege_group(
         &self,
@@ -539,13 +585,17 @@ impl MilvusClient {
     }
 
     /// `[{"privilege_group": ..., "privileges": (...)}, ...]`: custom groups by name, then the built-in ones.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> [g["privilege_group"] for g in client.list_privilege_groups()][:3]
+    /// ['ClusterReadOnly', 'ClusterReadWrite', 'ClusterAdmin']
     #[pyo3(signature = (timeout = None, **kwargs))]
     fn list_privilege_groups<'py>(
         &self,
         py: Python<'py>,
         timeout: Option<&Bound<'py, PyAny>>,
         kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyList>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = kwargs;
         timeout.map(check_timeout).transpose()?;
         let groups = self.call(py, |registry, caller| {
@@ -555,10 +605,16 @@ impl MilvusClient {
         for group in groups {
             result.append(group_dict(py, group)?)?;
         }
-        Ok(result)
+        rich(Rich::PrivilegeGroups, result.into_any())
     }
 
     /// Add privileges (or the members of groups) to a custom group; they must share one privilege level.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_privilege_group("readers")
+    /// >>> client.add_privileges_to_group("readers", ["Search", "Query"])
+    /// >>> client.list_privilege_groups()[0]
+    /// {'privilege_group': 'readers', 'privileges': ('Query', 'Search')}
     #[pyo3(signature = (group_name, privileges, timeout = None, **kwargs))]
     fn add_privileges_to_group(
         &self,
@@ -573,6 +629,13 @@ impl MilvusClient {
     }
 
     /// Remove privileges from a custom group (absent ones are ignored).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_privilege_group("readers")
+    /// >>> client.add_privileges_to_group("readers", ["Search", "Query"])
+    /// >>> client.remove_privileges_from_group("readers", ["Query"])
+    /// >>> client.list_privilege_groups()[0]["privileges"]
+    /// ('Search',)
     #[pyo3(signature = (group_name, privileges, timeout = None, **kwargs))]
     fn remove_privileges_from_group(
         &self,
@@ -589,6 +652,14 @@ impl MilvusClient {
     /// Extension (not in pymilvus): whether `user_name` may have `privilege` on `object_name` of
     /// `object_type` in `db_name`, decided as every operation is. Needs `User/SelectUser` on that user (or
     /// is one's own question).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.check_privilege("user_1", "Search", "Collection", "books")
+    /// False
+    /// >>> client.grant_role("user_1", "admin")
+    /// >>> client.check_privilege("user_1", "Search", "Collection", "books")
+    /// True
     #[pyo3(signature = (
         user_name, privilege, object_type = None, object_name = None, db_name = None, timeout = None, **kwargs
     ))]
@@ -626,6 +697,15 @@ impl MilvusClient {
     /// "privilege", "object_type", "object_name", "db_name", "reason", "role", "grant", "group"}`, where
     /// `reason` is `root`, `admin`, `self`, `grant`, `authorization_disabled` or `denied`, and `role`,
     /// `grant` and `group` name what granted it.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege_v2("reader", "CollectionReadOnly", "books")
+    /// >>> client.grant_role("user_1", "reader")
+    /// >>> answer = client.explain_privilege("user_1", "Search", "Collection", "books")
+    /// >>> answer["allowed"], answer["reason"], answer["role"], answer["group"]
+    /// (True, 'grant', 'reader', 'CollectionReadOnly')
     #[pyo3(signature = (
         user_name, privilege, object_type = None, object_name = None, db_name = None, timeout = None, **kwargs
     ))]
@@ -661,6 +741,14 @@ impl MilvusClient {
 
     /// Extension (not in pymilvus): the registry's users (with password hashes), roles, grants and custom
     /// groups, without root, admin and public, as a JSON-serialisable dict.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> backup = client.backup_rbac()
+    /// >>> backup["version"], [u["user_name"] for u in backup["users"]]
+    /// (1, ['user_1'])
+    /// >>> backup["users"][0]["password_hash"].startswith("$argon2id$")
+    /// True
     #[pyo3(signature = (timeout = None, **kwargs))]
     fn backup_rbac<'py>(
         &self,
@@ -676,6 +764,18 @@ impl MilvusClient {
 
     /// Extension (not in pymilvus): restore what `backup_rbac` returned; all or nothing, refused if any
     /// user, role or group of the backup exists already.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> backup = client.backup_rbac()
+    /// >>> other = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> other.restore_rbac(backup)
+    /// >>> other.list_users()
+    /// ['root', 'user_1']
+    /// >>> other.restore_rbac(backup)  # all or nothing: user_1 exists now
+    /// Traceback (most recent call last):
+    ///   ...
+    /// milvus_rbac.exceptions.MilvusException: <MilvusException: (code=65535, message=user [user_1] already exists)>
     #[pyo3(signature = (meta, timeout = None, **kwargs))]
     fn restore_rbac(
         &self,

@@ -5,6 +5,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::client::MilvusClient;
 use super::convert::{check_timeout, flag, non_empty_text, optional_text, secret, text};
+use super::display::{rich, Rich};
 use super::errors::param_error;
 
 /// `drop_user`'s argument, refused in pymilvus's own words for it.
@@ -21,6 +22,13 @@ fn user_to_drop(value: &Bound<'_, PyAny>) -> PyResult<String> {
 #[pymethods]
 impl MilvusClient {
     /// Create a user. `description` is kept in profiles with descriptions (Milvus 2.6.19 and "docs").
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// Traceback (most recent call last):
+    ///   ...
+    /// milvus_rbac.exceptions.MilvusException: <MilvusException: (code=65535, message=user already exists: user_1)>
     #[pyo3(signature = (user_name, password, timeout = None, description = None, **kwargs))]
     fn create_user(
         &self,
@@ -46,6 +54,14 @@ impl MilvusClient {
 
     /// Change a user's password. The old password is required unless this client's user is a super user.
     /// With `reset_connection=True`, this client goes on as `user_name` with the new password.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.update_password("user_1", "P@ssw0rd", "N3w-P@ssw0rd")
+    /// >>> client.update_password("user_1", "P@ssw0rd", "N3w-P@ssw0rd")
+    /// Traceback (most recent call last):
+    ///   ...
+    /// milvus_rbac.exceptions.MilvusException: <MilvusException: (code=1400, message=old password not correct for user_1: not authenticated)>
     #[pyo3(signature = (
         user_name, old_password, new_password, reset_connection = None, timeout = None, description = None,
         **kwargs
@@ -95,6 +111,12 @@ impl MilvusClient {
     }
 
     /// Set a user's description (Milvus 2.6.19). Older profiles answer as older servers do.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.update_user("user_1", "reads books")
+    /// >>> client.describe_user("user_1")["description"]
+    /// 'reads books'
     #[pyo3(signature = (user_name, description, timeout = None, **kwargs))]
     fn update_user(
         &self,
@@ -114,6 +136,11 @@ impl MilvusClient {
     }
 
     /// Names of all users, root included, in byte order.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.list_users()
+    /// ['root', 'user_1']
     #[pyo3(signature = (timeout = None, **kwargs))]
     fn list_users(
         &self,
@@ -127,6 +154,13 @@ impl MilvusClient {
     }
 
     /// Drop a user and its role memberships. Dropping a missing user succeeds; root cannot be dropped.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.drop_user("user_1")
+    /// >>> client.drop_user("user_1")  # already gone: still a success
+    /// >>> client.list_users()
+    /// ['root']
     #[pyo3(signature = (user_name, timeout = None, **kwargs))]
     fn drop_user(
         &self,
@@ -144,6 +178,14 @@ impl MilvusClient {
     }
 
     /// `{"user_name": ..., "roles": (...), "description": ...}`, or `{}` if there is no such user.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.grant_role("user_1", "admin")
+    /// >>> client.describe_user("user_1")
+    /// {'user_name': 'user_1', 'roles': ('admin',), 'description': ''}
+    /// >>> client.describe_user("nobody")
+    /// {}
     #[pyo3(signature = (user_name, timeout = None, **kwargs))]
     fn describe_user<'py>(
         &self,
@@ -151,7 +193,7 @@ impl MilvusClient {
         user_name: &Bound<'py, PyAny>,
         timeout: Option<&Bound<'py, PyAny>>,
         kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = kwargs;
         let user_name = text(user_name, "user")?;
         timeout.map(check_timeout).transpose()?;
@@ -164,10 +206,15 @@ impl MilvusClient {
             result.set_item("roles", PyTuple::new(py, user.roles)?)?;
             result.set_item("description", user.description)?;
         }
-        Ok(result)
+        rich(Rich::UserDescription, result.into_any())
     }
 
     /// Create a role. `description` is kept in profiles with descriptions.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader", description="reads books")
+    /// >>> client.list_roles()
+    /// ['admin', 'public', 'reader']
     #[pyo3(signature = (role_name, timeout = None, description = None, **kwargs))]
     #[pyo3(text_signature = "($self, role_name, timeout=None, description='', **kwargs)")]
     fn create_role(
@@ -191,6 +238,12 @@ impl MilvusClient {
     }
 
     /// Set a role's description (Milvus 2.6.19; not available in older profiles).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.alter_role("reader", "reads books")
+    /// >>> client.describe_role("reader")["description"]
+    /// 'reads books'
     #[pyo3(signature = (role_name, description, timeout = None, **kwargs))]
     fn alter_role(
         &self,
@@ -210,6 +263,15 @@ impl MilvusClient {
     }
 
     /// Drop a role; its users lose it. admin and public cannot be dropped.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_role("reader")
+    /// >>> client.grant_privilege_v2("reader", "Search", "books")
+    /// >>> client.drop_role("reader")
+    /// Traceback (most recent call last):
+    ///   ...
+    /// milvus_rbac.exceptions.MilvusException: <MilvusException: (code=65535, message=fail to drop the role that it has privileges. Use REVOKE API to revoke privileges)>
+    /// >>> client.drop_role("reader", force_drop=True)
     #[pyo3(signature = (role_name, force_drop = None, timeout = None, **kwargs))]
     #[pyo3(text_signature = "($self, role_name, force_drop=False, timeout=None, **kwargs)")]
     fn drop_role(
@@ -233,6 +295,10 @@ impl MilvusClient {
     }
 
     /// Names of all roles, admin and public included, in byte order.
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.list_roles()
+    /// ['admin', 'public']
     #[pyo3(signature = (timeout = None, **kwargs))]
     fn list_roles(
         &self,
@@ -246,6 +312,12 @@ impl MilvusClient {
     }
 
     /// Give `user_name` the role `role_name` (a no-op if it has it).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.grant_role("user_1", "admin")
+    /// >>> client.describe_user("user_1")["roles"]
+    /// ('admin',)
     #[pyo3(signature = (user_name, role_name, timeout = None, **kwargs))]
     fn grant_role(
         &self,
@@ -265,6 +337,13 @@ impl MilvusClient {
     }
 
     /// Take the role `role_name` from `user_name` (a no-op if it does not have it).
+    ///
+    /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    /// >>> client.create_user("user_1", "P@ssw0rd")
+    /// >>> client.grant_role("user_1", "admin")
+    /// >>> client.revoke_role("user_1", "admin")
+    /// >>> client.describe_user("user_1")["roles"]
+    /// ()
     #[pyo3(signature = (user_name, role_name, timeout = None, **kwargs))]
     fn revoke_role(
         &self,

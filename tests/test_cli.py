@@ -1,0 +1,310 @@
+"""The `milvus-rbac` command, end to end in subprocesses (prompts answered on stdin), and its options in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from milvus_rbac import AuthenticationError, MilvusClient
+from milvus_rbac.cli import main
+
+CLI = str(Path(sys.executable).parent / "milvus-rbac")
+ROOT = "root:Milvus"
+
+
+def environment(**extra):
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MILVUS_RBAC_")}
+    env.update(extra)
+    return env
+
+
+def cli(*args, stdin="", **env):
+    """Run the installed command with no controlling terminal, so getpass's prompts read stdin."""
+    return subprocess.run(
+        [CLI, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment(**env),
+        start_new_session=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A registry file (profile milvus-2.5, fast hashes), closed so that only the command holds it."""
+    path = str(tmp_path / "rbac.db")
+    MilvusClient(path, token=ROOT, profile="milvus-2.5", password_hash="fast").close()
+    return path
+
+
+def root_client(path):
+    return MilvusClient(path, token=ROOT)
+
+
+# --- end to end, in subprocesses -------------------------------------------------------------------------------
+
+
+def test_users_create_reads_both_passwords_from_prompts_answered_on_stdin(db):
+    done = cli("--db", db, "--user", "root", "users", "create", "user_1", stdin="Milvus\nN3w-P@ssw0rd\n")
+    assert (done.returncode, done.stdout) == (0, "created user user_1\n"), done.stderr
+    assert "Password for root:" in done.stderr and "Password for new user user_1:" in done.stderr
+    assert "N3w-P@ssw0rd" not in done.stdout + done.stderr
+    MilvusClient(db, token="user_1:N3w-P@ssw0rd").close()
+
+
+def test_password_stdin_json_and_options_after_the_command(db):
+    root_client(db).create_user("user_1", "P@ssw0rd")
+    done = cli("users", "list", "--db", db, "--user", "root", "--password-stdin", "--json", stdin="Milvus\n")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["root", "user_1"]
+    assert done.stderr == ""
+
+
+def test_exit_codes_1_for_registry_errors_and_2_for_usage_errors(db):
+    done = cli("--db", db, "users", "drop", "root", MILVUS_RBAC_TOKEN=ROOT)
+    assert done.returncode == 1
+    assert done.stderr == "milvus-rbac: root user cannot be deleted: privilege not permitted (code 1401)\n"
+    # Passwords are never arguments.
+    done = cli("--db", db, "users", "create", "user_1", "P@ssw0rd", MILVUS_RBAC_TOKEN=ROOT)
+    assert done.returncode == 2
+    assert "unrecognized arguments: P@ssw0rd" in done.stderr
+    assert root_client(db).list_users() == ["root"]
+
+
+def test_export_and_import_round_trip_through_files_and_pipes(db, tmp_path):
+    client = root_client(db)
+    client.create_user("user_1", "P@ssw0rd")
+    client.create_role("reader")
+    client.grant_role("user_1", "reader")
+    backup = tmp_path / "backup.json"
+    done = cli("--db", db, "export", str(backup), MILVUS_RBAC_TOKEN=ROOT)
+    assert done.stdout == f"exported users: 1, roles: 1, grants: 0, privilege groups: 0 to {backup}\n"
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert json.loads(backup.read_text()) == client.backup_rbac()
+    copy = str(tmp_path / "copy.db")
+    MilvusClient(copy, token=ROOT, profile="milvus-2.5", password_hash="fast").close()
+    done = cli("--db", copy, "--profile", "milvus-2.5", "import", "-", stdin=backup.read_text(),
+               MILVUS_RBAC_TOKEN=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert root_client(copy).backup_rbac() == client.backup_rbac()
+    assert MilvusClient(copy, token="user_1:P@ssw0rd").describe_user("user_1")["roles"] == ("reader",)
+
+
+def test_a_server_is_managed_with_uri(db):
+    server = subprocess.Popen(
+        [CLI, "serve", "--db", db, "--port", "0", "--log-level", "error"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(),
+        start_new_session=True,
+    )
+    try:
+        announced = server.stdout.readline()
+        uri = re.search(r"on (http://\S+)", announced).group(1)
+        done = cli("--uri", uri, "--user", "root", "--password-stdin", "users", "create", "user_1",
+                   stdin="Milvus\nP@ssw0rd\n")
+        assert done.returncode == 0, done.stderr
+        done = cli("--uri", uri, "--json", "users", "describe", "user_1", MILVUS_RBAC_TOKEN=ROOT)
+        assert json.loads(done.stdout) == {"user_name": "user_1", "roles": [], "description": ""}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        server.stdout.close()
+    assert root_client(db).list_users() == ["root", "user_1"]
+
+
+# --- in-process: every command and option -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def run(db, monkeypatch, capsys):
+    """``run(*args, stdin="")`` runs main() on the registry as root; returns (exit code, stdout, stderr)."""
+
+    def invoke(*args, stdin=""):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            code = main(["--db", db, *args])
+        except SystemExit as exit:
+            code = exit.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    monkeypatch.setenv("MILVUS_RBAC_TOKEN", ROOT)
+    return invoke
+
+
+def test_users_commands(run, db):
+    assert run("--password-stdin", "users", "create", "user_1", "--description", "ignored in 2.5",
+               stdin="P@ssw0rd\n")[0] == 0
+    assert run("users", "list") == (0, "root\nuser_1\n", "")
+    assert run("users", "describe", "user_1") == (0, "USER_NAME  ROLES  DESCRIPTION\nuser_1\n", "")
+    assert run("users", "describe", "nobody") == (1, "no such user: nobody\n", "")
+    assert run("--json", "users", "describe", "nobody") == (1, "{}\n", "")
+    # Another user's password: the current one is asked for...
+    assert run("--password-stdin", "users", "passwd", "user_1", stdin="P@ssw0rd\nS3cond-pass\n")[0] == 0
+    MilvusClient(db, token="user_1:S3cond-pass").close()
+    code, _, err = run("--password-stdin", "users", "passwd", "user_1", stdin="wrong\nTh1rd-pass\n")
+    assert code == 1 and "old password not correct for user_1" in err
+    # ...and one's own is known already.
+    assert run("--user", "user_1", "--password-stdin", "users", "passwd", "user_1",
+               stdin="S3cond-pass\nTh1rd-pass\n") == (0, "changed the password of user_1\n", "")
+    MilvusClient(db, token="user_1:Th1rd-pass").close()
+    assert run("users", "drop", "user_1") == (0, "dropped user user_1\n", "")
+
+
+def test_passwd_reset_is_for_super_users(tmp_path, monkeypatch, capsys):
+    path = str(tmp_path / "super.db")
+    client = MilvusClient(path, token=ROOT, password_hash="fast", super_users=["root"])
+    client.create_user("user_1", "P@ssw0rd")
+    monkeypatch.setenv("MILVUS_RBAC_TOKEN", ROOT)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Fresh-P@ss1\n"))
+    assert main(["--db", path, "--password-stdin", "users", "passwd", "user_1", "--reset"]) == 0
+    assert capsys.readouterr().out == "changed the password of user_1\n"
+    MilvusClient(path, token="user_1:Fresh-P@ss1").close()
+
+
+def test_prompts_at_a_terminal_ask_twice_for_new_passwords(db, monkeypatch, capsys):
+    monkeypatch.setenv("MILVUS_RBAC_TOKEN", ROOT)
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    prompts = []
+    answers = iter(["P@ssw0rd", "Typo-P@ss", "P@ssw0rd", "P@ssw0rd"])
+
+    def getpass(prompt=""):
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    with pytest.raises(SystemExit) as exit:
+        main(["--db", db, "users", "create", "user_1"])
+    assert exit.value.code == 2 and "the passwords do not match" in capsys.readouterr().err
+    assert main(["--db", db, "users", "create", "user_1"]) == 0
+    assert prompts == ["Password for new user user_1: ", "Repeat: "] * 2
+
+
+def test_roles_grants_and_groups(run):
+    assert run("roles", "create", "reader") == (0, "created role reader\n", "")
+    assert run("roles", "list") == (0, "admin\npublic\nreader\n", "")
+    assert run("grant", "privilege", "reader", "Search", "--object-type", "Collection", "--object", "books",
+               "--database", "db1") == (0, "granted Search on Collection books in database db1 to role reader\n", "")
+    code, out, _ = run("roles", "describe", "reader", "--database", "db1")
+    assert code == 0 and "\nCollection   books        db1      Search     root\n" in out
+    assert run("roles", "describe", "reader")[1] == "ROLE    DESCRIPTION\nreader\n\n(no grants)\n"
+    assert run("revoke", "privilege", "reader", "Search", "--object-type", "Collection", "--object", "books",
+               "--database", "db1")[1] == "revoked Search on Collection books in database db1 from role reader\n"
+    assert run("grant", "privilege", "reader", "Search", "--object", "books")[0] == 2
+    assert run("grant", "privilege", "reader", "Search", "--object-type", "Global", "--collection", "b")[0] == 2
+    assert run("groups", "create", "readers") == (0, "created privilege group readers\n", "")
+    assert run("groups", "add", "readers", "Query", "Search")[1] == "added Query, Search to privilege group readers\n"
+    assert run("groups", "remove", "readers", "Query")[0] == 0
+    code, out, _ = run("--json", "groups", "list")
+    assert json.loads(out)[0] == {"privilege_group": "readers", "privileges": ["Search"]}
+    assert run("groups", "list")[1].splitlines()[1].split() == ["readers", "Search"]
+    assert run("grant", "privilege", "reader", "readers", "--collection", "books")[0] == 0
+    assert run("groups", "drop", "readers")[0] == 1  # in use
+    assert run("grant", "role", "root", "reader") == (0, "granted role reader to root\n", "")
+    assert run("revoke", "role", "root", "reader") == (0, "revoked role reader from root\n", "")
+    assert run("roles", "drop", "reader")[0] == 1  # it has grants
+    assert run("roles", "drop", "reader", "--force") == (0, "dropped role reader\n", "")
+    assert run("groups", "drop", "readers") == (0, "dropped privilege group readers\n", "")
+
+
+def test_grants_describe_check_and_json_errors_with_a_token_from_the_environment(run, db):
+    for step in [
+        ["roles", "create", "reader"],
+        ["users", "create", "user_1"],
+        ["grant", "role", "user_1", "reader"],
+        ["grant", "privilege", "reader", "CollectionReadOnly", "--collection", "books"],
+        ["grant", "privilege", "reader", "CreateOwnership", "--object-type", "Global"],
+    ]:
+        assert run("--password-stdin", *step, stdin="P@ssw0rd\n")[0] == 0, step
+    code, out, _ = run("--json", "roles", "describe", "reader")
+    assert json.loads(out) == root_client(db).describe_role("reader")
+    assert run("check", "user_1", "Search", "--object-type", "Collection", "--object", "books")[1] == (
+        "allowed: role reader grants CollectionReadOnly on Global books in database default "
+        "(privilege group CollectionReadOnly)\n"
+    )
+    code, out, _ = run("--json", "check", "user_1", "Search", "--object-type", "Collection", "--object", "cars")
+    assert json.loads(out)["allowed"] is False
+    code, out, err = run("--json", "roles", "drop", "admin")
+    assert (code, out) == (1, "")
+    assert json.loads(err)["error"] == {
+        "type": "MilvusException",
+        "code": 1401,
+        "message": "the role[admin] is a default role, which can't be dropped: privilege not permitted",
+    }
+
+
+def test_usage_errors_exit_2(run, tmp_path, capsys):
+    for args, stdin, message in [
+        (["users", "frob"], "", "invalid choice: 'frob'"),
+        (["--user", "root", "--password-stdin", "users", "create", "user_1"], "Milvus\n",
+         "expected a password on standard input (Password for new user user_1)"),
+        (["import", str(tmp_path / "missing.json")], "", "cannot read"),
+    ]:
+        code, _, err = run(*args, stdin=stdin)
+        assert code == 2, (args, err)
+        assert message in err, (args, err)
+    for args in (["users", "list"], ["--uri", "http://127.0.0.1:9", "--profile", "milvus-2.6", "users", "list"]):
+        with pytest.raises(SystemExit) as exit:
+            main(args)
+        assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "give the registry: --db FILE or --uri URL" in err and "--profile applies to registry files" in err
+
+
+def test_check_explains_every_reason(run, db):
+    root_client(db).create_user("user_1", "P@ssw0rd")
+    assert run("check", "root", "CreateOwnership")[1] == "allowed: root is root, who may do everything\n"
+    assert run("check", "user_1", "UpdateUser", "--object-type", "User", "--object", "user_1")[1] == (
+        "allowed: users may do this to themselves (UpdateUser on User user_1 in database default)\n"
+    )
+    assert run("check", "user_1", "CreateOwnership")[1] == (
+        "denied: no role of user_1 grants CreateOwnership on Global * in database default\n"
+    )
+    root_client(db).grant_role("user_1", "admin")
+    assert run("check", "user_1", "CreateOwnership")[1] == "allowed: user_1 holds the admin role\n"
+
+
+def test_import_refuses_what_is_not_a_backup(run, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run("import", str(bad))
+    assert code == 2 and "is not JSON" in err
+    bad.write_text('{"version": 99}')
+    code, _, err = run("import", str(bad))
+    assert code == 1 and "invalid RBAC backup" in err
+    code, _, err = run("export", str(tmp_path / "no" / "such" / "dir.json"))
+    assert code == 2 and "cannot write" in err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("users", "roles", "grant", "revoke", "groups", "check", "export", "import", "serve"):
+        assert command in out
+    assert "never taken from the" in out
+
+
+def test_authentication_errors_without_credentials_hint_at_them(db, monkeypatch, capsys):
+    monkeypatch.delenv("MILVUS_RBAC_TOKEN", raising=False)
+    assert main(["--db", db, "roles", "list"]) == 1
+    assert "connect with --user USER" in capsys.readouterr().err
+    with pytest.raises(AuthenticationError):
+        MilvusClient(db)
