@@ -19,6 +19,9 @@ pub mod validate;
 #[cfg(feature = "python")]
 mod python;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{RbacError, Result};
 pub use registry::{Caller, Credentials, Registry, UserDescription};
 pub use settings::{RegistryOptions, Settings};

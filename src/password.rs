@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use blake2::digest::{KeyInit, Mac};
 use blake2::Blake2bMac512;
@@ -76,7 +76,7 @@ pub struct PasswordHasher {
     strength: HashStrength,
     params: Params,
     /// A hash to verify against when the user does not exist, so that unknown users cost the same time.
-    decoy: OnceLock<String>,
+    decoy: String,
 }
 
 impl PasswordHasher {
@@ -87,7 +87,7 @@ impl PasswordHasher {
         PasswordHasher {
             strength,
             params,
-            decoy: OnceLock::new(),
+            decoy: decoy_phc(memory, iterations, lanes),
         }
     }
 
@@ -101,20 +101,30 @@ impl PasswordHasher {
 
     /// A fresh salted argon2id PHC string for `password`.
     pub fn hash(&self, password: &str) -> Result<String> {
+        counters::hashed();
         self.argon2()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|err| RbacError::storage("cannot hash the password", err))
     }
 
-    /// Whether `password` matches `stored`, in constant time; a malformed stored hash never matches.
+    /// Whether `password` matches `stored`, in constant time; a malformed stored hash never matches (and costs
+    /// a verification all the same, so that it cannot be told from a wrong password).
     pub fn verify(&self, password: &str, stored: &str) -> Verified {
-        let Ok(parsed) = PasswordHash::new(stored) else {
-            return Verified::No;
-        };
-        match self.argon2().verify_password(password.as_bytes(), &parsed) {
+        match PasswordHash::new(stored) {
+            Ok(parsed) => self.verify_parsed(password, &parsed),
+            Err(_) => {
+                self.verify_decoy(password);
+                Verified::No
+            }
+        }
+    }
+
+    fn verify_parsed(&self, password: &str, parsed: &PasswordHash) -> Verified {
+        counters::verified();
+        match self.argon2().verify_password(password.as_bytes(), parsed) {
             Ok(()) => Verified::Yes {
-                rehash: self.is_weaker(&parsed),
+                rehash: self.is_weaker(parsed),
             },
             Err(_) => Verified::No,
         }
@@ -122,10 +132,9 @@ impl PasswordHasher {
 
     /// Spend the time of one verification, for a user that does not exist.
     pub fn verify_decoy(&self, password: &str) {
-        let decoy = self
-            .decoy
-            .get_or_init(|| self.hash("decoy password").unwrap_or_default());
-        let _ = self.verify(password, decoy);
+        if let Ok(decoy) = PasswordHash::new(&self.decoy) {
+            let _ = self.verify_parsed(password, &decoy);
+        }
     }
 
     fn is_weaker(&self, stored: &PasswordHash) -> bool {
@@ -141,6 +150,48 @@ impl PasswordHasher {
             Err(_) => true,
         }
     }
+}
+
+/// A well-formed argon2id PHC string with the given costs that no password matches (its digest is all zeros:
+/// finding a password for it would mean breaking argon2). Verifying against it costs a full verification from
+/// the very first attempt, and building it costs nothing, unlike hashing a decoy password.
+fn decoy_phc(memory: u32, iterations: u32, lanes: u32) -> String {
+    // 16 bytes of salt ("decoydecoydecoyd") and 32 zero bytes of digest, in unpadded base64.
+    format!(
+        "$argon2id$v=19$m={memory},t={iterations},p={lanes}$ZGVjb3lkZWNveWRlY295ZA${}",
+        "A".repeat(43)
+    )
+}
+
+/// How many argon2 runs this thread made, for tests that must prove a path hashes (or does not): timing would
+/// be flaky, counting is exact. Registry calls run on the caller's thread, so a thread's count is its own.
+#[cfg(test)]
+pub(crate) mod counters {
+    use std::cell::Cell;
+
+    thread_local! {
+        static HASHES: Cell<u64> = const { Cell::new(0) };
+        static VERIFICATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub fn hashed() {
+        HASHES.with(|n| n.set(n.get() + 1));
+    }
+
+    pub fn verified() {
+        VERIFICATIONS.with(|n| n.set(n.get() + 1));
+    }
+
+    /// (hashes, verifications) made by this thread so far.
+    pub fn runs() -> (u64, u64) {
+        (HASHES.with(Cell::get), VERIFICATIONS.with(Cell::get))
+    }
+}
+
+#[cfg(not(test))]
+mod counters {
+    pub fn hashed() {}
+    pub fn verified() {}
 }
 
 /// Credentials verified once, so that checking them again costs a keyed hash rather than an argon2 run.
@@ -253,5 +304,142 @@ mod tests {
             PasswordHasher::new(HashStrength::Fast).verify("secret", &strong_hash),
             Verified::Yes { rehash: false }
         );
+    }
+
+    #[test]
+    fn the_decoy_costs_one_verification_and_matches_nothing() {
+        for strength in [HashStrength::Fast, HashStrength::Strong] {
+            let hasher = PasswordHasher::new(strength);
+            let (m, t, p) = strength.costs();
+            let decoy = PasswordHash::new(&hasher.decoy).unwrap();
+            let params = Params::try_from(&decoy).unwrap();
+            assert_eq!(
+                (params.m_cost(), params.t_cost(), params.p_cost()),
+                (m, t, p)
+            );
+            assert!(
+                !hasher.is_weaker(&decoy),
+                "the decoy costs what a real hash costs"
+            );
+        }
+        let hasher = PasswordHasher::new(HashStrength::Fast);
+        let before = counters::runs();
+        hasher.verify_decoy("P@ssw0rd");
+        assert_eq!(
+            counters::runs(),
+            (before.0, before.1 + 1),
+            "exactly one verification, no hashing"
+        );
+        for guess in ["", "decoy password", "decoydecoydecoyd", "P@ssw0rd"] {
+            assert_eq!(hasher.verify(guess, &hasher.decoy), Verified::No);
+        }
+        // A malformed stored hash costs a verification too.
+        let before = counters::runs();
+        assert_eq!(hasher.verify("P@ssw0rd", "$argon2id$garbage"), Verified::No);
+        assert_eq!(counters::runs(), (before.0, before.1 + 1));
+    }
+
+    /// Constant time where it matters: an unknown user and a wrong password each cost exactly one argon2
+    /// verification, so a caller cannot tell them apart by timing. Counted, not timed, so never flaky.
+    #[test]
+    fn unknown_users_and_wrong_passwords_cost_one_verification_each() {
+        use crate::registry::{Credentials, Registry};
+        use crate::settings::RegistryOptions;
+        use crate::store::Location;
+
+        let options = RegistryOptions {
+            password_hash: Some(HashStrength::Fast),
+            profile: Some(crate::profile::ProfileName::Milvus25),
+            ..RegistryOptions::default()
+        };
+        let registry = Registry::open(Location::Memory, &options).unwrap();
+        let login = |user: &str, password: &str| {
+            registry.authenticate(&Credentials::parse(user, password, ""), "")
+        };
+        let root = login("root", "Milvus").unwrap();
+        registry
+            .create_user(&root, "user_1", "abcdef", None)
+            .unwrap();
+        let cost = |work: &dyn Fn() -> bool| {
+            let before = counters::runs();
+            let succeeded = work();
+            let after = counters::runs();
+            (succeeded, after.0 - before.0, after.1 - before.1)
+        };
+        // (succeeded, hashes, verifications)
+        assert_eq!(cost(&|| login("nobody", "abcdef").is_ok()), (false, 0, 1));
+        assert_eq!(cost(&|| login("user_1", "abcdeX").is_ok()), (false, 0, 1));
+        assert_eq!(cost(&|| login("user_1", "abcdef").is_ok()), (true, 0, 1));
+        assert_eq!(
+            cost(&|| login("user_1", "abcdef").is_ok()),
+            (true, 0, 0),
+            "verified once, then cached"
+        );
+        assert_eq!(
+            cost(&|| login("user_1", "abcdeX").is_ok()),
+            (false, 0, 1),
+            "the cache holds no wrong password"
+        );
+        // update_password's old-password check: the same for a missing user and a wrong password (1400 both).
+        let change =
+            |user: &str, old: &str| registry.update_password(&root, user, old, "ghijkl", None);
+        assert_eq!(cost(&|| change("nobody", "abcdef").is_ok()), (false, 0, 1));
+        assert_eq!(cost(&|| change("user_1", "abcdeX").is_ok()), (false, 0, 1));
+        assert_eq!(change("nobody", "abcdef").unwrap_err().code(), 1400);
+        assert_eq!(change("user_1", "abcdeX").unwrap_err().code(), 1400);
+    }
+
+    /// Oversize input is refused before any argon2 run.
+    #[test]
+    fn oversize_input_is_refused_without_hashing() {
+        use crate::registry::{Credentials, Registry};
+        use crate::settings::RegistryOptions;
+        use crate::store::Location;
+
+        let huge = "a".repeat(10 << 20);
+        for profile in crate::profile::ProfileName::ALL {
+            let options = RegistryOptions {
+                password_hash: Some(HashStrength::Fast),
+                profile: Some(profile),
+                ..RegistryOptions::default()
+            };
+            let registry = Registry::open(Location::Memory, &options).unwrap();
+            let root = registry
+                .authenticate(&Credentials::parse("", "", "root:Milvus"), "")
+                .unwrap();
+            registry
+                .create_user(&root, "user_1", "P@ssw0rd", None)
+                .unwrap();
+            let before = counters::runs();
+            let calls: [(&str, crate::Result<()>); 5] = [
+                ("name", registry.create_user(&root, &huge, "P@ssw0rd", None)),
+                (
+                    "password",
+                    registry.create_user(&root, "user_2", &huge, None),
+                ),
+                (
+                    "old password",
+                    registry.update_password(&root, "user_1", &huge, "P@ssw0rd", None),
+                ),
+                (
+                    "new password",
+                    registry.update_password(&root, "user_1", "P@ssw0rd", &huge, None),
+                ),
+                (
+                    "token password",
+                    registry
+                        .authenticate(&Credentials::parse("", "", &format!("user_1:{huge}")), "")
+                        .map(drop),
+                ),
+            ];
+            for (what, result) in calls {
+                assert!(result.is_err(), "{profile:?}: a 10 MB {what} was accepted");
+            }
+            assert_eq!(
+                counters::runs(),
+                before,
+                "{profile:?}: an argon2 run for oversize input"
+            );
+        }
     }
 }

@@ -386,3 +386,14 @@ def test_passwords_never_appear_in_messages(client, tmp_path, profile):
     # Nor in the client's repr.
     u = MilvusClient(db, token=f"user_1:{SECRET}")
     assert SECRET not in repr(u) and SECRET not in repr(c)
+
+
+@pytest.mark.parametrize("privileges", [("Load",), {"Load": 1}, "Load", iter(["Load"])])
+def test_privileges_must_be_a_list_as_pymilvus_requires(client, privileges):
+    """pymilvus's is_legal_privileges: a non-empty list of non-empty strings (P1 §11.2)."""
+    c = client(profile="milvus-2.5")
+    c.create_privilege_group("ops")
+    with pytest.raises(ParamError) as info:
+        c.add_privileges_to_group("ops", privileges)
+    assert info.value.message.startswith("`privileges` value ")
+    assert c.list_privilege_groups()[0] == {"privilege_group": "ops", "privileges": ()}

@@ -214,12 +214,19 @@ fn db(value: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
 
 /// The privileges list of a group change: a non-empty list of non-empty `str`, as pymilvus requires.
 fn privileges_list(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let illegal = || {
+        let shown = value
+            .str()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        param_error(value.py(), format!("`privileges` value {shown} is illegal"))
+    };
+    if !value.is_instance_of::<PyList>() {
+        return Err(illegal());
+    }
     let privileges = texts(value, "privileges")?;
     if privileges.is_empty() || privileges.iter().any(String::is_empty) {
-        return Err(param_error(
-            value.py(),
-            format!("`privileges` value {privileges:?} is illegal"),
-        ));
+        return Err(illegal());
     }
     Ok(privileges)
 }

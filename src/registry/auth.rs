@@ -121,6 +121,10 @@ impl Caller {
     }
 }
 
+/// Longer than any user name a profile accepts (32 characters of at most 4 bytes), with room for the
+/// untrimmed white space Milvus 2.4 keeps.
+const MAX_USER_NAME_BYTES: usize = 1024;
+
 impl Registry {
     /// Check `credentials` as Milvus's authentication interceptor does. With authorization disabled nothing is
     /// checked, and the caller is whoever the credentials name. `db_name` is the client's database.
@@ -170,8 +174,11 @@ impl Registry {
     /// hash; otherwise one argon2 verification, whether or not the user exists. A stored hash weaker than the
     /// configured parameters is upgraded.
     pub(super) fn verify_password(&self, user: &str, password: &str) -> Result<bool> {
-        // No stored password is longer than the profile allows (root's is at most 72 bytes).
-        if password.len() > self.profile().password.max_bytes().max(72) {
+        // No stored password is longer than the profile allows (root's is at most 72 bytes), and no user name
+        // of any profile is anywhere near this long: such input is refused without hashing it.
+        if password.len() > self.profile().password.max_bytes().max(72)
+            || user.len() > MAX_USER_NAME_BYTES
+        {
             return Ok(false);
         }
         let Some(stored) = self.read(|tx| tx.password_hash(user))? else {
@@ -183,11 +190,12 @@ impl Registry {
         }
         match self.hasher.verify(password, &stored) {
             Verified::No => Ok(false),
-            Verified::Yes { rehash: false } => {
+            // A registry this process may only read keeps its weaker hash.
+            Verified::Yes { rehash } if !rehash || self.store.is_read_only() => {
                 self.verified.insert(user, password, &stored);
                 Ok(true)
             }
-            Verified::Yes { rehash: true } => {
+            Verified::Yes { .. } => {
                 let upgraded = self.hasher.hash(password)?;
                 let current = self.write(|tx| {
                     // Only if nobody changed the password meanwhile.

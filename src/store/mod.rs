@@ -2,7 +2,7 @@
 //!
 //! Every operation runs in one transaction: reads in a deferred one (a consistent snapshot), writes in an
 //! `IMMEDIATE` one, so that concurrent writers in other processes queue on the busy timeout instead of failing
-//! half-way.
+//! half-way. A file this process cannot write opens read-only: reads work, writes fail with a clear error.
 
 mod schema;
 mod sqlite;
@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{RbacError, Result};
+use sqlite::Access;
 pub use tx::{Grant, StoredUser, Tx};
 
 /// Where a registry lives.
@@ -40,17 +41,24 @@ impl Location {
 pub struct Store {
     connection: Mutex<Connection>,
     location: Location,
+    access: Access,
 }
 
 impl Store {
     /// Open (creating if needed) the database at `location` and bring its schema up to date.
     pub fn open(location: Location) -> Result<Store> {
-        let mut connection = sqlite::connect(&location)?;
-        schema::migrate(&mut connection, &location)?;
+        let (mut connection, access) = sqlite::connect(&location)?;
+        schema::migrate(&mut connection, &location, access)?;
         Ok(Store {
             connection: Mutex::new(connection),
             location,
+            access,
         })
+    }
+
+    /// Whether this process cannot write the registry's file.
+    pub fn is_read_only(&self) -> bool {
+        self.access == Access::ReadOnly
     }
 
     pub fn location(&self) -> &Location {
@@ -64,6 +72,16 @@ impl Store {
 
     /// Run `work` in a write transaction, committed only if `work` succeeds.
     pub fn write<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        if self.is_read_only() {
+            // Said before SQLite's "attempt to write a readonly database", which does not say why.
+            return Err(RbacError::Storage {
+                message: format!(
+                    "registry {} is read-only: this process cannot write the file, so it can be read but \
+                     not changed",
+                    self.location.describe()
+                ),
+            });
+        }
         self.transact(TransactionBehavior::Immediate, work)
     }
 

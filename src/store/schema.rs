@@ -2,7 +2,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{sqlite, storage_error, Location};
+use super::sqlite::{self, Access};
+use super::{storage_error, Location};
 use crate::error::{RbacError, Result};
 
 /// Each entry takes the schema from version `index` to `index + 1`.
@@ -51,18 +52,43 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT, WITHOUT ROWID;",
 ];
 
+/// The tables each schema version has (cumulative). A database that claims a version but lacks one of them is
+/// not a registry, and is left alone rather than migrated.
+const TABLES: &[&[&str]] = &[
+    &[
+        "settings",
+        "super_users",
+        "users",
+        "roles",
+        "user_roles",
+        "counters",
+    ],
+    &["grants", "privilege_groups", "privilege_group_members"],
+];
+
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Check that the database is a registry this build can use, and bring it up to `CURRENT_VERSION`.
-pub fn migrate(connection: &mut Connection, location: &Location) -> Result<()> {
-    let fail = |err: rusqlite::Error| storage_error(location, err);
-    let version = schema_version(connection).map_err(fail)?;
-    check_version(connection, location, version)?;
-    sqlite::configure(connection, location)?;
+/// Check that the database is a sound registry this build can use, and bring it up to `CURRENT_VERSION`.
+/// Nothing is written to a file that fails a check.
+pub fn migrate(connection: &mut Connection, location: &Location, access: Access) -> Result<()> {
+    let (version, tables) = snapshot(connection).map_err(|err| unreadable(location, err))?;
+    check_version(location, version, &tables)?;
+    check_integrity(connection, location)?;
+    sqlite::configure(connection, location, access)?;
     if version == CURRENT_VERSION {
         return Ok(());
     }
+    if access == Access::ReadOnly {
+        return Err(RbacError::Storage {
+            message: format!(
+                "registry {} has schema version {version} and needs migrating to version {CURRENT_VERSION}, \
+                 but this process cannot write the file; open it once with write access",
+                location.describe()
+            ),
+        });
+    }
+    let fail = |err: rusqlite::Error| storage_error(location, err);
     let tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(fail)?;
@@ -80,7 +106,29 @@ fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
     connection.query_row("PRAGMA user_version", [], |row| row.get(0))
 }
 
-fn check_version(connection: &Connection, location: &Location, version: i64) -> Result<()> {
+/// The first read of a file that is not a SQLite database (random bytes, a damaged header) fails here.
+fn unreadable(location: &Location, err: rusqlite::Error) -> RbacError {
+    RbacError::Storage {
+        message: format!(
+            "{} is not a readable milvus-rbac registry ({err}); it was left untouched",
+            location.describe()
+        ),
+    }
+}
+
+/// The schema version and the tables, read in one transaction: another process may be creating the registry
+/// meanwhile, and a version from before its commit with tables from after it would look like a foreign file.
+fn snapshot(connection: &mut Connection) -> rusqlite::Result<(i64, Vec<String>)> {
+    let tx = connection.transaction()?;
+    let version = schema_version(&tx)?;
+    let tables = tx
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok((version, tables))
+}
+
+fn check_version(location: &Location, version: i64, tables: &[String]) -> Result<()> {
     if version > CURRENT_VERSION {
         return Err(RbacError::Storage {
             message: format!(
@@ -90,18 +138,77 @@ fn check_version(connection: &Connection, location: &Location, version: i64) -> 
             ),
         });
     }
-    if version == 0 {
-        let tables: i64 = connection
-            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
-            .map_err(|err| storage_error(location, err))?;
-        if tables > 0 {
-            return Err(RbacError::Storage {
-                message: format!(
-                    "{} is a SQLite database but not a milvus-rbac registry; it was left untouched",
-                    location.describe()
-                ),
-            });
+    let foreign = |what: String| {
+        RbacError::Storage {
+        message: format!(
+            "{} is a SQLite database but not a milvus-rbac registry ({what}); it was left untouched",
+            location.describe()
+        ),
+    }
+    };
+    if version < 0 {
+        return Err(foreign(format!("schema version {version}")));
+    }
+    if version == 0 && !tables.is_empty() {
+        return Err(foreign("it has tables but no schema version".into()));
+    }
+    for table in TABLES.iter().take(version as usize).flat_map(|t| t.iter()) {
+        if !tables.iter().any(|name| name == table) {
+            return Err(foreign(format!(
+                "schema version {version} but no table `{table}`"
+            )));
         }
     }
     Ok(())
+}
+
+/// SQLite's own consistency check, so that a damaged file (truncated, overwritten in part) is refused when it
+/// is opened, before anything is written to it. A registry is small: this reads it once.
+fn check_integrity(connection: &Connection, location: &Location) -> Result<()> {
+    let report: String = connection
+        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+        .map_err(|err| damaged(location, &err.to_string()))?;
+    if report == "ok" {
+        Ok(())
+    } else {
+        Err(damaged(location, &report))
+    }
+}
+
+fn damaged(location: &Location, report: &str) -> RbacError {
+    RbacError::Storage {
+        message: format!(
+            "registry {} is damaged (SQLite reports: {report}); it was left untouched: restore it from a copy \
+             or a backup_rbac() dump",
+            location.describe()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `TABLES` must name what the migrations create, version by version.
+    #[test]
+    fn the_table_list_matches_the_migrations() {
+        let connection = Connection::open_in_memory().unwrap();
+        let mut expected: Vec<&str> = Vec::new();
+        for (sql, tables) in MIGRATIONS.iter().zip(TABLES) {
+            connection.execute_batch(sql).unwrap();
+            expected.extend(tables.iter());
+            let mut created: Vec<String> = connection
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            created.sort();
+            let mut want: Vec<String> = expected.iter().map(|t| t.to_string()).collect();
+            want.sort();
+            assert_eq!(created, want);
+        }
+        assert_eq!(TABLES.len(), MIGRATIONS.len());
+    }
 }

@@ -1,54 +1,154 @@
 //! Opening a SQLite connection with the settings every registry relies on.
 
 use std::fs::OpenOptions;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
 use super::{storage_error, Location};
-use crate::error::Result;
+use crate::error::{RbacError, Result};
 
 /// How long a writer waits for another process's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Whether this process may change the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    /// The file exists but this process cannot write it (permissions, a read-only file system): reads work,
+    /// writes are refused with a clear error instead of SQLite's.
+    ReadOnly,
+}
+
 /// Open the database. A new file is created with mode 0600 before SQLite touches it; SQLite gives its WAL and
 /// shared-memory files the same mode.
-pub fn connect(location: &Location) -> Result<Connection> {
-    let connection = match location {
-        Location::Memory => Connection::open_in_memory(),
+pub fn connect(location: &Location) -> Result<(Connection, Access)> {
+    let fail = |err: rusqlite::Error| storage_error(location, err);
+    let (connection, access) = match location {
+        Location::Memory => (
+            Connection::open_in_memory().map_err(fail)?,
+            Access::ReadWrite,
+        ),
         Location::File(path) => {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-            {
-                Ok(_) => {}
-                Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
-                Err(err) => return Err(storage_error(location, err)),
+            let access = file_access(path).map_err(|err| storage_error(location, err))?;
+            if !has_sqlite_header(path).map_err(|err| storage_error(location, err))? {
+                return Err(RbacError::Storage {
+                    message: format!(
+                        "{} is not a readable milvus-rbac registry (not a SQLite database); it was left \
+                         untouched",
+                        location.describe()
+                    ),
+                });
             }
-            Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
+            let mode = match access {
+                Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+                Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            };
+            let connection =
+                Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(fail)?;
+            if access == Access::ReadOnly && needs_wal_files(&connection) {
+                (open_immutable(path).map_err(fail)?, access)
+            } else {
+                (connection, access)
+            }
+        }
+    };
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+    Ok((connection, access))
+}
+
+/// Create the file (mode 0600) if it is missing, and find out whether this process may write it. Asking the
+/// file system, rather than reading mode bits, gets root, ACLs and read-only mounts right.
+fn file_access(path: &Path) -> std::io::Result<Access> {
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => return Ok(Access::ReadWrite),
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
+        // A directory we cannot write may still hold a file we can read.
+        Err(err) if cannot_write(&err) && path.is_file() => {}
+        Err(err) => return Err(err),
+    }
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(_) => Ok(Access::ReadWrite),
+        Err(err) if cannot_write(&err) => {
+            // Readable at least? Otherwise report the plain permission error.
+            OpenOptions::new().read(true).open(path)?;
+            Ok(Access::ReadOnly)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A reader of a WAL database needs its `-shm` file. When it is missing and this process cannot create it (a
+/// read-only directory), the first read fails with SQLITE_READONLY or SQLITE_CANTOPEN.
+fn needs_wal_files(connection: &Connection) -> bool {
+    let probe = connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    matches!(
+        probe,
+        Err(rusqlite::Error::SqliteFailure(err, _))
+            if matches!(err.code, rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    )
+}
+
+/// Open the file as SQLite's `immutable` database: no locks, no `-shm`. Only for a file nobody here can
+/// write, in a directory nobody here can write (so that no WAL can appear beside it).
+fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
+    let mut uri = String::from("file:");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(char::from(*byte))
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
         }
     }
-    .map_err(|err| storage_error(location, err))?;
-    connection
-        .busy_timeout(BUSY_TIMEOUT)
-        .map_err(|err| storage_error(location, err))?;
-    Ok(connection)
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+/// SQLite writes its header with the first page, so a non-empty file without it is not a database. (SQLite
+/// itself takes some short files for empty databases, and would initialise them.)
+fn has_sqlite_header(path: &Path) -> std::io::Result<bool> {
+    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    let mut head = Vec::with_capacity(MAGIC.len());
+    std::fs::File::open(path)?
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut head)?;
+    Ok(head.is_empty() || head == MAGIC)
+}
+
+fn cannot_write(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 /// Durability and integrity settings, applied once the file is known to be a registry (so that a foreign or
 /// corrupt file is never written to).
-pub fn configure(connection: &Connection, location: &Location) -> Result<()> {
-    let pragmas = match location {
+pub fn configure(connection: &Connection, location: &Location, access: Access) -> Result<()> {
+    let pragmas = match (location, access) {
         // WAL needs a file; an in-memory database keeps its own journal.
-        Location::Memory => "PRAGMA foreign_keys = ON;",
-        Location::File(_) => {
+        (Location::Memory, _) => "PRAGMA foreign_keys = ON;",
+        // Switching the journal mode writes the header, which a read-only connection cannot do; it reads the
+        // file in whatever mode its writers left it.
+        (Location::File(_), Access::ReadOnly) => "PRAGMA foreign_keys = ON;",
+        (Location::File(_), Access::ReadWrite) => {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
         }
     };
