@@ -8,11 +8,34 @@ use std::sync::Mutex;
 use blake2::digest::{KeyInit, Mac};
 use blake2::Blake2bMac512;
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::error::{RbacError, Result};
+
+/// How many argon2 working memories are kept for reuse (19 MiB each at the strong setting).
+const SPARE_MEMORIES: usize = 4;
+
+/// Argon2's working memories, reused: allocating (and page-faulting) 19 MiB for every hash cost more kernel
+/// time than a third of the hash, and two threads doing it slowed each other down.
+static SPARE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Run `work` on `blocks` blocks of argon2 memory, wiped before they are kept for the next hash (they hold
+/// password-derived data).
+fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
+    let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    let mut memory = spare.unwrap_or_default();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let result = work(&mut memory[..blocks]);
+    memory.fill(Block::default());
+    let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
+    if spare.len() < SPARE_MEMORIES {
+        spare.push(memory);
+    }
+    result
+}
 
 /// Which argon2id parameters new hashes get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +125,23 @@ impl PasswordHasher {
     /// A fresh salted argon2id PHC string for `password`.
     pub fn hash(&self, password: &str) -> Result<String> {
         counters::hashed();
-        self.argon2()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|err| RbacError::storage("cannot hash the password", err))
+        let fail = |err: &dyn fmt::Display| RbacError::storage("cannot hash the password", err);
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|err| fail(&err))?;
+        let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let argon2 = self.argon2();
+        with_memory(self.params.block_count(), |memory| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut output, memory)
+        })
+        .map_err(|err| fail(&err))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|err| fail(&err))?,
+            salt: Some(Salt::new(&salt).map_err(|err| fail(&err))?),
+            hash: Some(Output::new(&output).map_err(|err| fail(&err))?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Whether `password` matches `stored`, in constant time; a malformed stored hash never matches (and costs
@@ -122,11 +158,34 @@ impl PasswordHasher {
 
     fn verify_parsed(&self, password: &str, parsed: &PasswordHash) -> Verified {
         counters::verified();
-        match self.argon2().verify_password(password.as_bytes(), parsed) {
-            Ok(()) => Verified::Yes {
+        let (Some(salt), Some(expected), Ok(params)) =
+            (&parsed.salt, &parsed.hash, Params::try_from(parsed))
+        else {
+            return Verified::No;
+        };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+            return Verified::No;
+        };
+        let version = parsed
+            .version
+            .and_then(|v| Version::try_from(v).ok())
+            .unwrap_or_default();
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut computed = vec![0u8; expected.len()];
+        let hashed = with_memory(params.block_count(), |memory| {
+            argon2.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut computed,
+                memory,
+            )
+        });
+        // Output's comparison is constant-time.
+        match Output::new(&computed) {
+            Ok(computed) if hashed.is_ok() && &computed == expected => Verified::Yes {
                 rehash: self.is_weaker(parsed),
             },
-            Err(_) => Verified::No,
+            _ => Verified::No,
         }
     }
 

@@ -162,9 +162,20 @@ fn check_version(location: &Location, version: i64, tables: &[String]) -> Result
     Ok(())
 }
 
+/// Files up to this many pages (16 MiB at SQLite's 4 KiB pages, some 100k users) get the full consistency
+/// check at every open; larger ones get the O(1) check only, so that opening stays fast at any size.
+const FULL_CHECK_MAX_PAGES: i64 = 4096;
+
 /// SQLite's own consistency check, so that a damaged file (truncated, overwritten in part) is refused when it
-/// is opened, before anything is written to it. A registry is small: this reads it once.
+/// is opened, before anything is written to it. A big file is checked for its length only (a truncated file
+/// is caught at once); damage inside it surfaces as an error when its pages are read.
 fn check_integrity(connection: &Connection, location: &Location) -> Result<()> {
+    let pages: i64 = connection
+        .query_row("PRAGMA page_count", [], |row| row.get(0))
+        .map_err(|err| damaged(location, &err.to_string()))?;
+    if pages > FULL_CHECK_MAX_PAGES {
+        return check_length(connection, location, pages);
+    }
     let report: String = connection
         .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
         .map_err(|err| damaged(location, &err.to_string()))?;
@@ -173,6 +184,31 @@ fn check_integrity(connection: &Connection, location: &Location) -> Result<()> {
     } else {
         Err(damaged(location, &report))
     }
+}
+
+/// The file must hold every page its header counts.
+fn check_length(connection: &Connection, location: &Location, pages: i64) -> Result<()> {
+    let Location::File(path) = location else {
+        return Ok(());
+    };
+    let page_size: i64 = connection
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .map_err(|err| damaged(location, &err.to_string()))?;
+    let length = std::fs::metadata(path)
+        .map_err(|err| damaged(location, &err.to_string()))?
+        .len();
+    // The WAL may hold pages the main file does not have yet; SQLite counts those in page_count.
+    let mut wal_path = path.as_os_str().to_owned();
+    wal_path.push("-wal");
+    let wal = std::fs::metadata(&wal_path).map(|m| m.len()).unwrap_or(0);
+    let expected = u64::try_from(pages.saturating_mul(page_size)).unwrap_or(u64::MAX);
+    if length < expected && wal == 0 {
+        return Err(damaged(
+            location,
+            &format!("the file holds {length} bytes, its header counts {expected}"),
+        ));
+    }
+    Ok(())
 }
 
 fn damaged(location: &Location, report: &str) -> RbacError {
