@@ -28,8 +28,9 @@ fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
     }
-    let result = work(&mut memory[..blocks]);
-    memory.fill(Block::default());
+    let used = &mut memory[..blocks];
+    let result = work(used);
+    used.fill(Block::default());
     let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
     if spare.len() < SPARE_MEMORIES {
         spare.push(memory);
