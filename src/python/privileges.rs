@@ -86,6 +86,15 @@ fn entries<'py>(backup: &Bound<'py, PyDict>, key: &str) -> PyResult<Vec<Bound<'p
         .collect()
 }
 
+/// Each dict under `key` of a backup, read by `read`.
+fn read_each<T>(
+    backup: &Bound<'_, PyDict>,
+    key: &str,
+    read: impl Fn(&Bound<'_, PyDict>) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    entries(backup, key)?.iter().map(read).collect()
+}
+
 fn list_field(dict: &Bound<'_, PyDict>, key: &str, what: &str) -> PyResult<Vec<String>> {
     match dict.get_item(key)? {
         Some(value) => texts(&value, &format!("{what}.{key}")),
@@ -116,53 +125,38 @@ fn read_backup(backup: &Bound<'_, PyAny>) -> PyResult<RbacBackup> {
             format!("invalid RBAC backup: expected \"version\": {BACKUP_FORMAT}"),
         ));
     }
-    let users = entries(backup, "users")?
-        .iter()
-        .map(|user| {
+    Ok(RbacBackup {
+        users: read_each(backup, "users", |user| {
             Ok(BackupUser {
                 name: field(user, "user_name", "user")?,
                 password_hash: field(user, "password_hash", "user")?,
                 description: field(user, "description", "user")?,
                 roles: list_field(user, "roles", "user")?,
             })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let roles = entries(backup, "roles")?
-        .iter()
-        .map(|role| {
+        })?,
+        roles: read_each(backup, "roles", |role| {
             Ok(BackupRole {
                 name: field(role, "role_name", "role")?,
                 description: field(role, "description", "role")?,
             })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let grants = entries(backup, "grants")?
-        .iter()
-        .map(|grant| {
+        })?,
+        grants: read_each(backup, "grants", |grant| {
+            let text = |key| field(grant, key, "grant");
             Ok(Grant {
-                role_name: field(grant, "role_name", "grant")?,
-                object_type: field(grant, "object_type", "grant")?,
-                db_name: field(grant, "db_name", "grant")?,
-                object_name: field(grant, "object_name", "grant")?,
-                privilege: field(grant, "privilege", "grant")?,
-                grantor: field(grant, "grantor_name", "grant")?,
+                role_name: text("role_name")?,
+                object_type: text("object_type")?,
+                db_name: text("db_name")?,
+                object_name: text("object_name")?,
+                privilege: text("privilege")?,
+                grantor: text("grantor_name")?,
             })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let groups = entries(backup, "privilege_groups")?
-        .iter()
-        .map(|group| {
+        })?,
+        groups: read_each(backup, "privilege_groups", |group| {
             Ok(Group {
                 name: field(group, "privilege_group", "privilege group")?,
                 privileges: list_field(group, "privileges", "privilege group")?,
             })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(RbacBackup {
-        users,
-        roles,
-        grants,
-        groups,
+        })?,
     })
 }
 
