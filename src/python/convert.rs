@@ -6,12 +6,21 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
 
 use super::errors::param_error;
 
-fn illegal(value: &Bound<'_, PyAny>, param: &str) -> PyErr {
-    let shown = value
+/// A value as pymilvus's messages show it, `str(value)`; `None` if that raises.
+pub fn shown(value: &Bound<'_, PyAny>) -> Option<String> {
+    value
         .str()
+        .ok()
         .map(|text| text.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "<unprintable>".to_string());
-    param_error(value.py(), format!("`{param}` value {shown} is illegal"))
+}
+
+/// pymilvus's `ParamError` for a wrong argument: `` `<param>` value <value> is illegal ``.
+pub fn illegal(value: &Bound<'_, PyAny>, param: &str) -> PyErr {
+    let value_text = shown(value).unwrap_or_else(|| "<unprintable>".to_string());
+    param_error(
+        value.py(),
+        format!("`{param}` value {value_text} is illegal"),
+    )
 }
 
 /// A `str` argument. Strings that are not valid Unicode (lone surrogates) are refused, never altered.

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::client::MilvusClient;
-use super::convert::{check_timeout, non_empty_text, optional_text, text, texts};
+use super::convert::{check_timeout, non_empty_text, optional_text, shown, text, texts};
 use super::display::{rich, Rich};
 use super::errors::param_error;
 use crate::authz::Reason;
@@ -208,19 +208,19 @@ fn db(value: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
 
 /// The privileges list of a group change: a non-empty list of non-empty `str`, as pymilvus requires.
 fn privileges_list(value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    let illegal = || {
-        let shown = value
-            .str()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        param_error(value.py(), format!("`privileges` value {shown} is illegal"))
+    let refused = || {
+        let value_text = shown(value).unwrap_or_default();
+        param_error(
+            value.py(),
+            format!("`privileges` value {value_text} is illegal"),
+        )
     };
     if !value.is_instance_of::<PyList>() {
-        return Err(illegal());
+        return Err(refused());
     }
     let privileges = texts(value, "privileges")?;
     if privileges.is_empty() || privileges.iter().any(String::is_empty) {
-        return Err(illegal());
+        return Err(refused());
     }
     Ok(privileges)
 }

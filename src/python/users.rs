@@ -4,18 +4,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::client::MilvusClient;
-use super::convert::{check_timeout, flag, non_empty_text, optional_text, secret, text};
+use super::convert::{check_timeout, flag, non_empty_text, optional_text, secret, shown, text};
 use super::display::{rich, Rich};
 use super::errors::param_error;
 
 /// `drop_user`'s argument, refused in pymilvus's own words for it.
 fn user_to_drop(value: &Bound<'_, PyAny>) -> PyResult<String> {
     text(value, "user").map_err(|_| {
-        let shown = value
-            .str()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        param_error(value.py(), format!("invalid user {shown}"))
+        let value_text = shown(value).unwrap_or_default();
+        param_error(value.py(), format!("invalid user {value_text}"))
     })
 }
 
