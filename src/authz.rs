@@ -6,8 +6,13 @@
 //! an exact database match plus group containment (`All`, and the legacy `ReadOnly`, `ReadWrite`, `Admin`).
 //! Built-in and custom groups granted through grant v2 are expanded into one policy per member beforehand.
 
+use std::collections::HashMap;
+
 use crate::catalog::{Catalog, ObjectType};
 use crate::store::Grant;
+
+/// Custom privilege groups by name, with their members.
+pub type CustomGroups = HashMap<String, Vec<String>>;
 
 /// What an operation needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,16 +76,11 @@ fn object_key(object_type: &str, db_name: &str, object_name: &str) -> String {
     format!("{object_type}-{db_name}.{object_name}")
 }
 
-/// The policies a grant stands for. `members` gives a custom group's members (or `None` if the privilege is
-/// not a custom group). Global policies always name object `*`.
-fn policies<'g>(
-    catalog: &Catalog,
-    grant: &'g Grant,
-    members: Option<Vec<String>>,
-    is_custom_group: &dyn Fn(&str) -> bool,
-) -> Vec<Policy<'g>> {
-    let expanded = match members {
-        Some(members) => Some((members, Some(grant.privilege.clone()))),
+/// The policies a grant stands for: custom and built-in groups become one policy per member. Global policies
+/// always name object `*`.
+fn policies<'g>(catalog: &Catalog, grant: &'g Grant, groups: &CustomGroups) -> Vec<Policy<'g>> {
+    let expanded = match groups.get(&grant.privilege) {
+        Some(members) => Some((members.clone(), Some(grant.privilege.clone()))),
         None => catalog
             .builtin_group(&grant.privilege)
             .map(|members| (members, Some(grant.privilege.clone()))),
@@ -98,7 +98,7 @@ fn policies<'g>(
                 Policy {
                     object: object_key(object_type.as_str(), &grant.db_name, object_name),
                     // A group inside a group stays a name: Milvus expands one level only.
-                    action: action_of(catalog, &member, is_custom_group(&member)),
+                    action: action_of(catalog, &member, groups.contains_key(&member)),
                     grant,
                     group: group.clone(),
                 }
@@ -196,13 +196,13 @@ fn policy_allows(catalog: &Catalog, policy: &Policy<'_>, object: &str, action: &
 }
 
 /// Decide a requirement for a user holding `roles` (stored roles; `public` is added here), whose grants are
-/// `grants`. `members` gives a custom group's members. Exemptions and bypasses are the caller's business.
+/// `grants`, in a registry with the custom `groups`. Exemptions and bypasses are the caller's business.
 pub fn decide_by_grants(
     catalog: &Catalog,
     requirement: &Requirement,
     roles: &[String],
     grants: &[Grant],
-    members: &dyn Fn(&str) -> Option<Vec<String>>,
+    groups: &CustomGroups,
 ) -> Reason {
     if roles.iter().any(|role| role == "admin") {
         return Reason::Admin;
@@ -213,9 +213,8 @@ pub fn decide_by_grants(
         &requirement.object_name,
     );
     let action = action_of(catalog, &requirement.privilege, false);
-    let is_custom_group = |name: &str| members(name).is_some();
     for grant in grants {
-        for policy in policies(catalog, grant, members(&grant.privilege), &is_custom_group) {
+        for policy in policies(catalog, grant, groups) {
             if policy_allows(catalog, &policy, &object, &action) {
                 return Reason::Grant {
                     grant: policy.grant.clone(),
@@ -253,7 +252,14 @@ mod tests {
     }
 
     fn allows(catalog: &Catalog, grants: &[Grant], requirement: &Requirement) -> bool {
-        decide_by_grants(catalog, requirement, &["r".to_string()], grants, &|_| None).allows()
+        decide_by_grants(
+            catalog,
+            requirement,
+            &["r".to_string()],
+            grants,
+            &CustomGroups::new(),
+        )
+        .allows()
     }
 
     #[test]
@@ -355,17 +361,25 @@ mod tests {
             &[grant("Global", "*", "*", "ClusterAdmin")],
             &update_v
         ));
-        let admin = decide_by_grants(&CATALOG_26, &create, &["admin".into()], &[], &|_| None);
+        let admin = decide_by_grants(
+            &CATALOG_26,
+            &create,
+            &["admin".into()],
+            &[],
+            &CustomGroups::new(),
+        );
         assert_eq!(admin, Reason::Admin);
     }
 
     #[test]
     fn custom_groups_expand_one_level() {
-        let members = |name: &str| match name {
-            "ops" => Some(vec!["Load".to_string(), "inner".to_string()]),
-            "inner" => Some(vec!["Release".to_string()]),
-            _ => None,
-        };
+        let members = CustomGroups::from([
+            (
+                "ops".to_string(),
+                vec!["Load".to_string(), "inner".to_string()],
+            ),
+            ("inner".to_string(), vec!["Release".to_string()]),
+        ]);
         let grants = [grant("Global", "*", "*", "ops")];
         let load = need(ObjectType::Collection, "Load", "books", "default");
         let release = need(ObjectType::Collection, "Release", "books", "default");

@@ -1,9 +1,7 @@
 //! Privilege checks before every operation, and the explanation of a decision.
 
-use std::collections::HashMap;
-
 use super::{Caller, Registry, DEFAULT_DATABASE, PUBLIC_ROLE, ROOT_USER};
-use crate::authz::{decide_by_grants, Reason, Requirement};
+use crate::authz::{decide_by_grants, CustomGroups, Reason, Requirement};
 use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
 use crate::store::Tx;
@@ -86,18 +84,21 @@ impl Registry {
         for role in &roles {
             grants.extend(tx.grants_of_role(role)?);
         }
-        let mut groups = HashMap::new();
-        for name in tx.group_names()? {
-            let members = tx.group_members(&name)?;
-            groups.insert(name, members);
+        // Two queries, whatever the number of groups (empty groups count: they grant nothing).
+        let mut groups: CustomGroups = tx
+            .group_names()?
+            .into_iter()
+            .map(|name| (name, Vec::new()))
+            .collect();
+        for (group, privilege) in tx.all_group_members()? {
+            groups.entry(group).or_default().push(privilege);
         }
-        let members = |name: &str| groups.get(name).cloned();
         Ok(decide_by_grants(
             self.profile().catalog,
             requirement,
             &roles,
             &grants,
-            &members,
+            &groups,
         ))
     }
 

@@ -346,6 +346,20 @@ impl<'c> Tx<'c> {
         )
     }
 
+    /// Every (group, privilege) pair, each group's privileges in byte order.
+    pub fn all_group_members(&self) -> Result<Vec<(String, String)>> {
+        self.transaction
+            .prepare_cached(
+                "SELECT group_name, privilege FROM privilege_group_members ORDER BY group_name, privilege",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(failed)
+    }
+
     pub fn add_group_member(&self, group: &str, privilege: &str) -> Result<()> {
         self.execute(
             "INSERT OR IGNORE INTO privilege_group_members (group_name, privilege) VALUES (?1, ?2)",
