@@ -451,18 +451,23 @@ impl Catalog {
 
     /// The members of a legacy group, or `None` if `name` is not one.
     pub fn legacy_group(&self, name: &str) -> Option<Vec<&'static str>> {
-        let read_only = members_until(LEGACY_READ_ONLY, self.line);
-        let read_write = read_only.chain(members_until(LEGACY_READ_WRITE_EXTRA, self.line));
-        match name {
-            "ReadOnly" => Some(members_until(LEGACY_READ_ONLY, self.line).collect()),
-            "ReadWrite" => Some(read_write.collect()),
-            "Admin" => Some(
-                read_write
-                    .chain(members_until(LEGACY_ADMIN_EXTRA, self.line))
-                    .collect(),
-            ),
-            _ => None,
-        }
+        // Each group holds the one before it and adds its own.
+        let parts: &[&'static [(&'static str, Line)]] = match name {
+            "ReadOnly" => &[LEGACY_READ_ONLY],
+            "ReadWrite" => &[LEGACY_READ_ONLY, LEGACY_READ_WRITE_EXTRA],
+            "Admin" => &[
+                LEGACY_READ_ONLY,
+                LEGACY_READ_WRITE_EXTRA,
+                LEGACY_ADMIN_EXTRA,
+            ],
+            _ => return None,
+        };
+        Some(
+            parts
+                .iter()
+                .flat_map(|part| members_until(part, self.line))
+                .collect(),
+        )
     }
 
     /// Milvus's `GetPrivilegeLevel`: the first of Cluster, Database, Collection whose admin group holds the
