@@ -8,6 +8,7 @@ use crate::registry::{
     Caller, Explanation, GroupChange, Operation, RbacBackup, Registry, RoleDescription,
     UserDescription,
 };
+use crate::store::Names;
 
 /// The operations of a registry, wherever it is.
 #[allow(clippy::too_many_arguments)]
@@ -31,7 +32,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<()>;
     fn update_user(&self, caller: &Caller, user_name: &str, description: &str) -> Result<()>;
     fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()>;
-    fn list_users(&self, caller: &Caller) -> Result<Vec<String>>;
+    fn list_users(&self, caller: &Caller) -> Result<Names>;
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>>;
     fn create_role(
         &self,
@@ -41,7 +42,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<()>;
     fn alter_role(&self, caller: &Caller, role_name: &str, description: &str) -> Result<()>;
     fn drop_role(&self, caller: &Caller, role_name: &str, force_drop: bool) -> Result<()>;
-    fn list_roles(&self, caller: &Caller) -> Result<Vec<String>>;
+    fn list_roles(&self, caller: &Caller) -> Result<Names>;
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()>;
     fn revoke_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()>;
     fn operate_privilege(
@@ -128,7 +129,7 @@ impl Backend for Registry {
     fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()> {
         Registry::drop_user(self, caller, user_name)
     }
-    fn list_users(&self, caller: &Caller) -> Result<Vec<String>> {
+    fn list_users(&self, caller: &Caller) -> Result<Names> {
         Registry::list_users(self, caller)
     }
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
@@ -148,7 +149,7 @@ impl Backend for Registry {
     fn drop_role(&self, caller: &Caller, role_name: &str, force_drop: bool) -> Result<()> {
         Registry::drop_role(self, caller, role_name, force_drop)
     }
-    fn list_roles(&self, caller: &Caller) -> Result<Vec<String>> {
+    fn list_roles(&self, caller: &Caller) -> Result<Names> {
         Registry::list_roles(self, caller)
     }
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {

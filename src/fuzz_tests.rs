@@ -336,23 +336,25 @@ fn apply(registry: &Registry, root: &Caller, op: &Op) -> crate::Result<()> {
     }
 }
 
-fn strictly_sorted(names: &[String]) -> bool {
-    names.windows(2).all(|pair| pair[0] < pair[1])
+fn strictly_sorted<S: AsRef<str>>(names: &[S]) -> bool {
+    names
+        .windows(2)
+        .all(|pair| pair[0].as_ref() < pair[1].as_ref())
 }
 
 /// What `describe_user` shows of every user, for comparing two registries.
 fn memberships(registry: &Registry, root: &Caller) -> Vec<(String, Vec<String>)> {
     let users = registry.list_users(root).unwrap_or_default();
     users
-        .into_iter()
+        .iter()
         .map(|user| {
             let roles = registry
-                .describe_user(root, &user)
+                .describe_user(root, user)
                 .ok()
                 .flatten()
                 .map(|d| d.roles)
                 .unwrap_or_default();
-            (user, roles)
+            (user.to_string(), roles)
         })
         .collect()
 }
@@ -361,20 +363,20 @@ fn check_invariants(registry: &Registry, root: &Caller) -> Result<(), TestCaseEr
     let users = registry.list_users(root).map_err(fail)?;
     let roles = registry.list_roles(root).map_err(fail)?;
     prop_assert!(
-        strictly_sorted(&users),
+        strictly_sorted(&users.iter().collect::<Vec<_>>()),
         "users not sorted and unique: {users:?}"
     );
     prop_assert!(
-        strictly_sorted(&roles),
+        strictly_sorted(&roles.iter().collect::<Vec<_>>()),
         "roles not sorted and unique: {roles:?}"
     );
-    prop_assert!(users.iter().any(|u| u == "root"), "root is gone: {users:?}");
+    prop_assert!(users.contains("root"), "root is gone: {users:?}");
     for builtin in ["admin", "public"] {
-        prop_assert!(roles.iter().any(|r| r == builtin), "{builtin} is gone");
+        prop_assert!(roles.contains(builtin), "{builtin} is gone");
     }
     prop_assert!(users.len() as u64 <= MAX_USERS, "{} users", users.len());
     prop_assert!(roles.len() as u64 <= MAX_ROLES, "{} roles", roles.len());
-    for user in &users {
+    for user in users.iter() {
         // A stored name may be one the validator refuses now (2.4/2.5 store names untrimmed); describe
         // what describes.
         if let Ok(Some(description)) = registry.describe_user(root, user) {
@@ -384,9 +386,9 @@ fn check_invariants(registry: &Registry, root: &Caller) -> Result<(), TestCaseEr
             }
         }
     }
-    for role in &roles {
+    for role in roles.iter() {
         if let Ok(description) = registry.describe_role(root, role, "*") {
-            prop_assert!(description.grants.iter().all(|g| &g.role_name == role));
+            prop_assert!(description.grants.iter().all(|g| g.role_name == role));
         }
     }
     if registry.profile().catalog.has_groups() {
@@ -446,7 +448,7 @@ fn run_sequence(profile: ProfileName, ops: &[Op]) -> Result<(), TestCaseError> {
                 if let Op::CreateUser(name, _) = op {
                     // A new user starts with no roles: nothing was left behind by an earlier user of that name.
                     let stored = registry.list_users(&root).map_err(fail)?;
-                    let created: Vec<&String> =
+                    let created: Vec<&str> =
                         stored.iter().filter(|u| !before.contains(u)).collect();
                     prop_assert_eq!(created.len(), 1, "{:?} created {:?}", name, created);
                     if let Ok(Some(d)) = registry.describe_user(&root, created[0]) {

@@ -14,7 +14,7 @@ use crate::registry::{
     Caller, Credentials, Explanation, GroupChange, Operation, RbacBackup, RoleDescription,
     UserDescription, DEFAULT_DATABASE,
 };
-use crate::store::Grant;
+use crate::store::{Grant, Names};
 
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -218,8 +218,10 @@ impl Backend for RemoteRegistry {
         self.call(caller, "/users/drop", json!({ "userName": user_name }))
     }
 
-    fn list_users(&self, caller: &Caller) -> Result<Vec<String>> {
-        Ok(texts(&self.post(caller, "/users/list", json!({}))?))
+    fn list_users(&self, caller: &Caller) -> Result<Names> {
+        Ok(texts(&self.post(caller, "/users/list", json!({}))?)
+            .into_iter()
+            .collect())
     }
 
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
@@ -230,7 +232,7 @@ impl Backend for RemoteRegistry {
         // caller may read it (a caller allowed to describe a user it may not list takes it as existing).
         if roles.is_empty() && caller.user() != Some(user_name) {
             match self.list_users(caller) {
-                Ok(users) if !users.iter().any(|u| u == user_name) => return Ok(None),
+                Ok(users) if !users.contains(user_name) => return Ok(None),
                 Ok(_) | Err(RbacError::RemoteDenied { .. }) => {}
                 Err(err) => return Err(err),
             }
@@ -270,8 +272,10 @@ impl Backend for RemoteRegistry {
         self.call(caller, "/roles/drop", json!({ "roleName": role_name }))
     }
 
-    fn list_roles(&self, caller: &Caller) -> Result<Vec<String>> {
-        Ok(texts(&self.post(caller, "/roles/list", json!({}))?))
+    fn list_roles(&self, caller: &Caller) -> Result<Names> {
+        Ok(texts(&self.post(caller, "/roles/list", json!({}))?)
+            .into_iter()
+            .collect())
     }
 
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {

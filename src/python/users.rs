@@ -1,7 +1,7 @@
 //! `MilvusClient`'s user and role methods.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::client::MilvusClient;
 use super::convert::{check_timeout, flag, non_empty_text, optional_text, secret, shown, text};
@@ -139,15 +139,16 @@ impl MilvusClient {
     /// >>> client.list_users()
     /// ['root', 'user_1']
     #[pyo3(signature = (timeout = None, **kwargs))]
-    fn list_users(
+    fn list_users<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         timeout: Option<&Bound<'_, PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<String>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let _ = kwargs;
         timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| registry.list_users(caller))
+        let names = self.call(py, |registry, caller| registry.list_users(caller))?;
+        PyList::new(py, names.iter())
     }
 
     /// Drop a user and its role memberships. Dropping a missing user succeeds; root cannot be dropped.
@@ -297,15 +298,16 @@ impl MilvusClient {
     /// >>> client.list_roles()
     /// ['admin', 'public']
     #[pyo3(signature = (timeout = None, **kwargs))]
-    fn list_roles(
+    fn list_roles<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         timeout: Option<&Bound<'_, PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<String>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let _ = kwargs;
         timeout.map(check_timeout).transpose()?;
-        self.call(py, |registry, caller| registry.list_roles(caller))
+        let names = self.call(py, |registry, caller| registry.list_roles(caller))?;
+        PyList::new(py, names.iter())
     }
 
     /// Give `user_name` the role `role_name` (a no-op if it has it).

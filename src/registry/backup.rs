@@ -64,11 +64,14 @@ impl Registry {
                 .collect::<Result<Vec<_>>>()?;
             let roles = tx
                 .role_names()?
-                .into_iter()
+                .iter()
                 .filter(|name| !is_builtin_role(name))
                 .map(|name| {
-                    let description = tx.role_description(&name)?.unwrap_or_default();
-                    Ok(BackupRole { name, description })
+                    let description = tx.role_description(name)?.unwrap_or_default();
+                    Ok(BackupRole {
+                        name: name.to_string(),
+                        description,
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?;
             let groups = tx

@@ -2,6 +2,7 @@
 
 use super::{Caller, Registry, ADMIN_ROLE, ANY, DEFAULT_DATABASE, PUBLIC_ROLE};
 use crate::error::{RbacError, Result, Rpc};
+use crate::store::Names;
 use crate::validate;
 
 const ROLE_NAME: &str = "role name";
@@ -105,7 +106,7 @@ impl Registry {
     }
 
     /// Every role, admin and public included, in byte order.
-    pub fn list_roles(&self, caller: &Caller) -> Result<Vec<String>> {
+    pub fn list_roles(&self, caller: &Caller) -> Result<Names> {
         self.authorize_global(caller, "SelectOwnership")?;
         self.read(|tx| tx.role_names())
     }

@@ -3,7 +3,7 @@
 use super::{Caller, Registry, UserDescription, ROOT_USER};
 use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
-use crate::store::Tx;
+use crate::store::{Names, Tx};
 use crate::validate;
 
 impl Registry {
@@ -150,7 +150,7 @@ impl Registry {
     }
 
     /// Every user, root included, in byte order.
-    pub fn list_users(&self, caller: &Caller) -> Result<Vec<String>> {
+    pub fn list_users(&self, caller: &Caller) -> Result<Names> {
         self.authorize_global(caller, "SelectOwnership")?;
         self.read(|tx| tx.user_names())
     }

@@ -82,7 +82,7 @@ fn optional(text: String) -> Option<String> {
 }
 
 fn list_users(r: &Request<'_>) -> Result<Reply, Failure> {
-    Ok(json!(r.registry.list_users(r.caller)?).into())
+    Ok(json!(r.registry.list_users(r.caller)?.iter().collect::<Vec<_>>()).into())
 }
 
 fn describe_user(r: &Request<'_>) -> Result<Reply, Failure> {
@@ -137,7 +137,7 @@ fn revoke_role(r: &Request<'_>) -> Result<Reply, Failure> {
 }
 
 fn list_roles(r: &Request<'_>) -> Result<Reply, Failure> {
-    Ok(json!(r.registry.list_roles(r.caller)?).into())
+    Ok(json!(r.registry.list_roles(r.caller)?.iter().collect::<Vec<_>>()).into())
 }
 
 fn describe_role(r: &Request<'_>) -> Result<Reply, Failure> {

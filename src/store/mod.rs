@@ -3,7 +3,12 @@
 //! Every operation runs in one transaction: reads in a deferred one (a consistent snapshot), writes in an
 //! `IMMEDIATE` one, so that concurrent writers in other processes queue on the busy timeout instead of failing
 //! half-way. A file this process cannot write opens read-only: reads work, writes fail with a clear error.
+//!
+//! A file registry reads through a pool of connections of its own, so that threads (a server's requests)
+//! read side by side, and never wait behind a write: WAL lets readers see the last commit while a writer works.
+//! An in-memory database has one connection, which reads and writes share.
 
+mod names;
 mod schema;
 mod sqlite;
 mod tx;
@@ -11,11 +16,16 @@ mod tx;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use crate::error::{RbacError, Result};
+pub use names::Names;
 use sqlite::Access;
+use tx::Behavior;
 pub use tx::{Grant, StoredUser, Tx};
+
+/// Read connections kept open between reads; more open while more threads read at once, and close after.
+const IDLE_READERS: usize = 4;
 
 /// Where a registry lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +49,10 @@ impl Location {
 /// A registry's database connection.
 #[derive(Debug)]
 pub struct Store {
-    connection: Mutex<Connection>,
+    /// Every write, and every read of an in-memory database.
+    writer: Mutex<Connection>,
+    /// Idle read connections of a file registry.
+    readers: Mutex<Vec<Connection>>,
     location: Location,
     access: Access,
 }
@@ -50,7 +63,8 @@ impl Store {
         let (mut connection, access) = sqlite::connect(&location)?;
         schema::migrate(&mut connection, &location, access)?;
         Ok(Store {
-            connection: Mutex::new(connection),
+            writer: Mutex::new(connection),
+            readers: Mutex::new(Vec::new()),
             location,
             access,
         })
@@ -67,7 +81,23 @@ impl Store {
 
     /// Run `work` in a read transaction.
     pub fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.transact(TransactionBehavior::Deferred, work)
+        let path = match &self.location {
+            Location::Memory => {
+                return self.transact(&lock(&self.writer), Behavior::Deferred, work)
+            }
+            Location::File(path) => path,
+        };
+        let idle = lock(&self.readers).pop();
+        let reader = match idle {
+            Some(reader) => reader,
+            None => sqlite::connect_reader(path, self.access).map_err(|err| self.failure(err))?,
+        };
+        let value = self.transact(&reader, Behavior::Deferred, work);
+        let mut idle = lock(&self.readers);
+        if idle.len() < IDLE_READERS {
+            idle.push(reader);
+        }
+        value
     }
 
     /// Run `work` in a write transaction, committed only if `work` succeeds.
@@ -82,23 +112,16 @@ impl Store {
                 ),
             });
         }
-        self.transact(TransactionBehavior::Immediate, work)
+        self.transact(&lock(&self.writer), Behavior::Immediate, work)
     }
 
     fn transact<T>(
         &self,
-        behavior: TransactionBehavior,
+        connection: &Connection,
+        behavior: Behavior,
         work: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        // A panic while the lock was held cannot have left a transaction open: rusqlite rolls back on drop.
-        let mut connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let transaction = connection
-            .transaction_with_behavior(behavior)
-            .map_err(|err| self.failure(err))?;
-        let tx = Tx::new(transaction);
+        let tx = Tx::begin(connection, behavior).map_err(|err| self.failure(err))?;
         let value = work(&tx)?;
         tx.commit().map_err(|err| self.failure(err))?;
         Ok(value)
@@ -107,6 +130,13 @@ impl Store {
     fn failure(&self, err: rusqlite::Error) -> RbacError {
         storage_error(&self.location, err)
     }
+}
+
+/// A panic while a lock was held cannot have left a transaction open: `Tx` rolls back when dropped.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A storage failure, naming the registry.

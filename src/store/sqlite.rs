@@ -15,6 +15,9 @@ use crate::error::{RbacError, Result};
 /// How long a writer waits for another process's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// More than the number of distinct statements in `tx.rs`.
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+
 /// Whether this process may change the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -44,27 +47,46 @@ pub fn connect(location: &Location) -> Result<(Connection, Access)> {
                     ),
                 });
             }
-            let mode = match access {
-                Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
-                Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
-            };
-            let connection =
-                Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                    .map_err(fail)?;
-            if access == Access::ReadOnly && needs_wal_files(&connection) {
-                (open_immutable(path).map_err(fail)?, access)
-            } else {
-                (connection, access)
-            }
+            (open_file(path, access).map_err(fail)?, access)
         }
     };
-    connection.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+    tune(&connection).map_err(fail)?;
+    Ok((connection, access))
+}
+
+/// Open an existing file, with `access`. Never creates it.
+fn open_file(path: &Path, access: Access) -> rusqlite::Result<Connection> {
+    let mode = match access {
+        Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+    };
+    let connection = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    if access == Access::ReadOnly && needs_wal_files(&connection) {
+        open_immutable(path)
+    } else {
+        Ok(connection)
+    }
+}
+
+fn tune(connection: &Connection) -> rusqlite::Result<()> {
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    // Room for every statement the registry runs: with rusqlite's default of 16 they evicted each other and
+    // were parsed again.
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     // Keep query plans: without this SQLite re-prepares bound queries (a user's roles, a group's members) on
     // every run, which was a third of describe_user's cost.
-    connection
-        .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-        .map_err(fail)?;
-    Ok((connection, access))
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
+}
+
+/// Another connection to the open registry at `path`, for reads only: `query_only` makes a stray write an
+/// error. Opened as the first connection was, and without creating anything: a file removed since is an error,
+/// not a new empty registry.
+pub fn connect_reader(path: &Path, access: Access) -> rusqlite::Result<Connection> {
+    let connection = open_file(path, access)?;
+    tune(&connection)?;
+    connection.execute_batch("PRAGMA query_only = ON;")?;
+    Ok(connection)
 }
 
 /// Create the file (mode 0600) if it is missing, and find out whether this process may write it. Asking the
