@@ -6,6 +6,7 @@
 pub mod authz;
 pub mod backend;
 pub mod catalog;
+pub mod credential_cache;
 pub mod error;
 pub mod password;
 pub mod profile;

@@ -1,12 +1,8 @@
 //! Password hashing: argon2id PHC strings, verification, and the parameter sets.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
-
-use blake2::digest::{KeyInit, Mac};
-use blake2::Blake2bMac512;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -101,6 +97,8 @@ pub struct PasswordHasher {
     params: Params,
     /// A hash to verify against when the user does not exist, so that unknown users cost the same time.
     decoy: String,
+    /// How the hashes this hasher makes begin: a stored hash that begins so is not weaker.
+    own_prefix: String,
 }
 
 impl PasswordHasher {
@@ -112,6 +110,7 @@ impl PasswordHasher {
             strength,
             params,
             decoy: decoy_phc(memory, iterations, lanes),
+            own_prefix: format!("$argon2id$v=19$m={memory},t={iterations},p={lanes}$"),
         }
     }
 
@@ -197,6 +196,13 @@ impl PasswordHasher {
         }
     }
 
+    /// Whether `stored` is weaker than the configured parameters, and should be replaced at the next
+    /// successful login. Cheap for hashes made with these parameters (a prefix comparison).
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        !stored.starts_with(&self.own_prefix)
+            && PasswordHash::new(stored).map_or(true, |parsed| self.is_weaker(&parsed))
+    }
+
     fn is_weaker(&self, stored: &PasswordHash) -> bool {
         if stored.algorithm.as_str() != "argon2id" {
             return true;
@@ -254,62 +260,6 @@ mod counters {
     pub fn verified() {}
 }
 
-/// Credentials verified once, so that checking them again costs a keyed hash rather than an argon2 run.
-///
-/// An entry maps a user to the stored PHC string it was verified against and a keyed BLAKE2b digest of the
-/// password (the key is random and lives only in this process). It is valid only while the stored PHC string
-/// is unchanged, so a password change or a drop (in any process) invalidates it.
-pub struct CredentialCache {
-    key: [u8; 64],
-    verified: Mutex<HashMap<String, (String, Vec<u8>)>>,
-}
-
-impl fmt::Debug for CredentialCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CredentialCache { .. }")
-    }
-}
-
-impl CredentialCache {
-    pub fn new() -> Result<CredentialCache> {
-        let mut key = [0u8; 64];
-        getrandom::fill(&mut key)
-            .map_err(|err| RbacError::storage("cannot seed the credential cache", err))?;
-        Ok(CredentialCache {
-            key,
-            verified: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// The keyed hash of a credential, ready to finalize or verify.
-    fn keyed(&self, user: &str, password: &str) -> Blake2bMac512 {
-        let mut mac = Blake2bMac512::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("a 64-byte key is valid for BLAKE2b"));
-        mac.update(user.as_bytes());
-        mac.update(&[0]);
-        mac.update(password.as_bytes());
-        mac
-    }
-
-    /// Whether `password` was verified for `user` against exactly `stored` (constant-time comparison).
-    pub fn contains(&self, user: &str, password: &str, stored: &str) -> bool {
-        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        match verified.get(user) {
-            Some((phc, digest)) if phc == stored => {
-                self.keyed(user, password).verify_slice(digest).is_ok()
-            }
-            _ => false,
-        }
-    }
-
-    /// Remember that `password` matched `stored` for `user`.
-    pub fn insert(&self, user: &str, password: &str, stored: &str) {
-        let digest = self.keyed(user, password).finalize().into_bytes().to_vec();
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        verified.insert(user.to_string(), (stored.to_string(), digest));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,25 +280,6 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_holds_a_credential_only_for_its_stored_hash() {
-        let cache = CredentialCache::new().unwrap();
-        assert!(!cache.contains("u", "pw", "$phc1"));
-        cache.insert("u", "pw", "$phc1");
-        assert!(cache.contains("u", "pw", "$phc1"));
-        assert!(!cache.contains("u", "pW", "$phc1"));
-        assert!(
-            !cache.contains("u", "pw", "$phc2"),
-            "a new hash invalidates the entry"
-        );
-        assert!(!cache.contains("v", "pw", "$phc1"));
-        let held = format!("{:?}", cache.verified.lock().unwrap());
-        assert!(
-            !held.contains("pw\""),
-            "the password itself is never held: {held}"
-        );
-    }
-
-    #[test]
     fn weaker_hashes_are_flagged_for_rehash() {
         let fast = PasswordHasher::new(HashStrength::Fast)
             .hash("secret")
@@ -358,7 +289,10 @@ mod tests {
             strong.verify("secret", &fast),
             Verified::Yes { rehash: true }
         );
+        assert!(strong.needs_rehash(&fast) && strong.needs_rehash("not a hash"));
         let strong_hash = strong.hash("secret").unwrap();
+        assert!(!strong.needs_rehash(&strong_hash));
+        assert!(!PasswordHasher::new(HashStrength::Fast).needs_rehash(&strong_hash));
         assert!(strong_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert_eq!(
             PasswordHasher::new(HashStrength::Fast).verify("secret", &strong_hash),
@@ -429,16 +363,37 @@ mod tests {
         // (succeeded, hashes, verifications)
         assert_eq!(cost(&|| login("nobody", "abcdef").is_ok()), (false, 0, 1));
         assert_eq!(cost(&|| login("user_1", "abcdeX").is_ok()), (false, 0, 1));
-        assert_eq!(cost(&|| login("user_1", "abcdef").is_ok()), (true, 0, 1));
         assert_eq!(
             cost(&|| login("user_1", "abcdef").is_ok()),
             (true, 0, 0),
-            "verified once, then cached"
+            "a password hashed in this process is known to match"
         );
         assert_eq!(
             cost(&|| login("user_1", "abcdeX").is_ok()),
             (false, 0, 1),
             "the cache holds no wrong password"
+        );
+        // A hash made elsewhere (restored from a backup): verified once, then known.
+        let foreign = PasswordHasher::new(HashStrength::Fast)
+            .hash("restored")
+            .unwrap();
+        let backup = crate::registry::RbacBackup {
+            users: vec![crate::registry::BackupUser {
+                name: "user_2".into(),
+                password_hash: foreign,
+                description: String::new(),
+                roles: Vec::new(),
+            }],
+            roles: Vec::new(),
+            grants: Vec::new(),
+            groups: Vec::new(),
+        };
+        registry.restore_rbac(&root, &backup).unwrap();
+        assert_eq!(cost(&|| login("user_2", "restored").is_ok()), (true, 0, 1));
+        assert_eq!(
+            cost(&|| login("user_2", "restored").is_ok()),
+            (true, 0, 0),
+            "verified once, then cached"
         );
         // update_password's old-password check: the same for a missing user and a wrong password (1400 both).
         let change =

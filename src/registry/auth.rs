@@ -185,18 +185,23 @@ impl Registry {
             self.hasher.verify_decoy(password);
             return Ok(false);
         };
-        if self.verified.contains(user, password, &stored) {
-            return Ok(true);
-        }
-        match self.hasher.verify(password, &stored) {
+        let verified = if self.verified.contains(password, &stored) {
+            // Known to match, maybe from a client with weaker settings: upgrade all the same.
+            Verified::Yes {
+                rehash: self.hasher.needs_rehash(&stored),
+            }
+        } else {
+            self.hasher.verify(password, &stored)
+        };
+        match verified {
             Verified::No => Ok(false),
             // A registry this process may only read keeps its weaker hash.
             Verified::Yes { rehash } if !rehash || self.store.is_read_only() => {
-                self.verified.insert(user, password, &stored);
+                self.verified.insert(password, &stored);
                 Ok(true)
             }
             Verified::Yes { .. } => {
-                let upgraded = self.hasher.hash(password)?;
+                let upgraded = self.hash_password(password)?;
                 let current = self.write(|tx| {
                     // Only if nobody changed the password meanwhile.
                     if tx.password_hash(user)?.as_deref() == Some(stored.as_str()) {
@@ -206,7 +211,7 @@ impl Registry {
                         Ok(stored)
                     }
                 })?;
-                self.verified.insert(user, password, &current);
+                self.verified.insert(password, &current);
                 Ok(true)
             }
         }

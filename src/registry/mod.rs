@@ -18,8 +18,9 @@ pub use backup::{BackupRole, BackupUser, RbacBackup};
 pub use grants::{Operation, RoleDescription, ANY, DEFAULT_DATABASE};
 pub use groups::GroupChange;
 
+use crate::credential_cache::CredentialCache;
 use crate::error::{RbacError, Result};
-use crate::password::{CredentialCache, PasswordHasher};
+use crate::password::PasswordHasher;
 use crate::profile::Profile;
 use crate::settings::{RegistryOptions, Settings};
 use crate::store::{Grant, Location, Store, Tx};
@@ -37,7 +38,7 @@ pub struct Registry {
     store: Store,
     settings: Settings,
     hasher: PasswordHasher,
-    verified: CredentialCache,
+    verified: &'static CredentialCache,
     /// Milvus 2.5.4's `rootShouldBindRole`, for this client: root is checked like any user.
     root_should_bind_role: bool,
 }
@@ -65,7 +66,7 @@ impl Registry {
             store,
             settings,
             hasher,
-            verified: CredentialCache::new()?,
+            verified: CredentialCache::shared()?,
             root_should_bind_role: options.root_should_bind_role.unwrap_or(false),
         })
     }
@@ -95,6 +96,13 @@ impl Registry {
         }
     }
 
+    /// Hash a new password, remembering that it matches (so its first login costs no argon2 run).
+    fn hash_password(&self, password: &str) -> Result<String> {
+        let hash = self.hasher.hash(password)?;
+        self.verified.insert(password, &hash);
+        Ok(hash)
+    }
+
     fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.store.read(work)
     }
@@ -107,8 +115,10 @@ impl Registry {
 /// Set up a new registry: settings, root and the built-in roles, in one transaction.
 fn create(store: &Store, options: &RegistryOptions) -> Result<Settings> {
     let settings = Settings::for_new_registry(options)?;
-    let root_hash =
-        PasswordHasher::new(settings.password_hash).hash(Settings::root_password(options)?)?;
+    let root_password = Settings::root_password(options)?;
+    let root_hash = PasswordHasher::new(settings.password_hash).hash(root_password)?;
+    // Root's first login then costs no argon2 run: a new `:memory:` client would otherwise pay two.
+    CredentialCache::shared()?.insert(root_password, &root_hash);
     store.write(|tx| {
         // Another process may have created it since we looked.
         if let Some(stored) = Settings::load(tx)? {

@@ -28,7 +28,7 @@ impl Registry {
             user_name
         };
         self.read(|tx| self.admit_user(tx, name))?;
-        let hash = self.hasher.hash(password)?;
+        let hash = self.hash_password(password)?;
         self.write(|tx| {
             self.admit_user(tx, name)?;
             tx.insert_user(name, &hash, description.unwrap_or_default())
@@ -83,7 +83,7 @@ impl Registry {
         }
         validate::password_hashable(&profile.password, new_password)?;
         let description = self.description_to_keep("user", description)?;
-        let hash = self.hasher.hash(new_password)?;
+        let hash = self.hash_password(new_password)?;
         self.write(|tx| {
             if !tx.set_password_hash(user_name, &hash)? {
                 if !super_user {
