@@ -5,6 +5,7 @@
 //! 413 before they are read whole.
 
 mod endpoints;
+mod go_json;
 mod openapi;
 mod request;
 
