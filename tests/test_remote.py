@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
+import os
 import socket
 import statistics
 import threading
@@ -620,10 +622,19 @@ def test_reads_keep_completing_while_a_strong_hash_runs(server_factory: ServerFa
         "load0", "load1"]
 
 
+# The issue's load test runs 20 s each way; RBAC_LOAD_SECONDS shortens it locally.
+LOAD_SECONDS = float(os.environ.get("RBAC_LOAD_SECONDS", "20"))
+LOAD_CLIENTS = 16
+
+
 def _mixed_load(open_client: Callable[[], MilvusClient], seconds: float, threads: int) -> Dict[str, Any]:
-    """`threads` clients, each alternating one write (create_user + grant_role) with four reads, for `seconds`."""
+    """`threads` clients, each alternating one write (create_user + grant_role) with four reads, for `seconds`.
+
+    Returns the errors, the users whose write and reads all completed, and requests per second with p50/p99
+    latency over every call."""
     setup = open_client()
     setup.create_role("load_r")
+    setup.close()
     stop = threading.Event()
     latencies: List[float] = []
     created: List[str] = []
@@ -663,27 +674,36 @@ def _mixed_load(open_client: Callable[[], MilvusClient], seconds: float, threads
     for t in pool:
         t.join(60)
     elapsed = time.perf_counter() - started
-    users = set(setup.list_users())
-    roles_ok = all(setup.describe_user(name)["roles"] == ("load_r",) for name in created[:50])
-    setup.close()
-    return {"errors": errors, "created": created, "users": users, "roles_ok": roles_ok,
-            "rps": len(latencies) / elapsed, "p50": statistics.median(latencies) * 1000,
-            "p99": _percentile(latencies, 0.99) * 1000, "requests": len(latencies)}
+    return {"errors": errors, "created": created, "seconds": round(elapsed, 2), "requests": len(latencies),
+            "rps": round(len(latencies) / elapsed), "p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2)}
+
+
+def _lost(db: str, created: List[str]) -> List[str]:
+    """The users of `created` that the registry file `db` lacks, or holds without role load_r (read embedded: one
+    describe per user over HTTP would take longer than the load itself)."""
+    with MilvusClient(db, token="root:Milvus") as check:
+        users = set(check.list_users())
+        return [name for name in created
+                if name not in users or check.describe_user(name)["roles"] != ("load_r",)]
 
 
 def test_sixteen_clients_mixing_reads_and_writes(server_factory: ServerFactory, tmp_path: Path) -> None:
-    """The issue's load test, bounded for CI: 16 clients for 1.5 s each way (the issue asks 20 s; run
-    benches/ for that). No error, nothing lost; the printed line gives requests per second and p50/p99 latency for
-    the remote clients, next to the same calls embedded."""
+    """The issue's load test: 16 clients mixing reads and writes for LOAD_SECONDS (20 s) through a server, then the
+    same calls embedded on a file. No error, nothing lost; requests per second and p50/p99 latency for both are
+    printed (pytest -rP) and written to load.json in the test's tmp directory."""
     srv = server_factory("--max-users", "none", "--max-roles", "none")
-    remote = _mixed_load(lambda: MilvusClient(srv.url, token="root:Milvus"), 1.5, 16)
+    remote = _mixed_load(lambda: MilvusClient(srv.url, token="root:Milvus"), LOAD_SECONDS, LOAD_CLIENTS)
     db = str(tmp_path / "embedded-load.db")
     embedded = _mixed_load(lambda: MilvusClient(db, token="root:Milvus", password_hash="fast", max_users=None,
-                                                max_roles=None), 1.5, 16)
-    print(f"remote: {remote['requests']} requests, {remote['rps']:.0f}/s, p50 {remote['p50']:.1f} ms, "
-          f"p99 {remote['p99']:.1f} ms | embedded: {embedded['requests']} requests, {embedded['rps']:.0f}/s, "
-          f"p50 {embedded['p50']:.1f} ms, p99 {embedded['p99']:.1f} ms")
-    for result in (remote, embedded):
+                                                max_roles=None), LOAD_SECONDS, LOAD_CLIENTS)
+    figures = {side: {k: v for k, v in result.items() if k not in ("errors", "created")}
+               for side, result in (("remote", remote), ("embedded", embedded))}
+    (tmp_path / "load.json").write_text(json.dumps(figures, indent=2))
+    print(f"{LOAD_CLIENTS} clients, {LOAD_SECONDS:g} s each: " + " | ".join(
+        f"{side}: {f['requests']} requests, {f['rps']}/s, p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms"
+        for side, f in figures.items()))
+    for result, registry in ((remote, srv.db), (embedded, db)):
         assert not result["errors"], result["errors"][:3]
-        assert result["created"] and set(result["created"]) <= result["users"]
-        assert result["roles_ok"]
+        assert result["created"] and len(set(result["created"])) == len(result["created"])
+        assert _lost(registry, result["created"]) == []
