@@ -3,8 +3,7 @@ Milvus's RESTful API v2 served by `milvus-rbac serve` (issue 7).
 
 The parity tests run one scenario on an embedded client and on a remote client (each on its own fresh file
 registry with the same settings) and compare every outcome: the result, or the exception's class, code, message
-and compatible_code. Tests marked xfail(strict=True, reason="BUG: ...") record gaps found when this file was
-written.
+and compatible_code. Conformance cases REST cannot pass are listed in REMOTE_KNOWN (strict xfail, with why).
 """
 
 from __future__ import annotations
@@ -478,17 +477,14 @@ except Exception:  # noqa: BLE001 - the suite is someone else's; run what it off
     CONFORMANCE = None
     CONFORMANCE_CASES = []
 
-# Conformance cases that fail through a remote client because of a gap recorded by a test above (reason: BUG), or
-# that cannot pass over REST by design (reason: skipped).
+# Conformance cases that cannot pass through a remote client: what REST cannot tell (xfail, with why), or what it
+# lacks by design (skipped).
 _DESCRIBE = ("REST cannot tell a missing user from a user without roles on a server without user descriptions "
              "(milvus-2.4/2.5, the suite's profile): /users/describe answers data [] for both, and only a "
              "description beside it (profiles docs and milvus-2.6) marks a user found. A caller with SelectUser on "
              "User * but without SelectOwnership cannot list users either, so describe_user('cf_nobody') answers "
              "{'user_name': 'cf_nobody', 'roles': ()} (what the server said: no roles) where embedded answers {}; "
              "see test_describe_user_needs_only_select_user")
-_CREDENTIALS = ("BUG: credentials travel in a Bearer header: non-ASCII or NUL passwords cannot be sent (code 2 "
-                "'authorization header is not a string'), the server trims the token and HTTP drops trailing "
-                "spaces; see test_passwords_of_any_characters_authenticate")
 REMOTE_KNOWN: Dict[str, str] = {
     "user_object_star_covers_every_user": _DESCRIBE,
 }
