@@ -40,6 +40,17 @@ impl Rpc {
             Rpc::OperatePrivilegeGroup => LegacyCode::OperatePrivilegeGroupFailure,
         }
     }
+
+    /// The legacy code Milvus pairs with a failure of this RPC reported with `code`, as [`RbacError::compatible_code`]
+    /// gives it for the embedded registry: `by_proxy` tells a failure of the proxy (its validators, its hashing)
+    /// from one of the coordinator, which alone reports the RPC's failure code.
+    pub fn legacy_code(self, code: i32, by_proxy: bool) -> LegacyCode {
+        match code {
+            CODE_INVALID_PARAMETER if by_proxy => LegacyCode::IllegalArgument,
+            CODE_INVALID_PARAMETER | CODE_UNEXPECTED if !by_proxy => self.failure_code(),
+            _ => LegacyCode::UnexpectedError,
+        }
+    }
 }
 
 /// Milvus's deprecated `commonpb.ErrorCode`, still reported by pymilvus as `compatible_code`.
@@ -192,9 +203,14 @@ pub enum RbacError {
     RestoreConflict { message: String },
     #[error("{reason}")]
     Authentication { reason: AuthFailure },
-    /// A server's error, as its REST envelope reported it.
+    /// A server's error, as its REST envelope reported it. REST carries no legacy code: the remote client
+    /// derives it with [`Rpc::legacy_code`].
     #[error("{message}")]
-    Remote { code: i32, message: String },
+    Remote {
+        code: i32,
+        message: String,
+        legacy: LegacyCode,
+    },
     /// A server's permission denial.
     #[error("{message}")]
     RemoteDenied { message: String },
@@ -257,6 +273,7 @@ impl RbacError {
             RbacError::PermissionDenied { .. } | RbacError::RemoteDenied { .. } => {
                 LegacyCode::PermissionDenied
             }
+            RbacError::Remote { legacy, .. } => *legacy,
             _ => LegacyCode::UnexpectedError,
         }
     }
@@ -328,5 +345,27 @@ mod tests {
             "root user cannot be deleted: privilege not permitted"
         );
         assert_eq!(err.code(), 1401);
+    }
+
+    #[test]
+    fn legacy_codes_of_remote_errors_follow_the_embedded_ones() {
+        let rpc = Rpc::CreatePrivilegeGroup;
+        assert_eq!(rpc.legacy_code(1100, true), LegacyCode::IllegalArgument);
+        assert_eq!(
+            rpc.legacy_code(1100, false),
+            RbacError::invalid_in(rpc, "x").compatible_code()
+        );
+        assert_eq!(
+            Rpc::CreateCredential.legacy_code(65535, false),
+            RbacError::UserLimit.compatible_code()
+        );
+        assert_eq!(
+            Rpc::CreateCredential.legacy_code(65535, true),
+            RbacError::PasswordTooLongToHash.compatible_code()
+        );
+        assert_eq!(
+            Rpc::UpdateCredential.legacy_code(1400, false),
+            LegacyCode::UnexpectedError
+        );
     }
 }

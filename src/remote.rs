@@ -9,17 +9,22 @@ use ureq::Agent;
 
 use crate::backend::Backend;
 use crate::catalog::Group;
-use crate::error::{AuthFailure, RbacError, Result};
+use crate::error::{AuthFailure, LegacyCode, RbacError, Result, Rpc, CODE_UNEXPECTED};
+use crate::profile::{Profile, ProfileName};
 use crate::registry::{
     Caller, Credentials, Explanation, GroupChange, Operation, RbacBackup, RoleDescription,
     UserDescription, DEFAULT_DATABASE,
 };
+use crate::server::PROFILE_HEADER;
 use crate::store::{Grant, Names};
+use crate::validate;
 
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The prefix Milvus puts before a denial in its REST envelope.
 const DENIAL_PREFIX: &str = "rpc error: code = PermissionDenied desc = ";
+/// The profile taken for a server that announces none (a real Milvus): the current release line.
+const UNANNOUNCED: ProfileName = ProfileName::Milvus26;
 
 /// A registry served over HTTP.
 pub struct RemoteRegistry {
@@ -27,6 +32,14 @@ pub struct RemoteRegistry {
     /// `base` without any `user:password@`, for messages and reprs.
     shown: String,
     agent: Agent,
+    /// The server's validation rules: announced by `milvus-rbac serve`, else [`UNANNOUNCED`]. They check here
+    /// only what REST cannot carry (empty names and passwords), and tell the proxy's errors from the
+    /// coordinator's for their legacy codes.
+    rules: &'static Profile,
+    /// Whether `/users/describe` tells a missing user from one without roles: ours does in a profile with
+    /// descriptions (a description beside the roles of a user it found, none for a missing one). Real Milvus
+    /// answers `[]` for both.
+    tells_missing_users: bool,
 }
 
 /// A URI as it may be shown: credentials in it (`http://user:password@host`) are dropped. Paths without a
@@ -94,23 +107,34 @@ impl RemoteRegistry {
             .http_status_as_error(false)
             .build()
             .into();
-        let remote = RemoteRegistry {
+        let mut remote = RemoteRegistry {
             base: uri.trim_end_matches('/').to_string(),
             shown: without_userinfo(uri.trim_end_matches('/')),
             agent,
+            rules: UNANNOUNCED.profile(),
+            tells_missing_users: false,
         };
         let caller = Caller::remote(credentials, db_name);
         // A request every authenticated user may make: describing oneself (or listing roles, anonymously).
-        match caller.user() {
-            Some(user) => remote.post(&caller, "/users/describe", json!({ "userName": user }))?,
-            None => remote.post(&caller, "/roles/list", json!({}))?,
+        let (_, announced) = match caller.user() {
+            Some(user) => remote.send(
+                &caller,
+                Some(Rpc::SelectUser),
+                "/users/describe",
+                json!({ "userName": user }),
+            )?,
+            None => remote.send(&caller, None, "/roles/list", json!({}))?,
         };
+        if let Some(profile) = announced {
+            remote.rules = profile.profile();
+            remote.tells_missing_users = remote.rules.descriptions;
+        }
         Ok((remote, caller))
     }
 
     /// The `data` of a successful answer.
-    fn post(&self, caller: &Caller, path: &str, body: Value) -> Result<Value> {
-        let mut envelope = self.exchange(caller, path, body)?;
+    fn post(&self, caller: &Caller, rpc: Option<Rpc>, path: &str, body: Value) -> Result<Value> {
+        let mut envelope = self.exchange(caller, rpc, path, body)?;
         Ok(envelope
             .get_mut("data")
             .map(Value::take)
@@ -118,7 +142,26 @@ impl RemoteRegistry {
     }
 
     /// The whole envelope of a successful answer, errors mapped to the embedded registry's.
-    fn exchange(&self, caller: &Caller, path: &str, body: Value) -> Result<Value> {
+    fn exchange(
+        &self,
+        caller: &Caller,
+        rpc: Option<Rpc>,
+        path: &str,
+        body: Value,
+    ) -> Result<Value> {
+        self.send(caller, rpc, path, body)
+            .map(|(envelope, _)| envelope)
+    }
+
+    /// The envelope of a successful answer and the profile the server announces, errors mapped to the
+    /// embedded registry's (`rpc` is the Milvus call behind `path`, which legacy codes depend on).
+    fn send(
+        &self,
+        caller: &Caller,
+        rpc: Option<Rpc>,
+        path: &str,
+        body: Value,
+    ) -> Result<(Value, Option<ProfileName>)> {
         let url = format!("{}/v2/vectordb{path}", self.base);
         let mut request = self.agent.post(&url).header("DB-Name", caller.db_name());
         // HTTP Basic carries any password (a Bearer header takes visible ASCII only); Milvus accepts both.
@@ -134,10 +177,16 @@ impl RemoteRegistry {
                 "Fail connecting to server on {}, illegal connection params or server unavailable: {err}",
                 self.shown
             ),
+            legacy: LegacyCode::UnexpectedError,
         }
         };
         let mut response = request.send_json(&body).map_err(unreachable)?;
         let status = response.status().as_u16();
+        let announced = response
+            .headers()
+            .get(PROFILE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|name| name.parse::<ProfileName>().ok());
         let envelope: Value = response
             .body_mut()
             .read_json()
@@ -158,20 +207,78 @@ impl RemoteRegistry {
                     .unwrap_or(&message)
                     .to_string(),
             }),
-            200 if code == 0 => Ok(envelope),
-            200 => Err(RbacError::Remote {
-                code: i32::try_from(code).unwrap_or(65535),
-                message,
-            }),
+            200 if code == 0 => Ok((envelope, announced)),
+            200 => {
+                let code = i32::try_from(code).unwrap_or(CODE_UNEXPECTED);
+                Err(RbacError::Remote {
+                    code,
+                    message,
+                    legacy: rpc.map_or(LegacyCode::UnexpectedError, |rpc| {
+                        rpc.legacy_code(code, self.proxy_refuses(rpc, &body))
+                    }),
+                })
+            }
             _ => Err(RbacError::Remote {
-                code: 65535,
+                code: CODE_UNEXPECTED,
                 message: format!("{}{path} answered HTTP {status}: {message}", self.shown),
+                legacy: LegacyCode::UnexpectedError,
             }),
         }
     }
 
-    fn call(&self, caller: &Caller, path: &str, body: Value) -> Result<()> {
-        self.post(caller, path, body).map(drop)
+    /// Whether Milvus's proxy refuses `body` of `rpc` before its coordinator sees it (a name its validators
+    /// reject, a password it refuses or cannot hash): the proxy's errors carry other legacy codes than the
+    /// coordinator's.
+    fn proxy_refuses(&self, rpc: Rpc, body: &Value) -> bool {
+        let rules = self.rules;
+        let field = |name: &str| body.get(name).and_then(Value::as_str);
+        let object_name =
+            |text: &str| text != "*" && validate::name(&rules.object_names, text, "").is_err();
+        // Only these validate the user name; UpdateCredential checks its new password, CreateCredential its one.
+        let checks_user = matches!(
+            rpc,
+            Rpc::CreateCredential | Rpc::OperateUserRole | Rpc::SelectUser
+        );
+        let password = match rpc {
+            Rpc::CreateCredential => field("password"),
+            Rpc::UpdateCredential => field("newPassword"),
+            _ => None,
+        };
+        let privileges = body.get("privileges").map(texts).unwrap_or_default();
+        // Grants v2 (the only calls with a collection name) and privilege groups came with Milvus 2.5: an older
+        // server refuses them before any coordinator.
+        let missing_call = !rules.catalog.has_groups()
+            && (field("collectionName").is_some() || field("privilegeGroupName").is_some());
+        missing_call
+            || field("userName").is_some_and(|name| {
+                checks_user && validate::username(&rules.username, name).is_err()
+            })
+            || field("roleName")
+                .is_some_and(|name| validate::name(&rules.role_name, name, "").is_err())
+            || field("privilegeGroupName")
+                .is_some_and(|name| validate::privilege_group_name(name).is_err())
+            || ["privilege", "objectType", "objectName", "collectionName"]
+                .into_iter()
+                .filter_map(field)
+                .chain(privileges.iter().map(String::as_str))
+                .any(object_name)
+            || password.is_some_and(|password| {
+                validate::password(&rules.password, password).is_err()
+                    || validate::password_hashable(&rules.password, password).is_err()
+            })
+    }
+
+    fn call(&self, caller: &Caller, rpc: Rpc, path: &str, body: Value) -> Result<()> {
+        self.post(caller, Some(rpc), path, body).map(drop)
+    }
+
+    /// OperateUserRole's checks of an empty name, which REST cannot carry: the user name first.
+    fn check_membership(&self, user_name: &str, role_name: &str) -> Result<()> {
+        if user_name.is_empty() || role_name.is_empty() {
+            validate::username(&self.rules.username, user_name)?;
+            validate::name(&self.rules.role_name, role_name, "role name")?;
+        }
+        Ok(())
     }
 }
 
@@ -188,11 +295,16 @@ impl Backend for RemoteRegistry {
         password: &str,
         description: Option<&str>,
     ) -> Result<()> {
+        // REST takes an empty name or password for a missing one (1802): the embedded checks answer here.
+        if user_name.is_empty() || password.is_empty() {
+            validate::username(&self.rules.username, user_name)?;
+            validate::password(&self.rules.password, password)?;
+        }
         let mut body = json!({ "userName": user_name, "password": password });
         if let Some(description) = description {
             body["description"] = json!(description);
         }
-        self.call(caller, "/users/create", body)
+        self.call(caller, Rpc::CreateCredential, "/users/create", body)
     }
 
     fn update_password(
@@ -203,8 +315,22 @@ impl Backend for RemoteRegistry {
         new_password: &str,
         _description: Option<&str>,
     ) -> Result<()> {
+        if user_name.is_empty() || old_password.is_empty() || new_password.is_empty() {
+            validate::password(&self.rules.password, new_password)?;
+            // Nobody has an empty name or password: the old one is wrong, as the server tells anyone but a super
+            // user (whom REST cannot tell it anyway).
+            let user = if self.rules.old_password_message_trims_end {
+                user_name.trim_end_matches([' ', '\n'])
+            } else {
+                user_name
+            };
+            return Err(RbacError::OldPasswordIncorrect {
+                user: user.to_string(),
+            });
+        }
         self.call(
             caller,
+            Rpc::UpdateCredential,
             "/users/update_password",
             json!({ "userName": user_name, "password": old_password, "newPassword": new_password }),
         )
@@ -215,21 +341,47 @@ impl Backend for RemoteRegistry {
     }
 
     fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()> {
-        self.call(caller, "/users/drop", json!({ "userName": user_name }))
+        // What the server answers for a blank name, which REST carries.
+        if user_name.is_empty() {
+            return Err(RbacError::DropEmptyUser);
+        }
+        self.call(
+            caller,
+            Rpc::DeleteCredential,
+            "/users/drop",
+            json!({ "userName": user_name }),
+        )
     }
 
     fn list_users(&self, caller: &Caller) -> Result<Names> {
-        Ok(texts(&self.post(caller, "/users/list", json!({}))?)
+        Ok(texts(&self.post(caller, None, "/users/list", json!({}))?)
             .into_iter()
             .collect())
     }
 
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
-        let envelope =
-            self.exchange(caller, "/users/describe", json!({ "userName": user_name }))?;
+        if user_name.is_empty() {
+            validate::username(&self.rules.username, user_name)?;
+        }
+        let envelope = self.exchange(
+            caller,
+            Some(Rpc::SelectUser),
+            "/users/describe",
+            json!({ "userName": user_name }),
+        )?;
         let roles = texts(envelope.get("data").unwrap_or(&Value::Null));
-        // REST answers [] for a missing user and for a user without roles alike: ask the user list, if the
-        // caller may read it (a caller allowed to describe a user it may not list takes it as existing).
+        if self.tells_missing_users {
+            return Ok(envelope
+                .get("description")
+                .map(|description| UserDescription {
+                    name: user_name.to_string(),
+                    roles,
+                    description: description.as_str().unwrap_or_default().to_string(),
+                }));
+        }
+        // Elsewhere REST answers [] for a missing user and for a user without roles alike: ask the user list, if
+        // the caller may read it. A caller allowed to describe a user but not to list users takes it as existing,
+        // as the server's answer (no roles) says.
         if roles.is_empty() && caller.user() != Some(user_name) {
             match self.list_users(caller) {
                 Ok(users) if !users.contains(user_name) => return Ok(None),
@@ -254,12 +406,13 @@ impl Backend for RemoteRegistry {
         if let Some(description) = description.filter(|d| !d.is_empty()) {
             body["description"] = json!(description);
         }
-        self.call(caller, "/roles/create", body)
+        self.call(caller, Rpc::CreateRole, "/roles/create", body)
     }
 
     fn alter_role(&self, caller: &Caller, role_name: &str, description: &str) -> Result<()> {
         self.call(
             caller,
+            Rpc::AlterRole,
             "/roles/alter",
             json!({ "roleName": role_name, "description": description }),
         )
@@ -269,26 +422,35 @@ impl Backend for RemoteRegistry {
         if force_drop {
             return Err(unsupported("drop_role(force_drop=True)"));
         }
-        self.call(caller, "/roles/drop", json!({ "roleName": role_name }))
+        self.call(
+            caller,
+            Rpc::DropRole,
+            "/roles/drop",
+            json!({ "roleName": role_name }),
+        )
     }
 
     fn list_roles(&self, caller: &Caller) -> Result<Names> {
-        Ok(texts(&self.post(caller, "/roles/list", json!({}))?)
+        Ok(texts(&self.post(caller, None, "/roles/list", json!({}))?)
             .into_iter()
             .collect())
     }
 
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+        self.check_membership(user_name, role_name)?;
         self.call(
             caller,
+            Rpc::OperateUserRole,
             "/users/grant_role",
             json!({ "userName": user_name, "roleName": role_name }),
         )
     }
 
     fn revoke_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
+        self.check_membership(user_name, role_name)?;
         self.call(
             caller,
+            Rpc::OperateUserRole,
             "/users/revoke_role",
             json!({ "userName": user_name, "roleName": role_name }),
         )
@@ -310,6 +472,7 @@ impl Backend for RemoteRegistry {
         };
         self.call(
             caller,
+            Rpc::OperatePrivilege,
             path,
             json!({
                 "roleName": role_name, "objectType": object_type, "objectName": object_name,
@@ -333,6 +496,7 @@ impl Backend for RemoteRegistry {
         };
         self.call(
             caller,
+            Rpc::OperatePrivilege,
             path,
             json!({
                 "roleName": role_name, "privilege": privilege, "collectionName": collection_name,
@@ -349,6 +513,7 @@ impl Backend for RemoteRegistry {
     ) -> Result<RoleDescription> {
         let envelope = self.exchange(
             caller,
+            Some(Rpc::SelectGrant),
             "/roles/describe",
             json!({ "roleName": role_name, "dbName": or_default(db_name) }),
         )?;
@@ -380,6 +545,7 @@ impl Backend for RemoteRegistry {
     fn create_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
         self.call(
             caller,
+            Rpc::CreatePrivilegeGroup,
             "/privilege_groups/create",
             json!({ "privilegeGroupName": group_name }),
         )
@@ -388,13 +554,14 @@ impl Backend for RemoteRegistry {
     fn drop_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
         self.call(
             caller,
+            Rpc::DropPrivilegeGroup,
             "/privilege_groups/drop",
             json!({ "privilegeGroupName": group_name }),
         )
     }
 
     fn list_privilege_groups(&self, caller: &Caller) -> Result<Vec<Group>> {
-        let data = self.post(caller, "/privilege_groups/list", json!({}))?;
+        let data = self.post(caller, None, "/privilege_groups/list", json!({}))?;
         let empty = Map::new();
         let groups = data
             .get("privilegeGroups")
@@ -438,6 +605,7 @@ impl Backend for RemoteRegistry {
         };
         self.call(
             caller,
+            Rpc::OperatePrivilegeGroup,
             path,
             json!({ "privilegeGroupName": group_name, "privileges": privileges }),
         )

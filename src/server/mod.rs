@@ -5,6 +5,7 @@
 //! 413 before they are read whole.
 
 mod endpoints;
+mod go_json;
 mod openapi;
 mod request;
 
@@ -28,6 +29,10 @@ use endpoints::{Endpoint, Failure, Request, ENDPOINTS};
 use request::Body;
 
 pub use openapi::openapi_document;
+
+/// The response header in which the server names its registry's profile, so that a remote client checks what
+/// REST cannot carry by the same rules (real Milvus sends no such header).
+pub const PROFILE_HEADER: &str = "milvus-rbac-profile";
 
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -202,7 +207,7 @@ async fn handle(
         Some(limit) => tokio::time::timeout(limit, work).await.ok(),
         None => Some(work.await),
     };
-    let (response, user) = match outcome {
+    let (mut response, user) = match outcome {
         Some(Ok(done)) => done,
         Some(Err(_)) => (
             envelope(StatusCode::INTERNAL_SERVER_ERROR, 65535, "internal error"),
@@ -213,6 +218,10 @@ async fn handle(
             None,
         ),
     };
+    response.headers_mut().insert(
+        PROFILE_HEADER,
+        HeaderValue::from_static(shared.registry.profile().name.as_str()),
+    );
     if shared.log_level >= LogLevel::Info {
         eprintln!(
             "POST /v2/vectordb{} {} {:.1}ms user={}",

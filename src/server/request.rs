@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::go_json;
+
 /// A request body that could not be read, with Milvus's code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyError {
@@ -59,6 +61,11 @@ impl Body {
             .unwrap_or(Ok(Value::Null));
         match first {
             Ok(Value::Object(fields)) => Ok(Body { kind, fields }),
+            // Go decodes `null` into a struct as nothing at all: the binding then sees every field empty.
+            Ok(Value::Null) => Ok(Body {
+                kind,
+                fields: Map::new(),
+            }),
             Ok(other) => Err(BodyError {
                 code: CODE_FORMAT,
                 message: format!(
@@ -67,9 +74,13 @@ impl Body {
                     go_kind(&other)
                 ),
             }),
+            // Milvus passes on its JSON decoder's error: Go's words, not serde's.
             Err(err) => Err(BodyError {
                 code: CODE_FORMAT,
-                message: format!("can only accept json format request, error: {err}"),
+                message: format!(
+                    "can only accept json format request, error: {}",
+                    go_json::syntax_error(bytes).unwrap_or_else(|| err.to_string())
+                ),
             }),
         }
     }
@@ -176,7 +187,15 @@ mod tests {
             Body::parse("UserReq", b"").err().unwrap().message,
             "can only accept json format request, the request body should be nil, however {} is valid"
         );
-        assert_eq!(Body::parse("UserReq", b"{oops").err().unwrap().code, 1801);
+        let bad = Body::parse("UserReq", b"{oops").err().unwrap();
+        assert_eq!(bad.code, 1801);
+        assert_eq!(
+            bad.message,
+            "can only accept json format request, error: invalid character 'o' looking for beginning of object \
+             key string"
+        );
+        let null = Body::parse("UserReq", b"null").unwrap();
+        assert_eq!(null.required("userName").unwrap_err().code, 1802);
         let trailing = Body::parse("RoleReq", br#"{"roleName": "r"} trailing"#).unwrap();
         assert_eq!(trailing.required("roleName").unwrap(), "r");
         let both = Body::parse("UserRoleReq", b"{}").unwrap();
