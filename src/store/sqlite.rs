@@ -4,7 +4,7 @@ use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -170,17 +170,35 @@ fn cannot_write(err: &std::io::Error) -> bool {
 /// Durability and integrity settings, applied once the file is known to be a registry (so that a foreign or
 /// corrupt file is never written to).
 pub fn configure(connection: &Connection, location: &Location, access: Access) -> Result<()> {
-    let pragmas = match (location, access) {
-        // WAL needs a file; an in-memory database keeps its own journal.
-        (Location::Memory, _) => "PRAGMA foreign_keys = ON;",
-        // Switching the journal mode writes the header, which a read-only connection cannot do; it reads the
-        // file in whatever mode its writers left it.
-        (Location::File(_), Access::ReadOnly) => "PRAGMA foreign_keys = ON;",
-        (Location::File(_), Access::ReadWrite) => {
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-        }
-    };
+    let fail = |err| storage_error(location, err);
+    // WAL needs a file; an in-memory database keeps its own journal. Switching the journal mode writes the
+    // header, which a read-only connection cannot do; it reads the file in whatever mode its writers left it.
+    if let (Location::File(_), Access::ReadWrite) = (location, access) {
+        switch_to_wal(connection).map_err(fail)?;
+        connection
+            .execute_batch("PRAGMA synchronous = FULL;")
+            .map_err(fail)?;
+    }
     connection
-        .execute_batch(pragmas)
-        .map_err(|err| storage_error(location, err))
+        .execute_batch("PRAGMA foreign_keys = ON;")
+        .map_err(fail)
+}
+
+/// Put the file in WAL mode (a no-op once it is). Leaving rollback mode needs every other connection's lock
+/// released, and SQLite answers "database is locked" at once rather than wait: while processes create a
+/// registry together, retry until the busy timeout.
+fn switch_to_wal(connection: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if err.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            outcome => return outcome.map(drop),
+        }
+    }
 }
