@@ -2,6 +2,8 @@
 //! ([`crate::remote::RemoteRegistry`]). Both take the same operations and answer with the same values and
 //! errors.
 
+use std::sync::Arc;
+
 use crate::catalog::Group;
 use crate::error::Result;
 use crate::registry::{
@@ -32,7 +34,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<()>;
     fn update_user(&self, caller: &Caller, user_name: &str, description: &str) -> Result<()>;
     fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()>;
-    fn list_users(&self, caller: &Caller) -> Result<Names>;
+    fn list_users(&self, caller: &Caller) -> Result<Arc<Names>>;
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>>;
     fn create_role(
         &self,
@@ -42,7 +44,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<()>;
     fn alter_role(&self, caller: &Caller, role_name: &str, description: &str) -> Result<()>;
     fn drop_role(&self, caller: &Caller, role_name: &str, force_drop: bool) -> Result<()>;
-    fn list_roles(&self, caller: &Caller) -> Result<Names>;
+    fn list_roles(&self, caller: &Caller) -> Result<Arc<Names>>;
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()>;
     fn revoke_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()>;
     fn operate_privilege(
@@ -129,7 +131,7 @@ impl Backend for Registry {
     fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()> {
         Registry::drop_user(self, caller, user_name)
     }
-    fn list_users(&self, caller: &Caller) -> Result<Names> {
+    fn list_users(&self, caller: &Caller) -> Result<Arc<Names>> {
         Registry::list_users(self, caller)
     }
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
@@ -149,7 +151,7 @@ impl Backend for Registry {
     fn drop_role(&self, caller: &Caller, role_name: &str, force_drop: bool) -> Result<()> {
         Registry::drop_role(self, caller, role_name, force_drop)
     }
-    fn list_roles(&self, caller: &Caller) -> Result<Names> {
+    fn list_roles(&self, caller: &Caller) -> Result<Arc<Names>> {
         Registry::list_roles(self, caller)
     }
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {

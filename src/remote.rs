@@ -1,6 +1,7 @@
 //! A registry on a server, reached through Milvus's REST API v2 (this project's server or a real Milvus 2.4+).
 //! Answers and errors are mapped back to the values and errors an embedded registry gives.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -353,10 +354,9 @@ impl Backend for RemoteRegistry {
         )
     }
 
-    fn list_users(&self, caller: &Caller) -> Result<Names> {
-        Ok(texts(&self.post(caller, None, "/users/list", json!({}))?)
-            .into_iter()
-            .collect())
+    fn list_users(&self, caller: &Caller) -> Result<Arc<Names>> {
+        let names = texts(&self.post(caller, None, "/users/list", json!({}))?);
+        Ok(Arc::new(names.into_iter().collect()))
     }
 
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
@@ -430,10 +430,9 @@ impl Backend for RemoteRegistry {
         )
     }
 
-    fn list_roles(&self, caller: &Caller) -> Result<Names> {
-        Ok(texts(&self.post(caller, None, "/roles/list", json!({}))?)
-            .into_iter()
-            .collect())
+    fn list_roles(&self, caller: &Caller) -> Result<Arc<Names>> {
+        let names = texts(&self.post(caller, None, "/roles/list", json!({}))?);
+        Ok(Arc::new(names.into_iter().collect()))
     }
 
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {

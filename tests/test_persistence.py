@@ -332,3 +332,42 @@ def test_a_newer_schema_is_refused(tmp_path):
     with pytest.raises(MilvusException) as info:
         MilvusClient(str(db), token="root:Milvus")
     assert "999" in info.value.message
+
+
+def test_lists_follow_changes_by_other_clients_and_processes(tmp_path):
+    """A client reuses the list it read while nothing changed: any change, by another client or another process,
+    shows at its next call, even one that keeps the count (a drop and a create)."""
+    db = str(tmp_path / "rbac.db")
+    reader = MilvusClient(db, token="root:Milvus", password_hash="fast")
+    writer = MilvusClient(db, token="root:Milvus", password_hash="fast")
+    assert reader.list_users() == ["root"] and reader.list_roles() == ["admin", "public"]
+    writer.create_user("alice", PW)
+    writer.create_role("r1")
+    assert reader.list_users() == ["alice", "root"]
+    assert reader.list_roles() == ["admin", "public", "r1"]
+    writer.drop_user("alice")
+    writer.create_user("bob", PW)
+    writer.drop_role("r1")
+    writer.create_role("r2")
+    assert reader.list_users() == ["bob", "root"]
+    assert reader.list_roles() == ["admin", "public", "r2"]
+    run(
+        """
+        import sys
+        from milvus_rbac import MilvusClient
+        c = MilvusClient(sys.argv[1], token="root:Milvus")
+        c.drop_user("bob"); c.create_user("carol", sys.argv[2])
+        c.drop_role("r2"); c.create_role("r3")
+        """,
+        db,
+        PW,
+    )
+    assert reader.list_users() == ["carol", "root"]
+    assert reader.list_roles() == ["admin", "public", "r3"]
+    reader.create_user("dave", PW)
+    assert reader.list_users() == ["carol", "dave", "root"]
+    backup = reader.backup_rbac()
+    fresh = MilvusClient(str(tmp_path / "other.db"), token="root:Milvus", password_hash="fast")
+    assert fresh.list_users() == ["root"]
+    fresh.restore_rbac(backup)
+    assert fresh.list_users() == ["carol", "dave", "root"]

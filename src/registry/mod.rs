@@ -9,6 +9,7 @@ mod auth;
 mod backup;
 mod grants;
 mod groups;
+mod lists;
 mod roles;
 mod users;
 
@@ -41,6 +42,8 @@ pub struct Registry {
     verified: &'static CredentialCache,
     /// Milvus 2.5.4's `rootShouldBindRole`, for this client: root is checked like any user.
     root_should_bind_role: bool,
+    user_list: lists::HeldList,
+    role_list: lists::HeldList,
 }
 
 /// What `describe_user` shows of a user.
@@ -68,6 +71,8 @@ impl Registry {
             hasher,
             verified: CredentialCache::shared()?,
             root_should_bind_role: options.root_should_bind_role.unwrap_or(false),
+            user_list: lists::HeldList::default(),
+            role_list: lists::HeldList::default(),
         })
     }
 

@@ -1,5 +1,7 @@
 //! Roles and memberships: create, alter, drop, list, grant to and revoke from users.
 
+use std::sync::Arc;
+
 use super::{Caller, Registry, ADMIN_ROLE, ANY, DEFAULT_DATABASE, PUBLIC_ROLE};
 use crate::error::{RbacError, Result, Rpc};
 use crate::store::Names;
@@ -106,9 +108,12 @@ impl Registry {
     }
 
     /// Every role, admin and public included, in byte order.
-    pub fn list_roles(&self, caller: &Caller) -> Result<Names> {
+    pub fn list_roles(&self, caller: &Caller) -> Result<Arc<Names>> {
         self.authorize_global(caller, "SelectOwnership")?;
-        self.read(|tx| tx.role_names())
+        self.read(|tx| {
+            self.role_list
+                .at(tx.role_list_version()?, || tx.role_names())
+        })
     }
 
     /// Milvus's OperateUserRole (add): the role is checked before the user; granting twice is a success.

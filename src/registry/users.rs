@@ -1,5 +1,7 @@
 //! Users: create, update, drop, list, describe.
 
+use std::sync::Arc;
+
 use super::{Caller, Registry, UserDescription, ROOT_USER};
 use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
@@ -150,9 +152,12 @@ impl Registry {
     }
 
     /// Every user, root included, in byte order.
-    pub fn list_users(&self, caller: &Caller) -> Result<Names> {
+    pub fn list_users(&self, caller: &Caller) -> Result<Arc<Names>> {
         self.authorize_global(caller, "SelectOwnership")?;
-        self.read(|tx| tx.user_names())
+        self.read(|tx| {
+            self.user_list
+                .at(tx.user_list_version()?, || tx.user_names())
+        })
     }
 
     /// The user's roles (not the implicit `public`) and description; `None` if there is no such user.

@@ -50,6 +50,17 @@ const MIGRATIONS: &[&str] = &[
          privilege TEXT NOT NULL,
          PRIMARY KEY (group_name, privilege)
      ) STRICT, WITHOUT ROWID;",
+    // 3: change counts of the user and role lists, so that a process can tell, with one lookup, that a list
+    // it read is still current (whoever changed it: this process or another).
+    "INSERT INTO counters VALUES ('user_changes', 0), ('role_changes', 0);
+     CREATE TRIGGER users_changed_in AFTER INSERT ON users
+         BEGIN UPDATE counters SET value = value + 1 WHERE name = 'user_changes'; END;
+     CREATE TRIGGER users_changed_out AFTER DELETE ON users
+         BEGIN UPDATE counters SET value = value + 1 WHERE name = 'user_changes'; END;
+     CREATE TRIGGER roles_changed_in AFTER INSERT ON roles
+         BEGIN UPDATE counters SET value = value + 1 WHERE name = 'role_changes'; END;
+     CREATE TRIGGER roles_changed_out AFTER DELETE ON roles
+         BEGIN UPDATE counters SET value = value + 1 WHERE name = 'role_changes'; END;",
 ];
 
 /// The tables each schema version has (cumulative). A database that claims a version but lacks one of them is
@@ -64,6 +75,7 @@ const TABLES: &[&[&str]] = &[
         "counters",
     ],
     &["grants", "privilege_groups", "privilege_group_members"],
+    &[],
 ];
 
 /// The schema version this build writes.

@@ -203,6 +203,11 @@ impl<'c> Tx<'c> {
         self.counter("users")
     }
 
+    /// A number that changes whenever a user is added or removed.
+    pub fn user_list_version(&self) -> Result<u64> {
+        self.counter("user_changes")
+    }
+
     pub fn user_exists(&self, name: &str) -> Result<bool> {
         self.exists("SELECT 1 FROM users WHERE name = ?1", [name])
     }
@@ -262,6 +267,11 @@ impl<'c> Tx<'c> {
 
     pub fn role_count(&self) -> Result<u64> {
         self.counter("roles")
+    }
+
+    /// A number that changes whenever a role is added or removed.
+    pub fn role_list_version(&self) -> Result<u64> {
+        self.counter("role_changes")
     }
 
     pub fn role_exists(&self, name: &str) -> Result<bool> {
