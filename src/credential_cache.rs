@@ -1,7 +1,7 @@
 //! Passwords known to match stored hashes, so that checking a credential again costs a keyed hash rather than
 //! an argon2 run.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
@@ -10,7 +10,8 @@ use blake2::Blake2bMac512;
 
 use crate::error::{RbacError, Result};
 
-/// Entries kept; the oldest go first. About 200 bytes each.
+/// Entries kept, about 200 bytes each. Past it, the half used longest ago goes (a client in use keeps its
+/// entry however many others come and go).
 const CAPACITY: usize = 10_000;
 
 /// One cache for the whole process: whether a password matches a PHC string does not depend on the registry
@@ -28,9 +29,26 @@ pub struct CredentialCache {
 
 #[derive(Default)]
 struct Entries {
-    digests: HashMap<String, Vec<u8>>,
-    /// PHC strings in the order they were first inserted, for eviction.
-    order: VecDeque<String>,
+    /// PHC string -> (digest, when it was last inserted or matched).
+    digests: HashMap<String, (Vec<u8>, u64)>,
+    /// Counts insertions and matches: the clock of `digests`.
+    uses: u64,
+}
+
+impl Entries {
+    fn tick(&mut self) -> u64 {
+        self.uses += 1;
+        self.uses
+    }
+
+    /// Drop the half used longest ago: a sort once per CAPACITY / 2 insertions.
+    fn evict(&mut self) {
+        let mut last_uses: Vec<u64> = self.digests.values().map(|(_, used)| *used).collect();
+        let middle = last_uses.len() / 2;
+        let (_, cutoff, _) = last_uses.select_nth_unstable(middle);
+        let cutoff = *cutoff;
+        self.digests.retain(|_, (_, used)| *used >= cutoff);
+    }
 }
 
 impl fmt::Debug for CredentialCache {
@@ -70,10 +88,14 @@ impl CredentialCache {
 
     /// Whether `password` is known to match `stored` (constant-time comparison of the digests).
     pub fn contains(&self, password: &str, stored: &str) -> bool {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match entries.digests.get(stored) {
-            Some(digest) => self.keyed(stored, password).verify_slice(digest).is_ok(),
-            None => false,
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let now = entries.tick();
+        match entries.digests.get_mut(stored) {
+            Some((digest, used)) if self.keyed(stored, password).verify_slice(digest).is_ok() => {
+                *used = now;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -86,13 +108,10 @@ impl CredentialCache {
             .into_bytes()
             .to_vec();
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.digests.insert(stored.to_string(), digest).is_none() {
-            entries.order.push_back(stored.to_string());
-        }
-        while entries.order.len() > CAPACITY {
-            if let Some(oldest) = entries.order.pop_front() {
-                entries.digests.remove(&oldest);
-            }
+        let now = entries.tick();
+        entries.digests.insert(stored.to_string(), (digest, now));
+        if entries.digests.len() > CAPACITY {
+            entries.evict();
         }
     }
 }
@@ -117,20 +136,18 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_entries_go_first() {
+    fn entries_in_use_stay_when_others_come_and_go() {
         let cache = CredentialCache::new().unwrap();
-        for n in 0..CAPACITY + 2 {
+        cache.insert("pw", "$in-use");
+        for n in 0..3 * CAPACITY {
             cache.insert("pw", &format!("$phc{n}"));
+            if n % 1000 == 0 {
+                assert!(cache.contains("pw", "$in-use"), "evicted after {n} others");
+            }
         }
-        cache.insert("pw", "$phc5");
-        assert!(!cache.contains("pw", "$phc0") && !cache.contains("pw", "$phc1"));
-        assert!(
-            cache.contains("pw", "$phc2") && cache.contains("pw", &format!("$phc{}", CAPACITY + 1))
-        );
-        let entries = cache.entries.lock().unwrap();
-        assert_eq!(
-            (entries.digests.len(), entries.order.len()),
-            (CAPACITY, CAPACITY)
-        );
+        assert!(cache.contains("pw", "$in-use"));
+        assert!(!cache.contains("pw", "$phc0"), "long unused entries go");
+        assert!(cache.contains("pw", &format!("$phc{}", 3 * CAPACITY - 1)));
+        assert!(cache.entries.lock().unwrap().digests.len() <= CAPACITY);
     }
 }
