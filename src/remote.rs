@@ -16,7 +16,7 @@ use crate::registry::{
     Caller, Credentials, Explanation, GroupChange, Operation, RbacBackup, RoleDescription,
     UserDescription, DEFAULT_DATABASE,
 };
-use crate::server::PROFILE_HEADER;
+use crate::server::{PROFILE_HEADER, USER_FOUND_HEADER};
 use crate::store::{Grant, Names};
 use crate::validate;
 
@@ -37,10 +37,15 @@ pub struct RemoteRegistry {
     /// only what REST cannot carry (empty names and passwords), and tell the proxy's errors from the
     /// coordinator's for their legacy codes.
     rules: &'static Profile,
-    /// Whether `/users/describe` tells a missing user from one without roles: ours does in a profile with
-    /// descriptions (a description beside the roles of a user it found, none for a missing one). Real Milvus
-    /// answers `[]` for both.
-    tells_missing_users: bool,
+}
+
+/// A successful answer: its envelope, and what our server says beside it in headers.
+struct Answer {
+    envelope: Value,
+    /// The profile the server announces ([`PROFILE_HEADER`]).
+    profile: Option<ProfileName>,
+    /// Whether a described user exists ([`USER_FOUND_HEADER`]).
+    user_found: Option<bool>,
 }
 
 /// A URI as it may be shown: credentials in it (`http://user:password@host`) are dropped. Paths without a
@@ -113,11 +118,10 @@ impl RemoteRegistry {
             shown: without_userinfo(uri.trim_end_matches('/')),
             agent,
             rules: UNANNOUNCED.profile(),
-            tells_missing_users: false,
         };
         let caller = Caller::remote(credentials, db_name);
         // A request every authenticated user may make: describing oneself (or listing roles, anonymously).
-        let (_, announced) = match caller.user() {
+        let answer = match caller.user() {
             Some(user) => remote.send(
                 &caller,
                 Some(Rpc::SelectUser),
@@ -126,43 +130,24 @@ impl RemoteRegistry {
             )?,
             None => remote.send(&caller, None, "/roles/list", json!({}))?,
         };
-        if let Some(profile) = announced {
+        if let Some(profile) = answer.profile {
             remote.rules = profile.profile();
-            remote.tells_missing_users = remote.rules.descriptions;
         }
         Ok((remote, caller))
     }
 
     /// The `data` of a successful answer.
     fn post(&self, caller: &Caller, rpc: Option<Rpc>, path: &str, body: Value) -> Result<Value> {
-        let mut envelope = self.exchange(caller, rpc, path, body)?;
+        let mut envelope = self.send(caller, rpc, path, body)?.envelope;
         Ok(envelope
             .get_mut("data")
             .map(Value::take)
             .unwrap_or(Value::Null))
     }
 
-    /// The whole envelope of a successful answer, errors mapped to the embedded registry's.
-    fn exchange(
-        &self,
-        caller: &Caller,
-        rpc: Option<Rpc>,
-        path: &str,
-        body: Value,
-    ) -> Result<Value> {
-        self.send(caller, rpc, path, body)
-            .map(|(envelope, _)| envelope)
-    }
-
-    /// The envelope of a successful answer and the profile the server announces, errors mapped to the
-    /// embedded registry's (`rpc` is the Milvus call behind `path`, which legacy codes depend on).
-    fn send(
-        &self,
-        caller: &Caller,
-        rpc: Option<Rpc>,
-        path: &str,
-        body: Value,
-    ) -> Result<(Value, Option<ProfileName>)> {
+    /// A successful answer, errors mapped to the embedded registry's (`rpc` is the Milvus call behind `path`,
+    /// which legacy codes depend on).
+    fn send(&self, caller: &Caller, rpc: Option<Rpc>, path: &str, body: Value) -> Result<Answer> {
         let url = format!("{}/v2/vectordb{path}", self.base);
         let mut request = self.agent.post(&url).header("DB-Name", caller.db_name());
         // HTTP Basic carries any password (a Bearer header takes visible ASCII only); Milvus accepts both.
@@ -183,11 +168,15 @@ impl RemoteRegistry {
         };
         let mut response = request.send_json(&body).map_err(unreachable)?;
         let status = response.status().as_u16();
-        let announced = response
-            .headers()
-            .get(PROFILE_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|name| name.parse::<ProfileName>().ok());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let profile = header(PROFILE_HEADER).and_then(|name| name.parse::<ProfileName>().ok());
+        let user_found = header(USER_FOUND_HEADER).and_then(|found| found.parse::<bool>().ok());
         let envelope: Value = response
             .body_mut()
             .read_json()
@@ -208,7 +197,11 @@ impl RemoteRegistry {
                     .unwrap_or(&message)
                     .to_string(),
             }),
-            200 if code == 0 => Ok((envelope, announced)),
+            200 if code == 0 => Ok(Answer {
+                envelope,
+                profile,
+                user_found,
+            }),
             200 => {
                 let code = i32::try_from(code).unwrap_or(CODE_UNEXPECTED);
                 Err(RbacError::Remote {
@@ -363,36 +356,31 @@ impl Backend for RemoteRegistry {
         if user_name.is_empty() {
             validate::username(&self.rules.username, user_name)?;
         }
-        let envelope = self.exchange(
+        let answer = self.send(
             caller,
             Some(Rpc::SelectUser),
             "/users/describe",
             json!({ "userName": user_name }),
         )?;
-        let roles = texts(envelope.get("data").unwrap_or(&Value::Null));
-        if self.tells_missing_users {
-            return Ok(envelope
-                .get("description")
-                .map(|description| UserDescription {
-                    name: user_name.to_string(),
-                    roles,
-                    description: description.as_str().unwrap_or_default().to_string(),
-                }));
-        }
-        // Elsewhere REST answers [] for a missing user and for a user without roles alike: ask the user list, if
-        // the caller may read it. A caller allowed to describe a user but not to list users takes it as existing,
-        // as the server's answer (no roles) says.
-        if roles.is_empty() && caller.user() != Some(user_name) {
-            match self.list_users(caller) {
-                Ok(users) if !users.contains(user_name) => return Ok(None),
-                Ok(_) | Err(RbacError::RemoteDenied { .. }) => {}
-                Err(err) => return Err(err),
+        let roles = texts(answer.envelope.get("data").unwrap_or(&Value::Null));
+        let found = match answer.user_found {
+            Some(found) => found,
+            // Real Milvus answers [] for a missing user and for a user without roles alike: ask the user list,
+            // if the caller may read it. A caller allowed to describe a user but not to list users takes it as
+            // existing, as the server's answer (no roles) says.
+            None if roles.is_empty() && caller.user() != Some(user_name) => {
+                match self.list_users(caller) {
+                    Ok(users) => users.contains(user_name),
+                    Err(RbacError::RemoteDenied { .. }) => true,
+                    Err(err) => return Err(err),
+                }
             }
-        }
-        Ok(Some(UserDescription {
+            None => true,
+        };
+        Ok(found.then(|| UserDescription {
             name: user_name.to_string(),
             roles,
-            description: text(&envelope, "description"),
+            description: text(&answer.envelope, "description"),
         }))
     }
 
@@ -510,12 +498,14 @@ impl Backend for RemoteRegistry {
         role_name: &str,
         db_name: &str,
     ) -> Result<RoleDescription> {
-        let envelope = self.exchange(
-            caller,
-            Some(Rpc::SelectGrant),
-            "/roles/describe",
-            json!({ "roleName": role_name, "dbName": or_default(db_name) }),
-        )?;
+        let envelope = self
+            .send(
+                caller,
+                Some(Rpc::SelectGrant),
+                "/roles/describe",
+                json!({ "roleName": role_name, "dbName": or_default(db_name) }),
+            )?
+            .envelope;
         let grants = envelope
             .get("data")
             .unwrap_or(&Value::Null)

@@ -3,7 +3,8 @@ Milvus's RESTful API v2 served by `milvus-rbac serve` (issue 7).
 
 The parity tests run one scenario on an embedded client and on a remote client (each on its own fresh file
 registry with the same settings) and compare every outcome: the result, or the exception's class, code, message
-and compatible_code. Conformance cases REST cannot pass are listed in REMOTE_KNOWN (strict xfail, with why).
+and compatible_code. Every conformance case also runs through a remote client, but for what REST lacks by design
+(REMOTE_BY_DESIGN, skipped).
 """
 
 from __future__ import annotations
@@ -271,11 +272,10 @@ def test_describe_self_without_roles(sides: Tuple[Side, Side]) -> None:
     both(sides, scenario)
 
 
-@pytest.mark.parametrize("profile", ["docs", "milvus-2.6", "milvus-2.5"])
+@pytest.mark.parametrize("profile", ["docs", "milvus-2.6", "milvus-2.5", "milvus-2.4"])
 def test_describe_user_needs_only_select_user(server_factory: ServerFactory, tmp_path: Path, profile: str) -> None:
     """A caller granted SelectUser on every user, but not SelectOwnership (so it cannot list users), describes a
-    user without roles and a missing one. A server that describes users with a description tells them apart;
-    on the others the missing user looks like one without roles (REST answers [] for both)."""
+    user without roles and a missing one. REST answers [] for both; our server says which exists in a header."""
     srv = server_factory("--profile", profile)
     embedded = Side(str(tmp_path / "embedded.db"), {"password_hash": "fast", "profile": profile})
     remote = Side(srv.url, {})
@@ -296,10 +296,7 @@ def test_describe_user_needs_only_select_user(server_factory: ServerFactory, tmp
         embedded.close()
         remote.close()
     assert want[1] == ("nobody", ("ok", {}))
-    if profile == "milvus-2.5":
-        assert got == [want[0], ("nobody", ("ok", dict(want[0][1][1], user_name="nobody")))]
-    else:
-        assert got == want
+    assert got == want
 
 
 def test_descriptions_survive_the_round_trip(sides: Tuple[Side, Side]) -> None:
@@ -477,17 +474,7 @@ except Exception:  # noqa: BLE001 - the suite is someone else's; run what it off
     CONFORMANCE = None
     CONFORMANCE_CASES = []
 
-# Conformance cases that cannot pass through a remote client: what REST cannot tell (xfail, with why), or what it
-# lacks by design (skipped).
-_DESCRIBE = ("REST cannot tell a missing user from a user without roles on a server without user descriptions "
-             "(milvus-2.4/2.5, the suite's profile): /users/describe answers data [] for both, and only a "
-             "description beside it (profiles docs and milvus-2.6) marks a user found. A caller with SelectUser on "
-             "User * but without SelectOwnership cannot list users either, so describe_user('cf_nobody') answers "
-             "{'user_name': 'cf_nobody', 'roles': ()} (what the server said: no roles) where embedded answers {}; "
-             "see test_describe_user_needs_only_select_user")
-REMOTE_KNOWN: Dict[str, str] = {
-    "user_object_star_covers_every_user": _DESCRIBE,
-}
+# Conformance cases that cannot pass through a remote client: what REST lacks by design (skipped).
 REMOTE_BY_DESIGN: Dict[str, str] = {
     name: "drop_role(force_drop=True) is refused over REST by design (issue 7: REST has no force_drop)"
     for name in ("drop_role_with_grants_fails", "drop_role_missing", "drop_role_defaults")
@@ -504,8 +491,6 @@ def _conformance_params() -> List[Any]:
             marks.append(pytest.mark.skip(reason=f"tags {sorted(skipped)} unsupported on milvus_rbac"))
         elif case["name"] in REMOTE_BY_DESIGN:
             marks.append(pytest.mark.skip(reason=REMOTE_BY_DESIGN[case["name"]]))
-        elif case["name"] in REMOTE_KNOWN:
-            marks.append(pytest.mark.xfail(strict=True, reason=REMOTE_KNOWN[case["name"]]))
         params.append(pytest.param(case, id=f"remote:{topic}:{case['name']}", marks=marks))
     return params
 

@@ -49,6 +49,8 @@ impl Request<'_> {
 pub struct Reply {
     pub data: Value,
     pub description: Option<String>,
+    /// For `/users/describe`: whether the user exists, which the envelope (`[]` either way) does not say.
+    pub user_found: Option<bool>,
 }
 
 impl From<Value> for Reply {
@@ -56,6 +58,7 @@ impl From<Value> for Reply {
         Reply {
             data,
             description: None,
+            user_found: None,
         }
     }
 }
@@ -94,6 +97,7 @@ fn describe_user(r: &Request<'_>) -> Result<Reply, Failure> {
             .as_ref()
             .filter(|_| descriptions)
             .map(|user| user.description.clone()),
+        user_found: Some(found.is_some()),
         data: json!(found.map(|user| user.roles).unwrap_or_default()),
     })
 }
@@ -164,6 +168,7 @@ fn describe_role(r: &Request<'_>) -> Result<Reply, Failure> {
             .profile()
             .descriptions
             .then_some(described.description),
+        user_found: None,
     })
 }
 

@@ -34,6 +34,11 @@ pub use openapi::openapi_document;
 /// REST cannot carry by the same rules (real Milvus sends no such header).
 pub const PROFILE_HEADER: &str = "milvus-rbac-profile";
 
+/// The response header of `/users/describe` saying whether the user exists (`true` or `false`): Milvus's
+/// envelope holds `[]` for a missing user and for a user without roles alike. An extension, beside Milvus's
+/// body, which stays as Milvus sends it.
+pub const USER_FOUND_HEADER: &str = "milvus-rbac-user-found";
+
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -168,7 +173,14 @@ fn run(
             if let Some(description) = reply.description {
                 envelope["description"] = json!(description);
             }
-            (Json(envelope).into_response(), user)
+            let mut response = Json(envelope).into_response();
+            if let Some(found) = reply.user_found {
+                response.headers_mut().insert(
+                    USER_FOUND_HEADER,
+                    HeaderValue::from_static(if found { "true" } else { "false" }),
+                );
+            }
+            (response, user)
         }
         Err(failure) => (failure_response(failure, basic), None),
     }
