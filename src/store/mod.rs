@@ -4,9 +4,9 @@
 //! `IMMEDIATE` one, so that concurrent writers in other processes queue on the busy timeout instead of failing
 //! half-way. A file this process cannot write opens read-only: reads work, writes fail with a clear error.
 //!
-//! A file registry reads through a pool of connections of its own, so that threads (a server's requests)
-//! read side by side, and never wait behind a write: WAL lets readers see the last commit while a writer works.
-//! An in-memory database has one connection, which reads and writes share.
+//! A read runs on the writer's connection when it is free, and otherwise, in a file registry, on a pool of
+//! connections of its own: threads (a server's requests) read side by side, and never wait behind a write (WAL
+//! lets readers see the last commit while a writer works). An in-memory database has one connection only.
 
 mod names;
 mod schema;
@@ -14,7 +14,7 @@ mod sqlite;
 mod tx;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 
 use rusqlite::Connection;
 
@@ -49,9 +49,9 @@ impl Location {
 /// A registry's database connection.
 #[derive(Debug)]
 pub struct Store {
-    /// Every write, and every read of an in-memory database.
+    /// Every write, and the reads that find it free.
     writer: Mutex<Connection>,
-    /// Idle read connections of a file registry.
+    /// Idle read connections of a file registry, for reads while the writer's connection is busy.
     readers: Mutex<Vec<Connection>>,
     location: Location,
     access: Access,
@@ -81,6 +81,15 @@ impl Store {
 
     /// Run `work` in a read transaction.
     pub fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        // The writer's connection when it is free (one connection is all a single-threaded client needs); a
+        // reader of the pool when it is busy.
+        match self.writer.try_lock() {
+            Ok(writer) => return self.transact(&writer, Behavior::Deferred, work),
+            Err(TryLockError::Poisoned(poisoned)) => {
+                return self.transact(&poisoned.into_inner(), Behavior::Deferred, work)
+            }
+            Err(TryLockError::WouldBlock) => {}
+        }
         let path = match &self.location {
             Location::Memory => {
                 return self.transact(&lock(&self.writer), Behavior::Deferred, work)
