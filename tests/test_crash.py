@@ -103,7 +103,10 @@ def test_acknowledged_operations_survive_sigkill(tmp_path):
                 acked.append(int(line))
             time.sleep(rng.uniform(0.0, 0.004))
         writer.send_signal(signal.SIGKILL)
-        rest, err = writer.communicate(timeout=30)
+        # Through the same reader as readline(): communicate() reads the pipe beneath it, and would lose the
+        # lines readline() had already buffered.
+        rest, err = writer.stdout.read(), writer.stderr.read()  # type: ignore[union-attr]
+        writer.wait(timeout=30)
         assert writer.returncode == -signal.SIGKILL, f"the writer did not die of the kill: {err}"
         acked += [int(line) for line in rest.split()]
         assert acked == list(range(done, done + len(acked))), "acknowledgements out of order"
