@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use crate::error::Result;
 use crate::store::Names;
 
-/// Longer lists are read anew each time rather than held in memory.
-const MAX_HELD_NAMES: usize = 100_000;
+/// Longer lists (about 50 MiB of names) are read anew each time rather than held in memory.
+const MAX_HELD_NAMES: usize = 2_000_000;
 
 /// One list and the change count it was read at. Reading the count is one lookup, where reading the list is
 /// one row per name: a list of 100 users cost a third less this way.
