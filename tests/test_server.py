@@ -485,6 +485,7 @@ def test_bodies_over_one_mib_are_refused_with_413(server: Server) -> None:
     padding = b" " * (MIB + 1)
     reply = rest(server, "/users/list", raw=b"{}" + padding)
     assert reply.status == 413
+    assert {k.lower(): v for k, v in reply.headers.items()}.get("milvus-rbac-profile") == "docs", reply.headers
     # Just under the limit is read and answered as usual.
     reply = rest(server, "/users/list", raw=b"{}" + b" " * (MIB - 100))
     assert reply.status == 200 and reply.json()["code"] == 0

@@ -186,6 +186,14 @@ fn run(
     }
 }
 
+/// Every answer names the registry's profile, refusals of unreadable bodies included.
+fn announce_profile(shared: &Shared, response: &mut Response) {
+    response.headers_mut().insert(
+        PROFILE_HEADER,
+        HeaderValue::from_static(shared.registry.profile().name.as_str()),
+    );
+}
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     endpoint: &'static Endpoint,
@@ -195,14 +203,16 @@ async fn handle(
     let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(rejection) => {
-            return envelope(
+            let mut response = envelope(
                 rejection.status(),
                 1801,
                 &format!(
                     "can only accept json format request, error: {}",
                     rejection.body_text()
                 ),
-            )
+            );
+            announce_profile(&shared, &mut response);
+            return response;
         }
     };
     let started = Instant::now();
@@ -230,10 +240,7 @@ async fn handle(
             None,
         ),
     };
-    response.headers_mut().insert(
-        PROFILE_HEADER,
-        HeaderValue::from_static(shared.registry.profile().name.as_str()),
-    );
+    announce_profile(&shared, &mut response);
     if shared.log_level >= LogLevel::Info {
         eprintln!(
             "POST /v2/vectordb{} {} {:.1}ms user={}",
