@@ -76,10 +76,15 @@ fn tune(connection: &Connection) -> rusqlite::Result<()> {
     // Keep query plans: without this SQLite re-prepares bound queries (a user's roles, a group's members) on
     // every run, which was a third of describe_user's cost.
     connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    // Pages of a large registry kept in memory: SQLite's default of 2 MiB made a bulk load into a 1M-user file
-    // (139 MiB, names in random order) re-read index pages for every insert. Taken only as pages are read.
-    connection.execute_batch("PRAGMA cache_size = -65536;")?;
     Ok(())
+}
+
+/// Pages of a large registry kept in memory: SQLite's default of 2 MiB made a bulk load into a 1M-user file
+/// (139 MiB, names in random order) re-read index pages for every insert. Taken only as pages are read. Set
+/// once the file is known to be a registry: the pragma reads the schema, and a damaged file must fail in the
+/// checks that say so.
+fn cache_pages(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch("PRAGMA cache_size = -65536;")
 }
 
 /// Another connection to the open registry at `path`, for reads only: `query_only` makes a stray write an
@@ -88,6 +93,7 @@ fn tune(connection: &Connection) -> rusqlite::Result<()> {
 pub fn connect_reader(path: &Path, access: Access) -> rusqlite::Result<Connection> {
     let connection = open_file(path, access)?;
     tune(&connection)?;
+    cache_pages(&connection)?;
     connection.execute_batch("PRAGMA query_only = ON;")?;
     Ok(connection)
 }
@@ -174,6 +180,7 @@ fn cannot_write(err: &std::io::Error) -> bool {
 /// corrupt file is never written to).
 pub fn configure(connection: &Connection, location: &Location, access: Access) -> Result<()> {
     let fail = |err| storage_error(location, err);
+    cache_pages(connection).map_err(fail)?;
     // WAL needs a file; an in-memory database keeps its own journal. Switching the journal mode writes the
     // header, which a read-only connection cannot do; it reads the file in whatever mode its writers left it.
     if let (Location::File(_), Access::ReadWrite) = (location, access) {
