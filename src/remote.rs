@@ -208,7 +208,7 @@ impl RemoteRegistry {
                     code,
                     message,
                     legacy: rpc.map_or(LegacyCode::UnexpectedError, |rpc| {
-                        rpc.legacy_code(code, self.proxy_refuses(rpc, &body))
+                        rpc.legacy_code(code, self.proxy_refuses(rpc, caller, &body))
                     }),
                 })
             }
@@ -223,7 +223,7 @@ impl RemoteRegistry {
     /// Whether Milvus's proxy refuses `body` of `rpc` before its coordinator sees it (a name its validators
     /// reject, a password it refuses or cannot hash): the proxy's errors carry other legacy codes than the
     /// coordinator's.
-    fn proxy_refuses(&self, rpc: Rpc, body: &Value) -> bool {
+    fn proxy_refuses(&self, rpc: Rpc, caller: &Caller, body: &Value) -> bool {
         let rules = self.rules;
         let field = |name: &str| body.get(name).and_then(Value::as_str);
         let object_name =
@@ -243,7 +243,10 @@ impl RemoteRegistry {
         // server refuses them before any coordinator.
         let missing_call = !rules.catalog.has_groups()
             && (field("collectionName").is_some() || field("privilegeGroupName").is_some());
+        // The proxy takes a grant's grantor from the request's credentials: without any, it refuses.
+        let no_grantor = rpc == Rpc::OperatePrivilege && caller.user().is_none();
         missing_call
+            || no_grantor
             || field("userName").is_some_and(|name| {
                 checks_user && validate::username(&rules.username, name).is_err()
             })

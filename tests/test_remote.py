@@ -299,6 +299,30 @@ def test_describe_user_needs_only_select_user(server_factory: ServerFactory, tmp
     assert got == want
 
 
+def test_grants_without_a_grantor_fail_alike(server_factory: ServerFactory, tmp_path: Path) -> None:
+    """Authorization off and no credentials: a grant has no grantor. Milvus's proxy refuses it, so its legacy code
+    is the proxy's (1), not the coordinator's failure code."""
+    srv = server_factory("--no-authorization")
+    embedded = Side(str(tmp_path / "embedded.db"), {"password_hash": "fast", "authorization_enabled": False})
+    remote = Side(srv.url, {})
+
+    def scenario(side: Side) -> List[Tuple[str, Outcome]]:
+        anonymous = side.open(token="")
+        anonymous.create_role("nr")
+        return [(name, outcome(call, legacy=True)) for name, call in (
+            ("grant", lambda: anonymous.grant_privilege("nr", "Collection", "Search", "books")),
+            ("revoke", lambda: anonymous.revoke_privilege("nr", "Collection", "Search", "books")),
+        )]
+
+    try:
+        want, got = scenario(embedded), scenario(remote)
+    finally:
+        embedded.close()
+        remote.close()
+    assert want[0][1][0] != "ok", want
+    assert got == want
+
+
 def test_descriptions_survive_the_round_trip(sides: Tuple[Side, Side]) -> None:
     def scenario(side: Side) -> List[Tuple[str, Outcome]]:
         root = side.open()
