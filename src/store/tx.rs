@@ -44,7 +44,7 @@ const GRANT_COLUMNS: &str = "role_name, object_type, db_name, object_name, privi
 /// `BEGIN` and `COMMIT` run as cached prepared statements: rusqlite's own transactions parse them anew each
 /// time, which was a tenth of a short read's cost.
 pub struct Tx<'c> {
-    transaction: &'c Connection,
+    connection: &'c Connection,
     committed: bool,
 }
 
@@ -59,10 +59,10 @@ pub enum Behavior {
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
-        if !self.committed && !self.transaction.is_autocommit() {
+        if !self.committed && !self.connection.is_autocommit() {
             // Nothing to report to: the operation already failed. Should this fail too, the next `begin` on
             // the connection rolls back first.
-            let _ = rollback(self.transaction);
+            let _ = rollback(self.connection);
         }
     }
 }
@@ -92,34 +92,34 @@ impl<'c> Tx<'c> {
         }
         connection.prepare_cached(begin)?.execute([])?;
         Ok(Tx {
-            transaction: connection,
+            connection,
             committed: false,
         })
     }
 
     /// A failed `COMMIT` (SQLITE_BUSY) leaves the transaction open; dropping it then rolls back.
     pub(super) fn commit(mut self) -> rusqlite::Result<()> {
-        self.transaction.prepare_cached("COMMIT")?.execute([])?;
+        self.connection.prepare_cached("COMMIT")?.execute([])?;
         self.committed = true;
         Ok(())
     }
 
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
-        self.transaction
+        self.connection
             .prepare_cached(sql)
             .and_then(|mut statement| statement.execute(params))
             .map_err(failed)
     }
 
     fn optional_text(&self, sql: &str, params: impl rusqlite::Params) -> Result<Option<String>> {
-        self.transaction
+        self.connection
             .prepare_cached(sql)
             .and_then(|mut statement| statement.query_row(params, |row| row.get(0)).optional())
             .map_err(failed)
     }
 
     fn texts(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<String>> {
-        self.transaction
+        self.connection
             .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
@@ -130,7 +130,7 @@ impl<'c> Tx<'c> {
     }
 
     fn names(&self, sql: &str) -> Result<Names> {
-        self.transaction
+        self.connection
             .prepare_cached(sql)
             .and_then(|mut statement| {
                 let mut names = Names::default();
@@ -144,7 +144,7 @@ impl<'c> Tx<'c> {
     }
 
     fn grants(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Grant>> {
-        self.transaction
+        self.connection
             .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
@@ -155,7 +155,7 @@ impl<'c> Tx<'c> {
     }
 
     fn exists(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
-        self.transaction
+        self.connection
             .prepare_cached(sql)
             .and_then(|mut statement| statement.exists(params))
             .map_err(failed)
@@ -189,11 +189,11 @@ impl<'c> Tx<'c> {
 
     fn counter(&self, name: &str) -> Result<u64> {
         let value: i64 = self
-            .transaction
+            .connection
             .prepare_cached("SELECT value FROM counters WHERE name = ?1")
             .and_then(|mut statement| statement.query_row([name], |row| row.get(0)))
             .map_err(failed)?;
-        // The triggers keep counters at the row count, which is never negative.
+        // Triggers keep the counters: row counts and change counts, never negative.
         Ok(value.max(0).unsigned_abs())
     }
 
@@ -420,7 +420,7 @@ impl<'c> Tx<'c> {
 
     /// Every (group, privilege) pair, each group's privileges in byte order.
     pub fn all_group_members(&self) -> Result<Vec<(String, String)>> {
-        self.transaction
+        self.connection
             .prepare_cached(
                 "SELECT group_name, privilege FROM privilege_group_members ORDER BY group_name, privilege",
             )
@@ -452,7 +452,7 @@ impl<'c> Tx<'c> {
 
     /// Every user with its password hash, in byte order.
     pub fn stored_users(&self) -> Result<Vec<StoredUser>> {
-        self.transaction
+        self.connection
             .prepare_cached("SELECT name, password_hash, description FROM users ORDER BY name")
             .and_then(|mut statement| {
                 statement
