@@ -101,11 +101,8 @@ impl Registry {
         }
     }
 
-    /// Hash a new password, remembering that it matches (so its first login costs no argon2 run).
     fn hash_password(&self, password: &str) -> Result<String> {
-        let hash = self.hasher.hash(password)?;
-        self.verified.insert(password, &hash);
-        Ok(hash)
+        hash_remembered(&self.hasher, self.verified, password)
     }
 
     fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
@@ -117,13 +114,26 @@ impl Registry {
     }
 }
 
+/// Hash a new password, remembering that it matches (so its first login costs no argon2 run).
+fn hash_remembered(
+    hasher: &PasswordHasher,
+    verified: &CredentialCache,
+    password: &str,
+) -> Result<String> {
+    let hash = hasher.hash(password)?;
+    verified.insert(password, &hash);
+    Ok(hash)
+}
+
 /// Set up a new registry: settings, root and the built-in roles, in one transaction.
 fn create(store: &Store, options: &RegistryOptions) -> Result<Settings> {
     let settings = Settings::for_new_registry(options)?;
-    let root_password = Settings::root_password(options)?;
-    let root_hash = PasswordHasher::new(settings.password_hash).hash(root_password)?;
     // Root's first login then costs no argon2 run: a new `:memory:` client would otherwise pay two.
-    CredentialCache::shared()?.insert(root_password, &root_hash);
+    let root_hash = hash_remembered(
+        &PasswordHasher::new(settings.password_hash),
+        CredentialCache::shared()?,
+        Settings::root_password(options)?,
+    )?;
     store.write(|tx| {
         // Another process may have created it since we looked.
         if let Some(stored) = Settings::load(tx)? {
