@@ -26,7 +26,7 @@ use serde_json::json;
 use crate::error::{RbacError, Result};
 use crate::registry::{Credentials, Registry, DEFAULT_DATABASE};
 use endpoints::{Endpoint, Failure, Request, ENDPOINTS};
-use request::Body;
+use request::{Body, BodyError};
 
 pub use openapi::openapi_document;
 
@@ -203,14 +203,8 @@ async fn handle(
     let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(rejection) => {
-            let mut response = envelope(
-                rejection.status(),
-                1801,
-                &format!(
-                    "can only accept json format request, error: {}",
-                    rejection.body_text()
-                ),
-            );
+            let refused = BodyError::undecodable(rejection.body_text());
+            let mut response = envelope(rejection.status(), refused.code, &refused.message);
             announce_profile(&shared, &mut response);
             return response;
         }

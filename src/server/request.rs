@@ -12,6 +12,16 @@ pub struct BodyError {
     pub message: String,
 }
 
+impl BodyError {
+    /// Milvus's 1801 for a body its JSON decoder refused, `detail` being the decoder's error.
+    pub fn undecodable(detail: impl std::fmt::Display) -> BodyError {
+        BodyError {
+            code: CODE_FORMAT,
+            message: format!("can only accept json format request, error: {detail}"),
+        }
+    }
+}
+
 /// Milvus's `ErrIncorrectParameterFormat`.
 const CODE_FORMAT: i32 = 1801;
 /// Milvus's `ErrMissingRequiredParameters`.
@@ -66,35 +76,23 @@ impl Body {
                 kind,
                 fields: Map::new(),
             }),
-            Ok(other) => Err(BodyError {
-                code: CODE_FORMAT,
-                message: format!(
-                    "can only accept json format request, error: json: cannot unmarshal {} into Go value of type \
-                     httpserver.{kind}",
-                    go_kind(&other)
-                ),
-            }),
+            Ok(other) => Err(BodyError::undecodable(format_args!(
+                "json: cannot unmarshal {} into Go value of type httpserver.{kind}",
+                go_kind(&other)
+            ))),
             // Milvus passes on its JSON decoder's error: Go's words, not serde's.
-            Err(err) => Err(BodyError {
-                code: CODE_FORMAT,
-                message: format!(
-                    "can only accept json format request, error: {}",
-                    go_json::syntax_error(bytes).unwrap_or_else(|| err.to_string())
-                ),
-            }),
+            Err(err) => Err(BodyError::undecodable(
+                go_json::syntax_error(bytes).unwrap_or_else(|| err.to_string()),
+            )),
         }
     }
 
     fn wrong_type(&self, name: &str, value: &Value, expected: &str) -> BodyError {
-        BodyError {
-            code: CODE_FORMAT,
-            message: format!(
-                "can only accept json format request, error: json: cannot unmarshal {} into Go struct field \
-                 {}.{name} of type {expected}",
-                go_kind(value),
-                self.kind
-            ),
-        }
+        BodyError::undecodable(format_args!(
+            "json: cannot unmarshal {} into Go struct field {}.{name} of type {expected}",
+            go_kind(value),
+            self.kind
+        ))
     }
 
     /// Check the body against its fields `(name, required, is a list)` as Go's binding does: every type first
