@@ -265,6 +265,17 @@ impl RemoteRegistry {
             })
     }
 
+    /// The list of names a list endpoint answers.
+    fn names(&self, caller: &Caller, path: &str) -> Result<Arc<Names>> {
+        let data = self.post(caller, None, path, json!({}))?;
+        let names = data
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        Ok(Arc::new(names.collect()))
+    }
+
     fn call(&self, caller: &Caller, rpc: Rpc, path: &str, body: Value) -> Result<()> {
         self.post(caller, Some(rpc), path, body).map(drop)
     }
@@ -351,8 +362,7 @@ impl Backend for RemoteRegistry {
     }
 
     fn list_users(&self, caller: &Caller) -> Result<Arc<Names>> {
-        let names = texts(&self.post(caller, None, "/users/list", json!({}))?);
-        Ok(Arc::new(names.into_iter().collect()))
+        self.names(caller, "/users/list")
     }
 
     fn describe_user(&self, caller: &Caller, user_name: &str) -> Result<Option<UserDescription>> {
@@ -422,8 +432,7 @@ impl Backend for RemoteRegistry {
     }
 
     fn list_roles(&self, caller: &Caller) -> Result<Arc<Names>> {
-        let names = texts(&self.post(caller, None, "/roles/list", json!({}))?);
-        Ok(Arc::new(names.into_iter().collect()))
+        self.names(caller, "/roles/list")
     }
 
     fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
