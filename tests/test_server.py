@@ -9,6 +9,7 @@ between the server and Milvus (or the issue) that was found when this file was w
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import select
 import shutil
@@ -788,24 +789,35 @@ def test_request_log_holds_no_secrets(server_factory: ServerFactory) -> None:
     assert secret not in log and "Milvus" not in log
 
 
+@contextlib.contextmanager
+def write_lock_held_by_another_process(db: Path) -> Iterator[None]:
+    """Hold `db`'s write lock (BEGIN IMMEDIATE) in another process for the duration. Another process, always:
+    two SQLite libraries in one process (Python's and ours) do not see each other's locks."""
+    blocker = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.readline(); c.execute('ROLLBACK')",
+         str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert blocker.stdout is not None and blocker.stdin is not None
+    try:
+        assert blocker.stdout.readline() == "locked\n"
+        yield
+    finally:
+        blocker.stdin.write("\n")
+        blocker.stdin.close()
+        blocker.wait(timeout=30)
+
+
 def test_reads_do_not_wait_behind_a_blocked_write(server_factory: ServerFactory, tmp_path: Path) -> None:
     """Another process holds the registry's write lock: a write request waits for it (busy timeout), and reads
     sent meanwhile are answered at once, from the last commit."""
-    import sqlite3
-
     db = tmp_path / "locked.db"
     srv = server_factory(db=str(db))
     ok(srv, "/users/create", {"userName": "before", "password": "P@ssw0rd1"})
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        write: Dict[str, Any] = {}
-
-        def create() -> None:
-            write["reply"] = rest(srv, "/users/create", {"userName": "during", "password": "P@ssw0rd1"})
-            write["at"] = time.monotonic()
-
-        writer = threading.Thread(target=create)
+    write: Dict[str, Any] = {}
+    with write_lock_held_by_another_process(db):
+        writer = threading.Thread(target=lambda: write.update(
+            reply=rest(srv, "/users/create", {"userName": "during", "password": "P@ssw0rd1"})))
         writer.start()
         time.sleep(0.3)  # the write request is now waiting for the lock
         started = time.monotonic()
@@ -815,27 +827,16 @@ def test_reads_do_not_wait_behind_a_blocked_write(server_factory: ServerFactory,
         reads_took = time.monotonic() - started
         assert "reply" not in write, "the write went through while another process held the lock"
         assert reads_took < 5.0, f"40 reads took {reads_took:.1f} s beside a blocked write"
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     writer.join(timeout=30)
     assert write["reply"].json() == {"code": 0, "data": {}}
     assert sorted(ok(srv, "/users/list")) == ["before", "during", "root"]
 
 
 def test_embedded_reads_do_not_wait_behind_a_blocked_write(tmp_path: Path) -> None:
-    """The same in one process: a thread's write waits for another process's lock, other threads read on. (The
-    lock is held from another process: two SQLite libraries in one process do not see each other's locks.)"""
+    """The same in one process: a thread's write waits for another process's lock, other threads read on."""
     db = tmp_path / "locked.db"
     client = MilvusClient(str(db), token="root:Milvus", password_hash="fast")
-    blocker = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.readline(); c.execute('ROLLBACK')",
-         str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert blocker.stdout is not None and blocker.stdin is not None
-    try:
-        assert blocker.stdout.readline() == "locked\n"
+    with write_lock_held_by_another_process(db):
         writer = threading.Thread(target=lambda: client.create_role("during"))
         writer.start()
         time.sleep(0.3)
@@ -845,9 +846,5 @@ def test_embedded_reads_do_not_wait_behind_a_blocked_write(tmp_path: Path) -> No
             assert client.describe_user("root")["roles"] == ()
         assert writer.is_alive(), "the write went through while another process held the lock"
         assert time.monotonic() - started < 5.0
-    finally:
-        blocker.stdin.write("\n")
-        blocker.stdin.close()
-        blocker.wait(timeout=30)
     writer.join(timeout=30)
     assert client.list_roles() == ["admin", "during", "public"]
