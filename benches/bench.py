@@ -398,8 +398,8 @@ def section_hashing(cfg: Config, report: Report, tmp: str) -> None:
     Hashing: `create_user` on an in-memory registry with authorization disabled: no credential re-check, no
     privilege check, no fsync; what remains besides the hash is validation and two B-tree lookups and an
     insert, measured separately (create_role on the same registry) and well under 0.1% of a strong hash.
-    Constructing a client would mix in more: on `:memory:` it creates a registry (schema, root's hash and a
-    verification), on a file it opens SQLite.
+    Constructing a client would mix in more: on `:memory:` it creates a registry (schema and root's hash), on
+    a file it opens SQLite.
 
     Verification: constructing a client on an existing file with the token of a user whose password this
     process never verified (its hash made by argon2-cffi, restored from a backup) is one open plus one argon2
