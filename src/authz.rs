@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, ObjectType};
-use crate::store::Grant;
+use crate::model::Grant;
 
 /// Custom privilege groups by name, with their members.
 pub type CustomGroups = HashMap<String, Vec<String>>;
@@ -47,6 +47,14 @@ impl Reason {
     pub fn allows(&self) -> bool {
         !matches!(self, Reason::Denied)
     }
+}
+
+/// The answer to "may `user` have `requirement`?", and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub user: String,
+    pub requirement: Requirement,
+    pub reason: Reason,
 }
 
 /// A policy: one (object, action) a role holds, as Milvus's proxy caches it.

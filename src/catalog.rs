@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::model::Group;
+
 /// A Milvus release line, in order. A profile sees what its line and the earlier ones introduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Line {
@@ -340,13 +342,6 @@ const RELATED_PRIVILEGES: &[(&str, &[&str])] = &[
 pub struct DefaultGrant {
     pub object_type: ObjectType,
     pub privilege: &'static str,
-}
-
-/// A privilege group with its members.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub name: String,
-    pub privileges: Vec<String>,
 }
 
 /// The catalog of one Milvus line.

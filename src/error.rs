@@ -2,41 +2,77 @@
 
 use std::fmt;
 
-/// The Milvus RPC an error came from: its legacy `error_code` depends on it.
+/// Milvus's gRPC methods for users, roles and privileges (`milvus.proto.milvus.MilvusService`). An error's
+/// legacy `error_code` depends on the method it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rpc {
     CreateCredential,
     UpdateCredential,
     DeleteCredential,
+    ListCredUsers,
+    SelectUser,
     CreateRole,
     AlterRole,
     DropRole,
+    SelectRole,
     OperateUserRole,
     OperatePrivilege,
+    OperatePrivilegeV2,
     SelectGrant,
     CreatePrivilegeGroup,
     DropPrivilegeGroup,
+    ListPrivilegeGroups,
     OperatePrivilegeGroup,
-    RestoreRbac,
-    SelectUser,
+    BackupRBAC,
+    RestoreRBAC,
 }
 
 impl Rpc {
+    /// The method's name in Milvus's service.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rpc::CreateCredential => "CreateCredential",
+            Rpc::UpdateCredential => "UpdateCredential",
+            Rpc::DeleteCredential => "DeleteCredential",
+            Rpc::ListCredUsers => "ListCredUsers",
+            Rpc::SelectUser => "SelectUser",
+            Rpc::CreateRole => "CreateRole",
+            Rpc::AlterRole => "AlterRole",
+            Rpc::DropRole => "DropRole",
+            Rpc::SelectRole => "SelectRole",
+            Rpc::OperateUserRole => "OperateUserRole",
+            Rpc::OperatePrivilege => "OperatePrivilege",
+            Rpc::OperatePrivilegeV2 => "OperatePrivilegeV2",
+            Rpc::SelectGrant => "SelectGrant",
+            Rpc::CreatePrivilegeGroup => "CreatePrivilegeGroup",
+            Rpc::DropPrivilegeGroup => "DropPrivilegeGroup",
+            Rpc::ListPrivilegeGroups => "ListPrivilegeGroups",
+            Rpc::OperatePrivilegeGroup => "OperatePrivilegeGroup",
+            Rpc::BackupRBAC => "BackupRBAC",
+            Rpc::RestoreRBAC => "RestoreRBAC",
+        }
+    }
+
     /// The legacy code a rootcoord failure of this RPC carries.
     fn failure_code(self) -> LegacyCode {
         match self {
             Rpc::CreateCredential => LegacyCode::CreateCredentialFailure,
             Rpc::UpdateCredential => LegacyCode::UpdateCredentialFailure,
             Rpc::DeleteCredential => LegacyCode::DeleteCredentialFailure,
-            Rpc::CreateRole => LegacyCode::CreateRoleFailure,
-            Rpc::AlterRole => LegacyCode::UnexpectedError,
-            Rpc::DropRole => LegacyCode::DropRoleFailure,
-            Rpc::OperateUserRole => LegacyCode::OperateUserRoleFailure,
+            Rpc::ListCredUsers => LegacyCode::ListCredUsersFailure,
             Rpc::SelectUser => LegacyCode::SelectUserFailure,
-            Rpc::OperatePrivilege | Rpc::RestoreRbac => LegacyCode::OperatePrivilegeFailure,
+            Rpc::CreateRole => LegacyCode::CreateRoleFailure,
+            Rpc::AlterRole | Rpc::BackupRBAC => LegacyCode::UnexpectedError,
+            Rpc::DropRole => LegacyCode::DropRoleFailure,
+            Rpc::SelectRole => LegacyCode::SelectRoleFailure,
+            Rpc::OperateUserRole => LegacyCode::OperateUserRoleFailure,
+            Rpc::OperatePrivilege | Rpc::OperatePrivilegeV2 | Rpc::RestoreRBAC => {
+                LegacyCode::OperatePrivilegeFailure
+            }
             Rpc::SelectGrant => LegacyCode::SelectGrantFailure,
             Rpc::CreatePrivilegeGroup => LegacyCode::CreatePrivilegeGroupFailure,
             Rpc::DropPrivilegeGroup => LegacyCode::DropPrivilegeGroupFailure,
+            Rpc::ListPrivilegeGroups => LegacyCode::ListPrivilegeGroupsFailure,
             Rpc::OperatePrivilegeGroup => LegacyCode::OperatePrivilegeGroupFailure,
         }
     }
@@ -53,10 +89,25 @@ impl Rpc {
     }
 }
 
-/// Milvus's deprecated `commonpb.ErrorCode`, still reported by pymilvus as `compatible_code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum LegacyCode {
+/// Defines [`LegacyCode`] and the list of its names and values, from one list.
+macro_rules! legacy_codes {
+    ($($name:ident = $value:literal,)*) => {
+        /// Milvus's deprecated `commonpb.ErrorCode`, still reported by pymilvus as `compatible_code`: the values
+        /// milvus-rbac reports.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(i32)]
+        pub enum LegacyCode {
+            $($name = $value,)*
+        }
+
+        impl LegacyCode {
+            /// Every code, by name (Python's `LegacyErrorCode` is made from it).
+            pub const ALL: &'static [(&'static str, i32)] = &[$((stringify!($name), $value),)*];
+        }
+    };
+}
+
+legacy_codes! {
     UnexpectedError = 1,
     ConnectFailed = 2,
     PermissionDenied = 3,
@@ -64,14 +115,17 @@ pub enum LegacyCode {
     CreateCredentialFailure = 29,
     UpdateCredentialFailure = 30,
     DeleteCredentialFailure = 31,
+    ListCredUsersFailure = 33,
     CreateRoleFailure = 35,
     DropRoleFailure = 36,
     OperateUserRoleFailure = 37,
+    SelectRoleFailure = 38,
     SelectUserFailure = 39,
     OperatePrivilegeFailure = 41,
     SelectGrantFailure = 42,
     CreatePrivilegeGroupFailure = 58,
     DropPrivilegeGroupFailure = 59,
+    ListPrivilegeGroupsFailure = 60,
     OperatePrivilegeGroupFailure = 61,
 }
 

@@ -1,29 +1,37 @@
 //! milvus-rbac: Milvus's users, roles and privileges, embedded.
 //!
-//! The core knows nothing of Python: [`Registry`] holds the rules, [`store`] the SQLite persistence, and
-//! the optional `python` feature adds the binding.
+//! The core knows nothing of Python or of transports: [`ops`] defines every operation once, [`Registry`]
+//! executes them with Milvus's rules, and [`store`] keeps the registry (in memory or in a SQLite file). The
+//! fronts translate to and from operations: the REST server and client (features `server`, `client`) and the
+//! Python binding (feature `python`). See ARCHITECTURE.md.
 
 pub mod authz;
-pub mod backend;
 pub mod catalog;
-pub mod credential_cache;
+pub mod connect;
+mod credential_cache;
 pub mod error;
-pub mod password;
+pub mod model;
+pub mod ops;
+mod password;
 pub mod profile;
-pub mod registry;
-pub mod remote;
-pub mod server;
+mod registry;
 pub mod settings;
-pub mod store;
-pub mod validate;
+mod store;
+mod validate;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "client")]
+mod remote;
+#[cfg(feature = "server")]
+mod server;
 
 #[cfg(test)]
 mod fuzz_tests;
 
 pub use error::{RbacError, Result};
-pub use registry::{Caller, Credentials, Registry, UserDescription};
+pub use password::HashStrength;
+pub use registry::{Caller, Credentials, Registry};
 pub use settings::{RegistryOptions, Settings};
 pub use store::Location;

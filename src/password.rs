@@ -97,7 +97,6 @@ pub enum Verified {
 /// Hashes with one parameter set and verifies hashes of any parameter set (they are in the PHC string).
 #[derive(Debug)]
 pub struct PasswordHasher {
-    strength: HashStrength,
     params: Params,
     /// A hash to verify against when the user does not exist, so that unknown users cost the same time.
     decoy: String,
@@ -111,15 +110,10 @@ impl PasswordHasher {
         let params = Params::new(memory, iterations, lanes, None)
             .unwrap_or_else(|_| unreachable!("the built-in argon2 parameter sets are valid"));
         PasswordHasher {
-            strength,
             params,
             decoy: decoy_phc(memory, iterations, lanes),
             own_prefix: format!("$argon2id$v=19$m={memory},t={iterations},p={lanes}$"),
         }
-    }
-
-    pub fn strength(&self) -> HashStrength {
-        self.strength
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -341,6 +335,9 @@ mod tests {
     /// verification, so a caller cannot tell them apart by timing. Counted, not timed, so never flaky.
     #[test]
     fn unknown_users_and_wrong_passwords_cost_one_verification_each() {
+        use crate::model::{BackupUser, RbacBackup};
+        use crate::ops::{args, Request};
+        use crate::registry::testing::request;
         use crate::registry::{Credentials, Registry};
         use crate::settings::RegistryOptions;
         use crate::store::Location;
@@ -355,9 +352,11 @@ mod tests {
             registry.authenticate(&Credentials::parse(user, password, ""), "")
         };
         let root = login("root", "Milvus").unwrap();
-        registry
-            .create_user(&root, "user_1", "abcdef", None)
-            .unwrap();
+        let create = request(
+            "create_user",
+            &[("user_name", "user_1"), ("password", "abcdef")],
+        );
+        registry.execute(&root, &create).unwrap();
         let cost = |work: &dyn Fn() -> bool| {
             let before = counters::runs();
             let succeeded = work();
@@ -381,8 +380,8 @@ mod tests {
         let foreign = PasswordHasher::new(HashStrength::Fast)
             .hash("restored")
             .unwrap();
-        let backup = crate::registry::RbacBackup {
-            users: vec![crate::registry::BackupUser {
+        let backup = RbacBackup {
+            users: vec![BackupUser {
                 name: "user_2".into(),
                 password_hash: foreign,
                 description: String::new(),
@@ -392,7 +391,11 @@ mod tests {
             grants: Vec::new(),
             groups: Vec::new(),
         };
-        registry.restore_rbac(&root, &backup).unwrap();
+        let restore = Request::RestoreRbac(args::RestoreRbac {
+            meta: backup,
+            timeout: None,
+        });
+        registry.execute(&root, &restore).unwrap();
         assert_eq!(cost(&|| login("user_2", "restored").is_ok()), (true, 0, 1));
         assert_eq!(
             cost(&|| login("user_2", "restored").is_ok()),
@@ -400,8 +403,14 @@ mod tests {
             "verified once, then cached"
         );
         // update_password's old-password check: the same for a missing user and a wrong password (1400 both).
-        let change =
-            |user: &str, old: &str| registry.update_password(&root, user, old, "ghijkl", None);
+        let change = |user: &str, old: &str| {
+            let texts = [
+                ("user_name", user),
+                ("old_password", old),
+                ("new_password", "ghijkl"),
+            ];
+            registry.execute(&root, &request("update_password", &texts))
+        };
         assert_eq!(cost(&|| change("nobody", "abcdef").is_ok()), (false, 0, 1));
         assert_eq!(cost(&|| change("user_1", "abcdeX").is_ok()), (false, 0, 1));
         assert_eq!(change("nobody", "abcdef").unwrap_err().code(), 1400);
@@ -411,6 +420,7 @@ mod tests {
     /// Oversize input is refused before any argon2 run.
     #[test]
     fn oversize_input_is_refused_without_hashing() {
+        use crate::registry::testing::request;
         use crate::registry::{Credentials, Registry};
         use crate::settings::RegistryOptions;
         use crate::store::Location;
@@ -426,24 +436,30 @@ mod tests {
             let root = registry
                 .authenticate(&Credentials::parse("", "", "root:Milvus"), "")
                 .unwrap();
-            registry
-                .create_user(&root, "user_1", "P@ssw0rd", None)
-                .unwrap();
+            let run = |name: &str, texts: &[(&str, &str)]| {
+                registry.execute(&root, &request(name, texts)).map(drop)
+            };
+            let create = |user: &str, password: &str| {
+                run(
+                    "create_user",
+                    &[("user_name", user), ("password", password)],
+                )
+            };
+            let change = |old: &str, new: &str| {
+                let texts = [
+                    ("user_name", "user_1"),
+                    ("old_password", old),
+                    ("new_password", new),
+                ];
+                run("update_password", &texts)
+            };
+            create("user_1", "P@ssw0rd").unwrap();
             let before = counters::runs();
             let calls: [(&str, crate::Result<()>); 5] = [
-                ("name", registry.create_user(&root, &huge, "P@ssw0rd", None)),
-                (
-                    "password",
-                    registry.create_user(&root, "user_2", &huge, None),
-                ),
-                (
-                    "old password",
-                    registry.update_password(&root, "user_1", &huge, "P@ssw0rd", None),
-                ),
-                (
-                    "new password",
-                    registry.update_password(&root, "user_1", "P@ssw0rd", &huge, None),
-                ),
+                ("name", create(&huge, "P@ssw0rd")),
+                ("password", create("user_2", &huge)),
+                ("old password", change(&huge, "P@ssw0rd")),
+                ("new password", change("P@ssw0rd", &huge)),
                 (
                     "token password",
                     registry

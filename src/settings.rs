@@ -5,7 +5,7 @@ use std::str::FromStr;
 use crate::error::{RbacError, Result};
 use crate::password::HashStrength;
 use crate::profile::ProfileName;
-use crate::store::{Location, Tx};
+use crate::store::{Location, ReadTx, WriteTx};
 
 /// A limit on users or roles; `None` is unlimited.
 pub type Limit = Option<u64>;
@@ -121,7 +121,7 @@ impl Settings {
         Ok(password)
     }
 
-    pub fn save(&self, tx: &Tx<'_>) -> Result<()> {
+    pub fn save(&self, tx: &mut dyn WriteTx) -> Result<()> {
         tx.set_setting("profile", self.profile.as_str())?;
         tx.set_setting("max_users", &stored_limit(self.max_users))?;
         tx.set_setting("max_roles", &stored_limit(self.max_roles))?;
@@ -137,7 +137,7 @@ impl Settings {
     }
 
     /// The stored settings, or `None` for a registry that was never set up.
-    pub fn load(tx: &Tx<'_>) -> Result<Option<Settings>> {
+    pub fn load(tx: &dyn ReadTx) -> Result<Option<Settings>> {
         let Some(profile) = tx.setting("profile")? else {
             return Ok(None);
         };

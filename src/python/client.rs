@@ -1,25 +1,26 @@
-//! `MilvusClient`: pymilvus's user and role methods, served by an embedded registry.
+//! `MilvusClient`: pymilvus's user, role and privilege methods (generated from the operation table, see
+//! `methods`), served by a registry embedded or on a server.
 //!
-//! Each method converts its arguments, releases the GIL for the registry call (argon2 and SQLite), and maps
-//! errors once. No rule lives here.
+//! Each method converts its arguments into a request, releases the GIL while the registry executes it
+//! (argon2, storage, the network), and converts the reply; errors are mapped once. No rule lives here.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use super::convert::{check_timeout, flag, limit, secret, text, texts, Setting};
+use super::args::{flag, limit, secret, text, texts, Setting};
 use super::display::client_html;
 use super::errors::{param_error, to_py};
-use crate::backend::Backend;
+use super::replies::Replies;
+use crate::connect::connect;
 use crate::error::RbacError;
-use crate::password::HashStrength;
+use crate::ops::{ClientEffect, Executor, Request};
 use crate::profile::ProfileName;
-use crate::registry::{Caller, Credentials, Registry};
-use crate::remote::{without_userinfo, RemoteRegistry};
+use crate::registry::{Caller, Credentials};
 use crate::settings::RegistryOptions;
-use crate::store::Location;
+use crate::wire::without_userinfo;
+use crate::HashStrength;
 
 /// A conversion of one argument.
 type Reader = fn(&Bound<'_, PyAny>, &str) -> PyResult<String>;
@@ -27,8 +28,8 @@ type Reader = fn(&Bound<'_, PyAny>, &str) -> PyResult<String>;
 /// What an open client holds: its registry (embedded or remote) and who it is connected as.
 #[derive(Clone)]
 struct Session {
-    backend: Arc<dyn Backend>,
-    caller: Caller,
+    executor: Arc<dyn Executor>,
+    caller: Arc<Caller>,
 }
 
 /// A client of a Milvus RBAC registry, with the user, role and privilege methods of `pymilvus.MilvusClient`.
@@ -55,28 +56,8 @@ pub struct MilvusClient {
     uri: String,
     /// `None` once closed.
     session: Mutex<Option<Session>>,
-}
-
-/// Where a client's registry is: in memory, in a file, or on a server.
-pub(super) enum Target {
-    Local(Location),
-    Remote(String),
-}
-
-pub(super) fn target_of(uri: &str) -> Result<Target, RbacError> {
-    if uri.starts_with("http://") || uri.starts_with("https://") {
-        return Ok(Target::Remote(uri.to_string()));
-    }
-    if uri.is_empty() {
-        return Err(RbacError::Param {
-            message: "`uri` value  is illegal".into(),
-        });
-    }
-    Ok(Target::Local(if uri == ":memory:" {
-        Location::Memory
-    } else {
-        Location::File(PathBuf::from(uri))
-    }))
+    /// What this client made of its replies, handed out again while they are current.
+    replies: Replies,
 }
 
 /// A setting given by name, such as a profile.
@@ -149,22 +130,27 @@ impl MilvusClient {
     }
 
     /// Go on as `user` with `password` (after a password change with `reset_connection=True`).
-    pub(super) fn reconnect_as(&self, user: &str, password: &str) {
+    fn reconnect_as(&self, user: &str, password: &str) {
         let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(session) = guard.as_mut() {
-            session.caller = session.caller.reconnected(user, password);
+            session.caller = Arc::new(session.caller.reconnected(user, password));
         }
     }
 
-    /// Run `operation` on the registry with the GIL released.
-    pub(super) fn call<T: Send>(
+    /// Execute `request` with the GIL released, and return its reply as pymilvus shapes it.
+    pub(super) fn run<'py>(
         &self,
-        py: Python<'_>,
-        operation: impl FnOnce(&dyn Backend, &Caller) -> Result<T, RbacError> + Send,
-    ) -> PyResult<T> {
+        py: Python<'py>,
+        request: Request,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session(py)?;
-        py.detach(|| operation(session.backend.as_ref(), &session.caller))
-            .map_err(|err| to_py(py, err))
+        let reply = py
+            .detach(|| session.executor.execute(&session.caller, &request))
+            .map_err(|err| to_py(py, err))?;
+        if let Some(ClientEffect::Reconnect { user, password }) = request.client_effect() {
+            self.reconnect_as(user, password);
+        }
+        self.replies.to_python(py, reply)
     }
 }
 
@@ -202,9 +188,7 @@ impl MilvusClient {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<MilvusClient> {
         let _ = kwargs;
-        if let Some(timeout) = timeout {
-            check_timeout(timeout)?;
-        }
+        timeout.map(super::args::timeout).transpose()?;
         let text_or_empty = |value: Option<&Bound<'_, PyAny>>, param: &str, read: Reader| {
             value.map_or_else(|| Ok(String::new()), |value| read(value, param))
         };
@@ -226,36 +210,17 @@ impl MilvusClient {
             password_hash,
         }
         .options(py)?;
-        let target = target_of(&uri).map_err(|err| to_py(py, err))?;
-        let session = py
-            .detach(|| match target {
-                Target::Local(location) => {
-                    let registry = Registry::open(location, &options)?;
-                    let caller = registry.authenticate(&credentials, &db_name)?;
-                    Ok(Session {
-                        backend: Arc::new(registry),
-                        caller,
-                    })
-                }
-                Target::Remote(uri) => {
-                    if options != RegistryOptions::default() {
-                        return Err(RbacError::Param {
-                            message: "registry settings belong to the server; a client of a server takes none"
-                                .into(),
-                        });
-                    }
-                    let (remote, caller) = RemoteRegistry::connect(&uri, &credentials, &db_name)?;
-                    Ok(Session {
-                        backend: Arc::new(remote),
-                        caller,
-                    })
-                }
-            })
+        let (executor, caller) = py
+            .detach(|| connect(&uri, &credentials, &db_name, &options))
             .map_err(|err| to_py(py, err))?;
         Ok(MilvusClient {
             // Shown in reprs: credentials in a server's URI stay out.
             uri: without_userinfo(&uri),
-            session: Mutex::new(Some(session)),
+            session: Mutex::new(Some(Session {
+                executor,
+                caller: Arc::new(caller),
+            })),
+            replies: Replies::default(),
         })
     }
 
@@ -296,7 +261,7 @@ impl MilvusClient {
                 "MilvusClient(uri={:?}, user={:?}, {})",
                 self.uri,
                 session.caller.user().unwrap_or(""),
-                session.backend.describe()
+                session.executor.describe()
             ),
             None => format!("MilvusClient(uri={:?}, closed)", self.uri),
         }

@@ -1,12 +1,13 @@
 //! The Python binding: the `milvus_rbac._core` extension module.
 
+mod args;
+mod backup;
 mod client;
-mod convert;
 mod display;
 mod errors;
-mod privileges;
+mod methods;
+mod replies;
 mod serve;
-mod users;
 
 use pyo3::prelude::*;
 

@@ -6,11 +6,10 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
 
-use super::client::{target_of, SettingArgs, Target};
-use super::convert::{text, Setting};
+use super::args::{text, Setting};
+use super::client::SettingArgs;
 use super::errors::{param_error, to_py};
-use crate::registry::Registry;
-use crate::server::{serve as serve_registry, LogLevel, ServeConfig};
+use crate::connect::{serve as serve_registry, LogLevel, ServeConfig};
 
 /// Serve the registry at `db` (a file path, or ":memory:") over Milvus's RESTful API v2 on `host`:`port`
 /// (port 0 picks a free one). Announces `milvus-rbac serving <db> on http://<host>:<port>` on stdout once it
@@ -69,23 +68,13 @@ pub fn serve(
         password_hash,
     }
     .options(py)?;
-    let location = match target_of(&db).map_err(|err| to_py(py, err))? {
-        Target::Local(location) => location,
-        Target::Remote(_) => {
-            return Err(param_error(
-                py,
-                "`db` must be a file path or \":memory:\", not a server address".into(),
-            ))
-        }
-    };
     let config = ServeConfig {
         host,
         port,
         log_level,
     };
     py.detach(|| {
-        let registry = Registry::open(location, &options)?;
-        serve_registry(registry, &config, |address| {
+        serve_registry(&db, &options, &config, |address| {
             let mut stdout = std::io::stdout();
             let _ = writeln!(stdout, "milvus-rbac serving {db} on http://{address}");
             let _ = stdout.flush();

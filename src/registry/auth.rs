@@ -1,10 +1,14 @@
 //! Authentication: who is calling. Checked when a client connects, and again at every call, so that a dropped
 //! user or a changed password stops open clients at once.
 
+use std::sync::Mutex;
+
 use zeroize::Zeroizing;
 
-use super::{Registry, DEFAULT_DATABASE};
+use super::snapshot::Snapshot;
+use super::{lock, Call, Registry};
 use crate::error::{AuthFailure, RbacError, Result};
+use crate::model::database_or_default;
 use crate::password::Verified;
 
 /// The credentials a client connects with, read as pymilvus reads its constructor's arguments.
@@ -53,12 +57,25 @@ impl Credentials {
 }
 
 /// Who operations run as, and in which database their privileges are checked.
-#[derive(Clone)]
 pub struct Caller {
     user: Option<String>,
-    /// Kept to re-verify the credential at each call (through the verified-credential cache).
+    /// Kept to check the credential again at each call.
     password: Zeroizing<String>,
     db_name: String,
+    /// The stored password hash the password was last found to match: while the user's hash is still that
+    /// one, the credential holds without hashing anything.
+    verified: Mutex<Option<String>>,
+}
+
+impl Clone for Caller {
+    fn clone(&self) -> Caller {
+        Caller {
+            user: self.user.clone(),
+            password: self.password.clone(),
+            db_name: self.db_name.clone(),
+            verified: Mutex::new(lock(&self.verified).clone()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Caller {
@@ -68,6 +85,15 @@ impl std::fmt::Debug for Caller {
 }
 
 impl Caller {
+    fn new(user: Option<&str>, password: &str, db_name: &str) -> Caller {
+        Caller {
+            user: user.map(str::to_string),
+            password: Zeroizing::new(password.to_string()),
+            db_name: database_or_default(db_name).to_string(),
+            verified: Mutex::new(None),
+        }
+    }
+
     /// The user, or `None` when authorization is disabled and no credentials were given.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
@@ -80,18 +106,11 @@ impl Caller {
 
     /// A caller of a server's registry: the server checks the credentials, at every request.
     pub fn remote(credentials: &Credentials, db_name: &str) -> Caller {
-        let (user, password) = match credentials {
-            Credentials::UserPassword { user, password } => (Some(user.clone()), password.clone()),
-            _ => (None, Zeroizing::new(String::new())),
-        };
-        Caller {
-            user,
-            password,
-            db_name: if db_name.is_empty() {
-                DEFAULT_DATABASE.to_string()
-            } else {
-                db_name.to_string()
-            },
+        match credentials {
+            Credentials::UserPassword { user, password } => {
+                Caller::new(Some(user), password, db_name)
+            }
+            _ => Caller::new(None, "", db_name),
         }
     }
 
@@ -113,11 +132,15 @@ impl Caller {
     /// The same client, now holding `password` for `user` (after it changed its own password with
     /// `reset_connection=True`).
     pub fn reconnected(&self, user: &str, password: &str) -> Caller {
-        Caller {
-            user: Some(user.to_string()),
-            password: Zeroizing::new(password.to_string()),
-            db_name: self.db_name.clone(),
-        }
+        Caller::new(Some(user), password, &self.db_name)
+    }
+
+    fn was_verified_against(&self, password_hash: &str) -> bool {
+        lock(&self.verified).as_deref() == Some(password_hash)
+    }
+
+    fn remember_verified(&self, password_hash: String) {
+        *lock(&self.verified) = Some(password_hash);
     }
 }
 
@@ -129,90 +152,102 @@ impl Registry {
     /// Check `credentials` as Milvus's authentication interceptor does. With authorization disabled nothing is
     /// checked, and the caller is whoever the credentials name. `db_name` is the client's database.
     pub fn authenticate(&self, credentials: &Credentials, db_name: &str) -> Result<Caller> {
-        let db_name = if db_name.is_empty() {
-            DEFAULT_DATABASE
-        } else {
-            db_name
-        };
-        let caller = |user: Option<&str>, password: &str| Caller {
-            user: user.map(str::to_string),
-            password: Zeroizing::new(password.to_string()),
-            db_name: db_name.to_string(),
-        };
         let fail = |reason| Err(RbacError::Authentication { reason });
         let (user, password) = match credentials {
             Credentials::UserPassword { user, password } => (user, password),
-            _ if !self.settings.authorization_enabled => return Ok(caller(None, "")),
+            _ if !self.settings().authorization_enabled => {
+                return Ok(Caller::new(None, "", db_name))
+            }
             Credentials::Missing => return fail(AuthFailure::MissingAuthorization),
             Credentials::ApiKey => return fail(AuthFailure::BadApiKey),
         };
-        if !self.settings.authorization_enabled || self.verify_password(user, password)? {
-            Ok(caller(Some(user), password))
-        } else {
-            fail(AuthFailure::BadCredentials)
+        let caller = Caller::new(Some(user), password, db_name);
+        if !self.settings().authorization_enabled {
+            return Ok(caller);
+        }
+        let view = self.view()?;
+        match self.verify_password(&view, user, password)? {
+            Some(password_hash) => {
+                caller.remember_verified(password_hash);
+                Ok(caller)
+            }
+            None => fail(AuthFailure::BadCredentials),
         }
     }
 
     /// Check an open client's credential again: fails once its user is dropped or its password changed.
-    pub(super) fn reauthenticate(&self, caller: &Caller) -> Result<()> {
-        if !self.settings.authorization_enabled {
-            return Ok(());
-        }
+    pub(super) fn reauthenticate(&self, call: &Call<'_>) -> Result<()> {
+        let caller = call.caller;
         let user = caller.user().ok_or(RbacError::Authentication {
             reason: AuthFailure::MissingAuthorization,
         })?;
-        if self.verify_password(user, &caller.password)? {
-            Ok(())
-        } else {
-            Err(RbacError::Authentication {
+        if let Some(entry) = call.view.user(self.store(), user)? {
+            if caller.was_verified_against(&entry.password_hash) {
+                return Ok(());
+            }
+        }
+        match self.verify_password(call.view, user, &caller.password)? {
+            Some(password_hash) => {
+                caller.remember_verified(password_hash);
+                Ok(())
+            }
+            None => Err(RbacError::Authentication {
                 reason: AuthFailure::BadCredentials,
-            })
+            }),
         }
     }
 
-    /// Whether `password` is `user`'s. A credential verified before against the same stored hash costs a keyed
-    /// hash; otherwise one argon2 verification, whether or not the user exists. A stored hash weaker than the
-    /// configured parameters is upgraded.
-    pub(super) fn verify_password(&self, user: &str, password: &str) -> Result<bool> {
+    /// The stored hash `password` matches if it is `user`'s password, else `None`. A credential verified
+    /// before against the same stored hash costs a keyed hash; otherwise one argon2 verification, whether or
+    /// not the user exists. A stored hash weaker than the configured parameters is upgraded.
+    pub(super) fn verify_password(
+        &self,
+        view: &Snapshot,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<String>> {
+        let hasher = &self.shared.hasher;
         // No stored password is longer than the profile allows (root's is at most 72 bytes), and no user name
         // of any profile is anywhere near this long: such input is refused without hashing it.
         if password.len() > self.profile().password.max_bytes().max(72)
             || user.len() > MAX_USER_NAME_BYTES
         {
-            return Ok(false);
+            return Ok(None);
         }
-        let Some(stored) = self.read(|tx| tx.password_hash(user))? else {
-            self.hasher.verify_decoy(password);
-            return Ok(false);
+        let Some(entry) = view.user(self.store(), user)? else {
+            hasher.verify_decoy(password);
+            return Ok(None);
         };
-        let verified = if self.verified.contains(password, &stored) {
+        let stored = entry.password_hash.as_str();
+        let verified = if self.shared.verified.contains(password, stored) {
             // Known to match, maybe from a client with weaker settings: upgrade all the same.
             Verified::Yes {
-                rehash: self.hasher.needs_rehash(&stored),
+                rehash: hasher.needs_rehash(stored),
             }
         } else {
-            self.hasher.verify(password, &stored)
+            hasher.verify(password, stored)
         };
         match verified {
-            Verified::No => Ok(false),
+            Verified::No => Ok(None),
             // A registry this process may only read keeps its weaker hash.
-            Verified::Yes { rehash } if !rehash || self.store.is_read_only() => {
-                self.verified.insert(password, &stored);
-                Ok(true)
+            Verified::Yes { rehash } if !rehash || self.store().is_read_only() => {
+                self.shared.verified.insert(password, stored);
+                Ok(Some(stored.to_string()))
             }
             Verified::Yes { .. } => {
                 let upgraded = self.hash_password(password)?;
                 let current = self.write(|tx| {
                     // Only if nobody changed the password meanwhile.
-                    if tx.password_hash(user)?.as_deref() == Some(stored.as_str()) {
-                        tx.set_password_hash(user, &upgraded)?;
-                        Ok(upgraded)
-                    } else {
-                        Ok(stored)
+                    match tx.user(user)? {
+                        Some(record) if record.password_hash == stored => {
+                            tx.set_password_hash(user, &upgraded)?;
+                            Ok(upgraded)
+                        }
+                        _ => Ok(stored.to_string()),
                     }
                 })?;
-                self.verified.insert(password, &current);
-                Ok(true)
+                self.shared.verified.insert(password, &current);
+                Ok(Some(current))
             }
         }
     }

@@ -8,49 +8,23 @@ use std::collections::BTreeSet;
 
 use argon2::password_hash::phc::PasswordHash;
 
-use super::{Caller, Registry, ADMIN_ROLE, ANY, PUBLIC_ROLE, ROOT_USER};
-use crate::catalog::{Group, ObjectType};
+use super::{Call, Registry};
+use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
-use crate::store::Grant;
+use crate::model::{is_builtin_role, BackupRole, BackupUser, RbacBackup, ANY, ROOT_USER};
+use crate::ops::args;
 use crate::validate;
-
-/// A user in a backup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupUser {
-    pub name: String,
-    /// An argon2id PHC string.
-    pub password_hash: String,
-    pub description: String,
-    pub roles: Vec<String>,
-}
-
-/// A role in a backup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupRole {
-    pub name: String,
-    pub description: String,
-}
-
-/// The RBAC metadata of a registry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RbacBackup {
-    pub users: Vec<BackupUser>,
-    pub roles: Vec<BackupRole>,
-    pub grants: Vec<Grant>,
-    pub groups: Vec<Group>,
-}
-
-fn is_builtin_role(name: &str) -> bool {
-    name == ADMIN_ROLE || name == PUBLIC_ROLE
-}
 
 impl Registry {
     /// Everything but root, admin and public, in byte order.
-    pub fn backup_rbac(&self, caller: &Caller) -> Result<RbacBackup> {
-        self.authorize_global(caller, "BackupRBAC")?;
+    pub(super) fn backup_rbac(
+        &self,
+        _call: &Call<'_>,
+        _args: &args::BackupRbac,
+    ) -> Result<RbacBackup> {
         self.read(|tx| {
             let users = tx
-                .stored_users()?
+                .users()?
                 .into_iter()
                 .filter(|user| user.name != ROOT_USER)
                 .map(|user| {
@@ -67,23 +41,16 @@ impl Registry {
                 .iter()
                 .filter(|name| !is_builtin_role(name))
                 .map(|name| {
-                    let description = tx.role_description(name)?.unwrap_or_default();
+                    let description = tx.role(name)?.unwrap_or_default();
                     Ok(BackupRole {
                         name: name.to_string(),
                         description,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let groups = tx
-                .group_names()?
-                .into_iter()
-                .map(|name| {
-                    let privileges = tx.group_members(&name)?;
-                    Ok(Group { name, privileges })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let groups = tx.groups()?;
             let grants = tx
-                .all_grants()?
+                .grants()?
                 .into_iter()
                 .filter(|grant| !is_builtin_role(&grant.role_name))
                 .collect();
@@ -98,8 +65,8 @@ impl Registry {
 
     /// Restore a backup into this registry: refused whole if any user, role or group exists already, or if
     /// anything it references is missing.
-    pub fn restore_rbac(&self, caller: &Caller, backup: &RbacBackup) -> Result<()> {
-        self.authorize_global(caller, "RestoreRBAC")?;
+    pub(super) fn restore_rbac(&self, _call: &Call<'_>, args: &args::RestoreRbac) -> Result<()> {
+        let backup = &args.meta;
         let profile = self.profile();
         self.check_backup(backup)?;
         let catalog = profile.catalog;
@@ -111,7 +78,7 @@ impl Registry {
         };
         self.write(|tx| {
             for role in &backup.roles {
-                if tx.role_exists(&role.name)? {
+                if tx.role(&role.name)?.is_some() {
                     return Err(conflict(format!("role [{}] already exists", role.name)));
                 }
             }
@@ -128,7 +95,7 @@ impl Registry {
             let backup_groups: BTreeSet<&str> =
                 backup.groups.iter().map(|g| g.name.as_str()).collect();
             let role_known = |name: &str| -> Result<bool> {
-                Ok(backup_roles.contains(name) || tx.role_exists(name)?)
+                Ok(backup_roles.contains(name) || tx.role(name)?.is_some())
             };
             for grant in &backup.grants {
                 let known = grant.privilege == ANY
@@ -155,7 +122,7 @@ impl Registry {
                 }
             }
             for user in &backup.users {
-                if tx.user_exists(&user.name)? {
+                if tx.user(&user.name)?.is_some() {
                     return Err(conflict(format!("user [{}] already exists", user.name)));
                 }
                 for role in &user.roles {

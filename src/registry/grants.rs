@@ -1,42 +1,116 @@
 //! Privileges granted to roles: grant v1 (object type + object name), grant v2 (collection + database),
 //! and `describe_role`.
 
-use super::{Caller, Registry};
+use std::sync::Arc;
+
+use super::{Call, Caller, Registry};
 use crate::catalog::{Level, ObjectType};
 use crate::error::{RbacError, Result, Rpc};
-use crate::store::{Grant, Tx};
+use crate::model::{database_or_default, Grant, RoleDescription, ANY};
+use crate::ops::args;
+use crate::store::WriteTx;
 use crate::validate;
 
 /// Grant or revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
+enum Operation {
     Grant,
     Revoke,
 }
 
-/// The database Milvus assumes when none is named.
-pub const DEFAULT_DATABASE: &str = "default";
-/// Matches every database, object or privilege.
-pub const ANY: &str = "*";
-
-/// What `describe_role` shows of a role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleDescription {
-    pub name: String,
-    pub description: String,
-    /// In Milvus's order: object type, then `<db>.<object name>`, then privilege.
-    pub grants: Vec<Grant>,
-}
-
-fn database_or_default(db_name: &str) -> &str {
-    if db_name.is_empty() {
-        DEFAULT_DATABASE
-    } else {
-        db_name
-    }
-}
-
 impl Registry {
+    pub(super) fn grant_privilege(
+        &self,
+        call: &Call<'_>,
+        args: &args::GrantPrivilege,
+    ) -> Result<()> {
+        let args::GrantPrivilege {
+            role_name,
+            object_type,
+            privilege,
+            object_name,
+            db_name,
+            ..
+        } = args;
+        self.operate_privilege(
+            call.caller,
+            Operation::Grant,
+            role_name,
+            object_type,
+            privilege,
+            object_name,
+            db_name,
+        )
+    }
+
+    pub(super) fn revoke_privilege(
+        &self,
+        call: &Call<'_>,
+        args: &args::RevokePrivilege,
+    ) -> Result<()> {
+        let args::RevokePrivilege {
+            role_name,
+            object_type,
+            privilege,
+            object_name,
+            db_name,
+            ..
+        } = args;
+        self.operate_privilege(
+            call.caller,
+            Operation::Revoke,
+            role_name,
+            object_type,
+            privilege,
+            object_name,
+            db_name,
+        )
+    }
+
+    pub(super) fn grant_privilege_v2(
+        &self,
+        call: &Call<'_>,
+        args: &args::GrantPrivilegeV2,
+    ) -> Result<()> {
+        let args::GrantPrivilegeV2 {
+            role_name,
+            privilege,
+            collection_name,
+            db_name,
+            ..
+        } = args;
+        self.operate_privilege_v2(
+            call.caller,
+            Operation::Grant,
+            role_name,
+            privilege,
+            collection_name,
+            db_name,
+        )
+    }
+
+    pub(super) fn revoke_privilege_v2(
+        &self,
+        call: &Call<'_>,
+        args: &args::RevokePrivilegeV2,
+    ) -> Result<()> {
+        let args::RevokePrivilegeV2 {
+            role_name,
+            privilege,
+            collection_name,
+            db_name,
+            ..
+        } = args;
+        self.operate_privilege_v2(
+            call.caller,
+            Operation::Revoke,
+            role_name,
+            privilege,
+            collection_name,
+            db_name,
+        )
+    }
+
     /// Who grants: the connected user. With authorization disabled and no credentials there is nobody.
     fn grantor<'c>(&self, caller: &'c Caller) -> Result<&'c str> {
         caller.user().ok_or(RbacError::NoGrantor)
@@ -48,13 +122,18 @@ impl Registry {
     }
 
     /// The checks OperatePrivilege v1 and v2 share: the role and the grantor exist.
-    fn check_role_and_grantor(&self, tx: &Tx<'_>, role_name: &str, grantor: &str) -> Result<()> {
-        if !tx.role_exists(role_name)? {
+    fn check_role_and_grantor(
+        &self,
+        tx: &mut dyn WriteTx,
+        role_name: &str,
+        grantor: &str,
+    ) -> Result<()> {
+        if tx.role(role_name)?.is_none() {
             return Err(self.privilege_check_failed(RbacError::RoleNotFound {
                 rpc: Rpc::OperatePrivilege,
             }));
         }
-        if !tx.user_exists(grantor)? {
+        if tx.user(grantor)?.is_none() {
             return Err(self.privilege_check_failed(RbacError::UserNotFound {
                 rpc: Rpc::OperatePrivilege,
             }));
@@ -64,7 +143,7 @@ impl Registry {
 
     /// Apply a grant or revoke, and the same for its related privileges (Load and Flush bring their state
     /// privileges along), in one transaction.
-    fn apply(&self, tx: &Tx<'_>, operation: Operation, grant: Grant) -> Result<()> {
+    fn apply(&self, tx: &mut dyn WriteTx, operation: Operation, grant: Grant) -> Result<()> {
         let related = self.profile().catalog.related(&grant.privilege);
         let related = related.iter().map(|privilege| Grant {
             privilege: privilege.to_string(),
@@ -82,7 +161,7 @@ impl Registry {
     /// Milvus's OperatePrivilege (v1): `privilege` on an object of `object_type`, in database `db_name`
     /// (`""` is `default`). Global grants are stored on object `*`.
     #[allow(clippy::too_many_arguments)]
-    pub fn operate_privilege(
+    fn operate_privilege(
         &self,
         caller: &Caller,
         operation: Operation,
@@ -92,7 +171,6 @@ impl Registry {
         object_name: &str,
         db_name: &str,
     ) -> Result<()> {
-        self.authorize_global(caller, "ManageOwnership")?;
         let profile = self.profile();
         let names = &profile.object_names;
         if privilege != ANY {
@@ -154,7 +232,7 @@ impl Registry {
 
     /// Milvus's OperatePrivilegeV2 (2.5+): `privilege` (a privilege or a group) on `collection_name` in
     /// `db_name`, with the scope rules of privilege levels.
-    pub fn operate_privilege_v2(
+    fn operate_privilege_v2(
         &self,
         caller: &Caller,
         operation: Operation,
@@ -163,12 +241,6 @@ impl Registry {
         collection_name: &str,
         db_name: &str,
     ) -> Result<()> {
-        let method = match operation {
-            Operation::Grant => "grant_privilege_v2",
-            Operation::Revoke => "revoke_privilege_v2",
-        };
-        self.require_groups(method, "OperatePrivilegeV2")?;
-        self.authorize_global(caller, "ManageOwnership")?;
         let profile = self.profile();
         self.validate_role_name(role_name)?;
         if privilege != ANY {
@@ -219,57 +291,62 @@ impl Registry {
 
     /// Milvus's SelectGrant for one role: its grants in `db_name` (`""` is `default`) and in `*`, or in every
     /// database for `*`.
-    pub fn describe_role(
+    pub(super) fn describe_role(
         &self,
-        caller: &Caller,
-        role_name: &str,
-        db_name: &str,
-    ) -> Result<RoleDescription> {
-        // pymilvus asks SelectRole before SelectGrant, so even one's own roles need SelectOwnership.
-        self.authorize_global(caller, "SelectOwnership")?;
+        call: &Call<'_>,
+        args: &args::DescribeRole,
+    ) -> Result<Arc<RoleDescription>> {
+        let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
-        let db_name = database_or_default(db_name);
+        let db_name = database_or_default(&args.db_name);
+        let store = self.store();
+        let Some(role) = call.view.role(store, role_name)? else {
+            return Err(RbacError::RoleNotFound {
+                rpc: Rpc::SelectGrant,
+            });
+        };
+        if let Some(described) = role.described.get(db_name) {
+            return Ok(described);
+        }
         let catalog = self.profile().catalog;
         let star_lists_all = self.profile().star_database_lists_all;
-        self.read(|tx| {
-            let Some(description) = tx.role_description(role_name)? else {
-                return Err(RbacError::RoleNotFound {
-                    rpc: Rpc::SelectGrant,
-                });
-            };
-            let custom_groups = tx.group_names()?;
-            let mut grants: Vec<Grant> = tx
-                .grants_of_role(role_name)?
-                .into_iter()
-                .filter(|grant| {
-                    grant.db_name == db_name
-                        || grant.db_name == ANY
-                        || (db_name == ANY && star_lists_all)
-                })
-                .collect();
-            // Milvus lists its etcd keys: `<type>/<db>.<object>`, then the stored privilege name, which
-            // carries a `Privilege` or `PrivilegeGroup` prefix.
-            grants.sort_by_cached_key(|grant| {
-                let is_group = catalog.is_builtin_group(&grant.privilege)
-                    || catalog.is_legacy_group(&grant.privilege)
-                    || custom_groups.contains(&grant.privilege);
-                let stored = match grant.privilege.as_str() {
-                    ANY => ANY.to_string(),
-                    name if is_group => format!("PrivilegeGroup{name}"),
-                    name => format!("Privilege{name}"),
-                };
-                (
-                    grant.object_type.clone(),
-                    format!("{}.{}", grant.db_name, grant.object_name),
-                    stored,
-                )
-            });
-            Ok(RoleDescription {
-                name: role_name.to_string(),
-                description,
-                grants,
+        let custom_groups = call.view.groups(store)?;
+        let mut grants: Vec<Grant> = role
+            .grants
+            .iter()
+            .filter(|grant| {
+                grant.db_name == db_name
+                    || grant.db_name == ANY
+                    || (db_name == ANY && star_lists_all)
             })
-        })
+            .cloned()
+            .collect();
+        // Milvus lists its etcd keys: `<type>/<db>.<object>`, then the stored privilege name, which carries a
+        // `Privilege` or `PrivilegeGroup` prefix.
+        grants.sort_by_cached_key(|grant| {
+            let is_group = catalog.is_builtin_group(&grant.privilege)
+                || catalog.is_legacy_group(&grant.privilege)
+                || custom_groups.by_name.contains_key(&grant.privilege);
+            let stored = match grant.privilege.as_str() {
+                ANY => ANY.to_string(),
+                name if is_group => format!("PrivilegeGroup{name}"),
+                name => format!("Privilege{name}"),
+            };
+            (
+                grant.object_type.clone(),
+                format!("{}.{}", grant.db_name, grant.object_name),
+                stored,
+            )
+        });
+        let described = Arc::new(RoleDescription {
+            name: role_name.to_string(),
+            description: role.description.clone(),
+            grants,
+        });
+        // The role entry belongs to this snapshot (or to nothing, if it was read at a later change count).
+        role.described
+            .keep(db_name.to_string(), Arc::clone(&described));
+        Ok(described)
     }
 }
 

@@ -1,38 +1,29 @@
 //! Custom privilege groups (Milvus 2.5+): create, drop, list, add and remove privileges.
 
-use super::{Caller, Registry};
-use crate::catalog::Group;
+use std::sync::Arc;
+
+use super::{Call, Registry};
 use crate::error::{RbacError, Result, Rpc};
-use crate::store::Tx;
+use crate::model::Group;
+use crate::ops::args;
+use crate::store::WriteTx;
 use crate::validate;
 
 /// Add or remove privileges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupChange {
+enum GroupChange {
     Add,
     Remove,
 }
 
 impl Registry {
-    /// Refuse a call that the profile's Milvus line does not have, as an older server would.
-    pub(super) fn require_groups(&self, method: &str, rpc_name: &str) -> Result<()> {
-        let profile = self.profile();
-        if profile.catalog.has_groups() {
-            return Ok(());
-        }
-        Err(RbacError::Unsupported {
-            message: format!(
-                "{method} is not available in profile {}: Milvus added it in 2.5 (older servers answer: \
-                 unknown method {rpc_name} for service milvus.proto.milvus.MilvusService)",
-                profile.name
-            ),
-        })
-    }
-
     /// Milvus's CreatePrivilegeGroup: a new, empty group whose name is no privilege or group yet.
-    pub fn create_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
-        self.require_groups("create_privilege_group", "CreatePrivilegeGroup")?;
-        self.authorize_global(caller, "CreatePrivilegeGroup")?;
+    pub(super) fn create_privilege_group(
+        &self,
+        _call: &Call<'_>,
+        args: &args::CreatePrivilegeGroup,
+    ) -> Result<()> {
+        let group_name = args.group_name.as_str();
         validate::privilege_group_name(group_name)?;
         let catalog = self.profile().catalog;
         let refuse = |reason: String| {
@@ -57,15 +48,18 @@ impl Registry {
     }
 
     /// Milvus's DropPrivilegeGroup: refused while a role holds the group; a no-op for any other name.
-    pub fn drop_privilege_group(&self, caller: &Caller, group_name: &str) -> Result<()> {
-        self.require_groups("drop_privilege_group", "DropPrivilegeGroup")?;
-        self.authorize_global(caller, "DropPrivilegeGroup")?;
+    pub(super) fn drop_privilege_group(
+        &self,
+        _call: &Call<'_>,
+        args: &args::DropPrivilegeGroup,
+    ) -> Result<()> {
+        let group_name = args.group_name.as_str();
         validate::privilege_group_name(group_name)?;
         self.write(|tx| {
             if !tx.group_exists(group_name)? {
                 return Ok(());
             }
-            if let Some(role) = tx.role_granted(group_name)? {
+            if let Some(role) = tx.role_holding(group_name)? {
                 return Err(self.check_failed(
                     "failed to check if privilege group dropable",
                     RbacError::GroupInUse {
@@ -79,37 +73,45 @@ impl Registry {
     }
 
     /// Custom groups by name, then the nine built-in groups in Milvus's order.
-    pub fn list_privilege_groups(&self, caller: &Caller) -> Result<Vec<Group>> {
-        self.require_groups("list_privilege_groups", "ListPrivilegeGroups")?;
-        self.authorize_global(caller, "ListPrivilegeGroups")?;
-        let mut groups = self.read(|tx| {
-            tx.group_names()?
-                .into_iter()
-                .map(|name| {
-                    let privileges = tx.group_members(&name)?;
-                    Ok(Group { name, privileges })
-                })
-                .collect::<Result<Vec<Group>>>()
-        })?;
+    pub(super) fn list_privilege_groups(
+        &self,
+        call: &Call<'_>,
+        _args: &args::ListPrivilegeGroups,
+    ) -> Result<Arc<Vec<Group>>> {
+        if let Some(groups) = call.view.group_list.get() {
+            return Ok(Arc::clone(groups));
+        }
+        let mut groups = call.view.groups(self.store())?.list.clone();
         groups.extend(self.profile().catalog.builtin_groups());
-        Ok(groups)
+        Ok(Arc::clone(
+            call.view.group_list.get_or_init(|| Arc::new(groups)),
+        ))
+    }
+
+    pub(super) fn add_privileges_to_group(
+        &self,
+        _call: &Call<'_>,
+        args: &args::AddPrivilegesToGroup,
+    ) -> Result<()> {
+        self.change_privilege_group(GroupChange::Add, &args.group_name, &args.privileges)
+    }
+
+    pub(super) fn remove_privileges_from_group(
+        &self,
+        _call: &Call<'_>,
+        args: &args::RemovePrivilegesFromGroup,
+    ) -> Result<()> {
+        self.change_privilege_group(GroupChange::Remove, &args.group_name, &args.privileges)
     }
 
     /// Milvus's OperatePrivilegeGroup: add or remove privileges (or group names, kept as names). Added
     /// privileges must share one level with the group's.
-    pub fn change_privilege_group(
+    fn change_privilege_group(
         &self,
-        caller: &Caller,
         change: GroupChange,
         group_name: &str,
         privileges: &[String],
     ) -> Result<()> {
-        let method = match change {
-            GroupChange::Add => "add_privileges_to_group",
-            GroupChange::Remove => "remove_privileges_from_group",
-        };
-        self.require_groups(method, "OperatePrivilegeGroup")?;
-        self.authorize_global(caller, "OperatePrivilegeGroup")?;
         validate::privilege_group_name(group_name)?;
         let profile = self.profile();
         for privilege in privileges {
@@ -181,7 +183,11 @@ impl Registry {
 
     /// The first of `names` that is neither a privilege, a built-in group nor a custom group. Group names are
     /// stored as they are, as Milvus stores them.
-    fn first_unknown<'n>(&self, tx: &Tx<'_>, names: &'n [String]) -> Result<Option<&'n String>> {
+    fn first_unknown<'n>(
+        &self,
+        tx: &mut dyn WriteTx,
+        names: &'n [String],
+    ) -> Result<Option<&'n String>> {
         let catalog = self.profile().catalog;
         for name in names {
             if !catalog.is_defined(name) && !tx.group_exists(name)? {

@@ -1,91 +1,148 @@
-//! The registry: Milvus's rules for users, roles and memberships, one public function per operation.
+//! The registry: Milvus's rules for users, roles, memberships and privileges, executing one [`Request`] at a
+//! time.
 //!
-//! Each operation validates (per the profile), applies the rule, and persists in one transaction. Expensive work
-//! (argon2) happens outside transactions: cheap checks run first, so a request that will fail costs no hashing,
-//! and the write transaction repeats them, so a concurrent change cannot slip in between.
+//! [`Registry::execute`] does for every operation what its spec says (see [`crate::ops`]): refuse it where the
+//! profile's Milvus line lacks it, check the caller's credential and privilege, then run the operation's rule,
+//! a method of the same name in this module's files. Rules validate (per the profile), apply, and persist in
+//! one transaction. Expensive work (argon2) happens outside transactions: cheap checks run first, so a request
+//! that will fail costs no hashing, and the write transaction repeats them, so a concurrent change cannot slip
+//! in between. Reads are answered from snapshots (see [`snapshot`]).
 
 mod access;
 mod auth;
 mod backup;
 mod grants;
 mod groups;
-mod lists;
 mod roles;
+mod shared;
+mod snapshot;
 mod users;
 
-pub use access::Explanation;
+use std::sync::{Arc, Mutex, MutexGuard};
+
 pub use auth::{Caller, Credentials};
-pub use backup::{BackupRole, BackupUser, RbacBackup};
-pub use grants::{Operation, RoleDescription, ANY, DEFAULT_DATABASE};
-pub use groups::GroupChange;
 
 use crate::credential_cache::CredentialCache;
 use crate::error::{RbacError, Result};
+use crate::model::{Grant, ADMIN_ROLE, ANY, PUBLIC_ROLE, ROOT_USER};
+use crate::ops::{for_each_operation, Availability, Executor, IntoReply, OpSpec, Reply, Request};
 use crate::password::PasswordHasher;
 use crate::profile::Profile;
 use crate::settings::{RegistryOptions, Settings};
-use crate::store::{Grant, Location, Store, Tx};
+use crate::store::{self, Location, ReadTx, Store, WriteTx};
+use snapshot::Snapshot;
 
-/// The role every holder of which passes every privilege check.
-pub const ADMIN_ROLE: &str = "admin";
-/// The role every user implicitly holds.
-pub const PUBLIC_ROLE: &str = "public";
-/// The user created with the registry, which cannot be dropped.
-pub const ROOT_USER: &str = "root";
-
-/// An open registry.
+/// What every client of one registry in this process shares.
 #[derive(Debug)]
-pub struct Registry {
-    store: Store,
+struct Shared {
+    store: Box<dyn Store>,
     settings: Settings,
     hasher: PasswordHasher,
     verified: &'static CredentialCache,
-    /// Milvus 2.5.4's `rootShouldBindRole`, for this client: root is checked like any user.
-    root_should_bind_role: bool,
-    user_list: lists::HeldList,
-    role_list: lists::HeldList,
+    /// The latest snapshot; reads replace it when they find the change count moved.
+    snapshot: Mutex<Arc<Snapshot>>,
 }
 
-/// What `describe_user` shows of a user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserDescription {
-    pub name: String,
-    /// Sorted by byte order.
-    pub roles: Vec<String>,
-    pub description: String,
+/// An open registry, as one client sees it.
+#[derive(Debug)]
+pub struct Registry {
+    shared: Arc<Shared>,
+    /// Milvus 2.5.4's `rootShouldBindRole`, for this client: root is checked like any user.
+    root_should_bind_role: bool,
+}
+
+/// One request being executed: who calls, and the snapshot its reads see.
+pub(crate) struct Call<'c> {
+    caller: &'c Caller,
+    view: &'c Snapshot,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Registry {
-    /// Open the registry at `location`, creating it (with root, admin and public) if it does not exist.
+    /// Open the registry at `location`, creating it (with root, admin and public) if it does not exist. A file
+    /// another client of this process has open is shared with it: its store, settings and snapshots.
     pub fn open(location: Location, options: &RegistryOptions) -> Result<Registry> {
-        let store = Store::open(location)?;
-        let settings = match store.read(Settings::load)? {
-            Some(stored) => stored,
-            None => create(&store, options)?,
+        let shared = match shared::find(&location) {
+            Some(shared) => shared,
+            None => {
+                let shared = Arc::new(Shared::open(location, options)?);
+                shared::remember(&shared);
+                shared
+            }
         };
-        settings.check_reopened_with(options, store.location())?;
-        let hasher = PasswordHasher::new(settings.password_hash);
+        shared
+            .settings
+            .check_reopened_with(options, shared.store.location())?;
         Ok(Registry {
-            store,
-            settings,
-            hasher,
-            verified: CredentialCache::shared()?,
+            shared,
             root_should_bind_role: options.root_should_bind_role.unwrap_or(false),
-            user_list: lists::HeldList::default(),
-            role_list: lists::HeldList::default(),
         })
     }
 
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.shared.settings
     }
 
     pub fn profile(&self) -> &'static Profile {
-        self.settings.profile.profile()
+        self.shared.settings.profile.profile()
     }
 
     pub fn location(&self) -> &Location {
-        self.store.location()
+        self.shared.store.location()
+    }
+
+    /// Execute `request` for `caller`: availability, credential and privilege checks, then the rule.
+    pub fn execute(&self, caller: &Caller, request: &Request) -> Result<Reply> {
+        let spec = request.spec();
+        self.check_available(spec)?;
+        let view = self.view()?;
+        let call = Call {
+            caller,
+            view: &view,
+        };
+        self.authorize(
+            &call,
+            spec.needs.object_type,
+            spec.needs.privilege,
+            request.object(),
+        )?;
+        self.dispatch(&call, request)
+    }
+
+    /// Refuse an operation that the profile's Milvus line does not have, as an older server would, before
+    /// any privilege check.
+    fn check_available(&self, spec: &OpSpec) -> Result<()> {
+        let profile = self.profile();
+        let (has_it, since) = match spec.available {
+            Availability::Always => return Ok(()),
+            Availability::WithGroups => (profile.catalog.has_groups(), "2.5"),
+            Availability::WithDescriptions => (profile.descriptions, "2.6.19"),
+        };
+        if has_it {
+            return Ok(());
+        }
+        let rpc = spec.rpc.map_or(spec.name, |rpc| rpc.name());
+        Err(RbacError::Unsupported {
+            message: format!(
+                "{} is not available in profile {}: Milvus added {rpc} in {since} (older servers answer: \
+                 unknown method {rpc} for service milvus.proto.milvus.MilvusService)",
+                spec.name, profile.name
+            ),
+        })
+    }
+
+    /// The snapshot at the registry's current change count: the latest one if it is current, else a new one.
+    fn view(&self) -> Result<Arc<Snapshot>> {
+        let version = self.shared.store.version()?;
+        let mut latest = lock(&self.shared.snapshot);
+        // Another thread may have seen a later count meanwhile: what it started is at least as fresh.
+        if latest.version() < version {
+            *latest = Arc::new(Snapshot::after(&latest, version));
+        }
+        Ok(Arc::clone(&latest))
     }
 
     /// Milvus 2.6 wraps the failures of its coordinator's pre-checks in `context`; earlier versions return
@@ -101,16 +158,64 @@ impl Registry {
         }
     }
 
+    fn store(&self) -> &dyn Store {
+        self.shared.store.as_ref()
+    }
+
     fn hash_password(&self, password: &str) -> Result<String> {
-        hash_remembered(&self.hasher, self.verified, password)
+        hash_remembered(&self.shared.hasher, self.shared.verified, password)
     }
 
-    fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.store.read(work)
+    fn read<T>(&self, work: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
+        self.store().read(work)
     }
 
-    fn write<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.store.write(work)
+    fn write<T>(&self, work: impl FnOnce(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
+        self.store().write(work)
+    }
+}
+
+impl Executor for Registry {
+    fn execute(&self, caller: &Caller, request: &Request) -> Result<Reply> {
+        Registry::execute(self, caller, request)
+    }
+
+    fn describe(&self) -> String {
+        format!("profile={:?}", self.profile().name.as_str())
+    }
+}
+
+/// Expands the operation table into [`Registry::dispatch`]: each request to the rule of the same name.
+macro_rules! dispatch {
+    ($($(#[$doc:meta])* $name:ident => $Op:ident { $($spec:tt)* })*) => {
+        impl Registry {
+            fn dispatch(&self, call: &Call<'_>, request: &Request) -> Result<Reply> {
+                match request {
+                    $(Request::$Op(args) => self.$name(call, args).map(IntoReply::into_reply),)*
+                }
+            }
+        }
+    };
+}
+
+for_each_operation!(dispatch);
+
+impl Shared {
+    /// Open the store at `location`, setting up a new registry there if there is none.
+    fn open(location: Location, options: &RegistryOptions) -> Result<Shared> {
+        let store = store::open(location)?;
+        let settings = match store.read(Settings::load)? {
+            Some(stored) => stored,
+            None => create(store.as_ref(), options)?,
+        };
+        let version = store.version()?;
+        Ok(Shared {
+            store,
+            hasher: PasswordHasher::new(settings.password_hash),
+            settings,
+            verified: CredentialCache::shared()?,
+            snapshot: Mutex::new(Arc::new(Snapshot::new(version))),
+        })
     }
 }
 
@@ -126,7 +231,7 @@ fn hash_remembered(
 }
 
 /// Set up a new registry: settings, root and the built-in roles, in one transaction.
-fn create(store: &Store, options: &RegistryOptions) -> Result<Settings> {
+fn create(store: &dyn Store, options: &RegistryOptions) -> Result<Settings> {
     let settings = Settings::for_new_registry(options)?;
     // Root's first login then costs no argon2 run: a new `:memory:` client would otherwise pay two.
     let root_hash = hash_remembered(
@@ -175,6 +280,19 @@ pub(crate) mod testing {
             .authenticate(&Credentials::parse("", "", "root:Milvus"), "")
             .unwrap();
         (registry, caller)
+    }
+
+    /// The request for operation `name`, its arguments given as texts (see [`crate::ops::ArgKind::text_value`]).
+    pub fn request(name: &str, texts: &[(&str, &str)]) -> Request {
+        let spec = OpSpec::named(name).expect("a known operation");
+        let given = texts.iter().map(|(arg, text)| {
+            let kind = spec.arg(arg).expect("a known argument").kind;
+            (
+                *arg,
+                kind.text_value(text).expect("an argument given as text"),
+            )
+        });
+        Request::build(name, given).expect("a well-formed request")
     }
 
     pub fn message<T: std::fmt::Debug>(result: Result<T>) -> (i32, String) {

@@ -2,16 +2,15 @@
 
 use std::sync::Arc;
 
-use super::{Caller, Registry, ADMIN_ROLE, ANY, DEFAULT_DATABASE, PUBLIC_ROLE};
+use super::snapshot::List;
+use super::{Call, Registry};
 use crate::error::{RbacError, Result, Rpc};
-use crate::store::Names;
+use crate::model::{is_builtin_role, Names, ANY, DEFAULT_DATABASE};
+use crate::ops::args;
+use crate::store::WriteTx;
 use crate::validate;
 
 const ROLE_NAME: &str = "role name";
-
-fn is_default_role(role_name: &str) -> bool {
-    role_name == ADMIN_ROLE || role_name == PUBLIC_ROLE
-}
 
 impl Registry {
     pub(super) fn validate_role_name(&self, role_name: &str) -> Result<()> {
@@ -19,22 +18,17 @@ impl Registry {
     }
 
     /// Milvus's CreateRole: the duplicate check comes before the limit check.
-    pub fn create_role(
-        &self,
-        caller: &Caller,
-        role_name: &str,
-        description: Option<&str>,
-    ) -> Result<()> {
-        self.authorize_global(caller, "CreateOwnership")?;
+    pub(super) fn create_role(&self, _call: &Call<'_>, args: &args::CreateRole) -> Result<()> {
+        let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
-        let description = self.description_to_keep("role", description)?;
+        let description = self.description_to_keep("role", args.description.as_deref())?;
         self.write(|tx| {
-            if tx.role_exists(role_name)? {
+            if tx.role(role_name)?.is_some() {
                 return Err(RbacError::RoleExists {
                     role: role_name.to_string(),
                 });
             }
-            if matches!(self.settings.max_roles, Some(max) if tx.role_count()? >= max) {
+            if matches!(self.settings().max_roles, Some(max) if tx.role_count()? >= max) {
                 return Err(
                     self.check_failed("failed to check if create role", RbacError::RoleLimit)
                 );
@@ -44,30 +38,19 @@ impl Registry {
     }
 
     /// Milvus 2.6.19's AlterRole: sets a role's description.
-    pub fn alter_role(&self, caller: &Caller, role_name: &str, description: &str) -> Result<()> {
-        let profile = self.profile();
-        // An older server has no such method: it answers before any privilege check.
-        if !profile.descriptions {
-            return Err(RbacError::Unsupported {
-                message: format!(
-                    "alter_role is not available in profile {}: Milvus added AlterRole in 2.6.19 (older servers \
-                     answer: unknown method AlterRole for service milvus.proto.milvus.MilvusService)",
-                    profile.name
-                ),
-            });
-        }
-        self.authorize_global(caller, "CreateOwnership")?;
+    pub(super) fn alter_role(&self, _call: &Call<'_>, args: &args::AlterRole) -> Result<()> {
+        let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
-        validate::description("role", description)?;
-        if is_default_role(role_name) {
+        validate::description("role", &args.description)?;
+        if is_builtin_role(role_name) {
             return Err(RbacError::NotPermitted {
                 what: format!("the role[{role_name}] is a default role, which can't be altered"),
             });
         }
         self.write(|tx| {
-            if tx.set_role_description(role_name, description)? {
+            if tx.set_role_description(role_name, &args.description)? {
                 Ok(())
-            } else if profile.prefix_check_failures {
+            } else if self.profile().prefix_check_failures {
                 Err(self.check_failed("failed to check if alter role", RbacError::RoleNotExists))
             } else {
                 Err(RbacError::RoleNotFound {
@@ -79,17 +62,17 @@ impl Registry {
 
     /// Milvus's DropRole: admin and public cannot be dropped; a role with grants only with `force_drop`
     /// (Milvus 2.5+; 2.4 ignores the flag); users holding the role lose it.
-    pub fn drop_role(&self, caller: &Caller, role_name: &str, force_drop: bool) -> Result<()> {
-        self.authorize_global(caller, "DropOwnership")?;
+    pub(super) fn drop_role(&self, _call: &Call<'_>, args: &args::DropRole) -> Result<()> {
+        let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
-        if is_default_role(role_name) {
+        if is_builtin_role(role_name) {
             return Err(RbacError::NotPermitted {
                 what: format!("the role[{role_name}] is a default role, which can't be dropped"),
             });
         }
         let profile = self.profile();
         self.write(|tx| {
-            if !tx.role_exists(role_name)? {
+            if tx.role(role_name)?.is_none() {
                 return Err(RbacError::RoleNotFound { rpc: Rpc::DropRole });
             }
             // Milvus 2.4 looks only where a plain describe_role looks: `default` and `*`.
@@ -98,7 +81,7 @@ impl Registry {
                     || grant.db_name == DEFAULT_DATABASE
                     || grant.db_name == ANY
             });
-            if has_grants && !(force_drop && profile.force_drop) {
+            if has_grants && !(args.force_drop && profile.force_drop) {
                 return Err(
                     self.check_failed("failed to check if drop role", RbacError::RoleHasGrants)
                 );
@@ -108,26 +91,21 @@ impl Registry {
     }
 
     /// Every role, admin and public included, in byte order.
-    pub fn list_roles(&self, caller: &Caller) -> Result<Arc<Names>> {
-        self.authorize_global(caller, "SelectOwnership")?;
-        self.read(|tx| {
-            self.role_list
-                .at(tx.role_list_version()?, || tx.role_names())
-        })
+    pub(super) fn list_roles(
+        &self,
+        call: &Call<'_>,
+        _args: &args::ListRoles,
+    ) -> Result<Arc<Names>> {
+        call.view.names(List::Roles, self.store())
     }
 
     /// Milvus's OperateUserRole (add): the role is checked before the user; granting twice is a success.
-    pub fn grant_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
-        self.authorize_global(caller, "ManageOwnership")?;
-        validate::username(&self.profile().username, user_name)?;
-        self.validate_role_name(role_name)?;
+    pub(super) fn grant_role(&self, _call: &Call<'_>, args: &args::GrantRole) -> Result<()> {
+        let (user_name, role_name) = (args.user_name.as_str(), args.role_name.as_str());
+        self.check_membership_names(user_name, role_name)?;
         self.write(|tx| {
-            if !tx.role_exists(role_name)? {
-                return Err(RbacError::RoleNotFound {
-                    rpc: Rpc::OperateUserRole,
-                });
-            }
-            if !tx.user_exists(user_name)? {
+            check_role_exists(tx, role_name)?;
+            if tx.user(user_name)?.is_none() {
                 return Err(self.check_failed(
                     "failed to check if operate user role",
                     RbacError::UserNotFound {
@@ -140,17 +118,27 @@ impl Registry {
     }
 
     /// Milvus's OperateUserRole (remove): the role must exist; a missing user or membership is a success.
-    pub fn revoke_role(&self, caller: &Caller, user_name: &str, role_name: &str) -> Result<()> {
-        self.authorize_global(caller, "ManageOwnership")?;
-        validate::username(&self.profile().username, user_name)?;
-        self.validate_role_name(role_name)?;
+    pub(super) fn revoke_role(&self, _call: &Call<'_>, args: &args::RevokeRole) -> Result<()> {
+        let (user_name, role_name) = (args.user_name.as_str(), args.role_name.as_str());
+        self.check_membership_names(user_name, role_name)?;
         self.write(|tx| {
-            if !tx.role_exists(role_name)? {
-                return Err(RbacError::RoleNotFound {
-                    rpc: Rpc::OperateUserRole,
-                });
-            }
+            check_role_exists(tx, role_name)?;
             tx.remove_user_role(user_name, role_name)
         })
     }
+
+    /// OperateUserRole validates the user name, then the role name.
+    fn check_membership_names(&self, user_name: &str, role_name: &str) -> Result<()> {
+        validate::username(&self.profile().username, user_name)?;
+        self.validate_role_name(role_name)
+    }
+}
+
+fn check_role_exists(tx: &mut dyn WriteTx, role_name: &str) -> Result<()> {
+    if tx.role(role_name)?.is_none() {
+        return Err(RbacError::RoleNotFound {
+            rpc: Rpc::OperateUserRole,
+        });
+    }
+    Ok(())
 }

@@ -2,32 +2,28 @@
 
 use std::sync::Arc;
 
-use super::{Caller, Registry, UserDescription, ROOT_USER};
-use crate::catalog::ObjectType;
+use super::snapshot::List;
+use super::{Call, Registry};
 use crate::error::{RbacError, Result};
-use crate::store::{Names, Tx};
+use crate::model::{Names, UserDescription, ROOT_USER};
+use crate::ops::args;
+use crate::store::ReadTx;
 use crate::validate;
 
 impl Registry {
-    /// Milvus's CreateCredential. `description` is kept only in profiles with descriptions (older servers
+    /// Milvus's CreateCredential. The description is kept only in profiles with descriptions (older servers
     /// ignore it).
-    pub fn create_user(
-        &self,
-        caller: &Caller,
-        user_name: &str,
-        password: &str,
-        description: Option<&str>,
-    ) -> Result<()> {
-        self.authorize_global(caller, "CreateOwnership")?;
+    pub(super) fn create_user(&self, _call: &Call<'_>, args: &args::CreateUser) -> Result<()> {
         let profile = self.profile();
-        validate::username(&profile.username, user_name)?;
+        let password = args.password.as_str();
+        validate::username(&profile.username, &args.user_name)?;
         validate::password(&profile.password, password)?;
         validate::password_hashable(&profile.password, password)?;
-        let description = self.description_to_keep("user", description)?;
+        let description = self.description_to_keep("user", args.description.as_deref())?;
         let name = if profile.username.store_trimmed {
-            user_name.trim()
+            args.user_name.trim()
         } else {
-            user_name
+            &args.user_name
         };
         self.read(|tx| self.admit_user(tx, name))?;
         let hash = self.hash_password(password)?;
@@ -38,16 +34,16 @@ impl Registry {
     }
 
     /// The duplicate and limit checks of CreateCredential, in the profile's order.
-    fn admit_user(&self, tx: &Tx<'_>, name: &str) -> Result<()> {
+    fn admit_user(&self, tx: &dyn ReadTx, name: &str) -> Result<()> {
         let at_limit = || -> Result<bool> {
-            Ok(matches!(self.settings.max_users, Some(max) if tx.user_count()? >= max))
+            Ok(matches!(self.settings().max_users, Some(max) if tx.user_count()? >= max))
         };
         let limit_error =
             || self.check_failed("failed to check if add credential", RbacError::UserLimit);
         if self.profile().user_limit_before_duplicate && at_limit()? {
             return Err(limit_error());
         }
-        if tx.user_exists(name)? {
+        if tx.user(name)?.is_some() {
             return Err(RbacError::UserExists {
                 user: name.to_string(),
             });
@@ -59,20 +55,19 @@ impl Registry {
     }
 
     /// Milvus's UpdateCredential. The old password must be right unless the caller is a super user.
-    pub fn update_password(
+    pub(super) fn update_password(
         &self,
-        caller: &Caller,
-        user_name: &str,
-        old_password: &str,
-        new_password: &str,
-        description: Option<&str>,
+        call: &Call<'_>,
+        args: &args::UpdatePassword,
     ) -> Result<()> {
-        self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
         let profile = self.profile();
+        let user_name = args.user_name.as_str();
+        let new_password = args.new_password.as_str();
         validate::password(&profile.password, new_password)?;
-        let super_user = caller
+        let super_user = call
+            .caller
             .user()
-            .is_some_and(|user| self.settings.is_super_user(user));
+            .is_some_and(|user| self.settings().is_super_user(user));
         let wrong_old_password = || RbacError::OldPasswordIncorrect {
             user: if profile.old_password_message_trims_end {
                 user_name.trim_end_matches([' ', '\n']).to_string()
@@ -80,11 +75,15 @@ impl Registry {
                 user_name.to_string()
             },
         };
-        if !super_user && !self.verify_password(user_name, old_password)? {
+        if !super_user
+            && self
+                .verify_password(call.view, user_name, args.old_password.as_str())?
+                .is_none()
+        {
             return Err(wrong_old_password());
         }
         validate::password_hashable(&profile.password, new_password)?;
-        let description = self.description_to_keep("user", description)?;
+        let description = self.description_to_keep("user", args.description.as_deref())?;
         let hash = self.hash_password(new_password)?;
         self.write(|tx| {
             if !tx.set_password_hash(user_name, &hash)? {
@@ -110,23 +109,22 @@ impl Registry {
 
     /// Milvus 2.6.19's description-only UpdateCredential (no old password asked). Older servers see an empty
     /// new password.
-    pub fn update_user(&self, caller: &Caller, user_name: &str, description: &str) -> Result<()> {
-        self.authorize(caller, ObjectType::User, "UpdateUser", user_name)?;
+    pub(super) fn update_user(&self, _call: &Call<'_>, args: &args::UpdateUser) -> Result<()> {
         let profile = self.profile();
         if !profile.descriptions {
             return validate::password(&profile.password, "");
         }
-        validate::description("user", description)?;
+        validate::description("user", &args.description)?;
         let name = if profile.username.store_trimmed {
-            user_name.trim()
+            args.user_name.trim()
         } else {
-            user_name
+            &args.user_name
         };
         if name.is_empty() {
             return Err(RbacError::invalid("username is empty: invalid parameter"));
         }
         self.write(|tx| {
-            if tx.set_user_description(name, description)? {
+            if tx.set_user_description(name, &args.description)? {
                 Ok(())
             } else {
                 Err(self.check_failed(
@@ -138,8 +136,8 @@ impl Registry {
     }
 
     /// Milvus's DeleteCredential: root cannot be dropped; a missing user is a success; memberships go too.
-    pub fn drop_user(&self, caller: &Caller, user_name: &str) -> Result<()> {
-        self.authorize_global(caller, "DropOwnership")?;
+    pub(super) fn drop_user(&self, _call: &Call<'_>, args: &args::DropUser) -> Result<()> {
+        let user_name = args.user_name.as_str();
         if user_name == ROOT_USER {
             return Err(RbacError::NotPermitted {
                 what: "root user cannot be deleted".into(),
@@ -152,32 +150,25 @@ impl Registry {
     }
 
     /// Every user, root included, in byte order.
-    pub fn list_users(&self, caller: &Caller) -> Result<Arc<Names>> {
-        self.authorize_global(caller, "SelectOwnership")?;
-        self.read(|tx| {
-            self.user_list
-                .at(tx.user_list_version()?, || tx.user_names())
-        })
+    pub(super) fn list_users(
+        &self,
+        call: &Call<'_>,
+        _args: &args::ListUsers,
+    ) -> Result<Arc<Names>> {
+        call.view.names(List::Users, self.store())
     }
 
     /// The user's roles (not the implicit `public`) and description; `None` if there is no such user.
-    pub fn describe_user(
+    pub(super) fn describe_user(
         &self,
-        caller: &Caller,
-        user_name: &str,
-    ) -> Result<Option<UserDescription>> {
-        self.authorize(caller, ObjectType::User, "SelectUser", user_name)?;
-        validate::username(&self.profile().username, user_name)?;
-        self.read(|tx| {
-            let Some(description) = tx.user_description(user_name)? else {
-                return Ok(None);
-            };
-            Ok(Some(UserDescription {
-                name: user_name.to_string(),
-                roles: tx.roles_of_user(user_name)?,
-                description,
-            }))
-        })
+        call: &Call<'_>,
+        args: &args::DescribeUser,
+    ) -> Result<Option<Arc<UserDescription>>> {
+        validate::username(&self.profile().username, &args.user_name)?;
+        Ok(call
+            .view
+            .user(self.store(), &args.user_name)?
+            .map(|entry| Arc::clone(&entry.described)))
     }
 
     /// The description to store: validated in profiles that keep descriptions, dropped in the others.

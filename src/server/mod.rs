@@ -4,10 +4,10 @@
 //! stalls the event loop and reads proceed while a write waits for SQLite. Bodies over 1 MiB are refused with
 //! 413 before they are read whole.
 
-mod endpoints;
 mod go_json;
 mod openapi;
 mod request;
+mod translate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,20 +24,15 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::error::{RbacError, Result};
-use crate::registry::{Credentials, Registry, DEFAULT_DATABASE};
-use endpoints::{Endpoint, Failure, Request, ENDPOINTS};
+use crate::model::DEFAULT_DATABASE;
+use crate::ops::{OpSpec, OPERATIONS};
+use crate::registry::{Credentials, Registry};
+use crate::wire::rest::{
+    fields, CODE_UNAUTHENTICATED, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER,
+};
+use openapi::openapi_document;
 use request::{Body, BodyError};
-
-pub use openapi::openapi_document;
-
-/// The response header in which the server names its registry's profile, so that a remote client checks what
-/// REST cannot carry by the same rules (real Milvus sends no such header).
-pub const PROFILE_HEADER: &str = "milvus-rbac-profile";
-
-/// The response header of `/users/describe` saying whether the user exists (`true` or `false`): Milvus's
-/// envelope holds `[]` for a missing user and for a user without roles alike. An extension, beside Milvus's
-/// body, which stays as Milvus sends it.
-pub const USER_FOUND_HEADER: &str = "milvus-rbac-user-found";
+use translate::{answer, request_of};
 
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -109,13 +104,34 @@ fn envelope(status: StatusCode, code: i32, message: &str) -> Response {
     (status, Json(json!({ "code": code, "message": message }))).into_response()
 }
 
+/// Why a request failed: its body, or the registry.
+enum Failure {
+    Body(BodyError),
+    Registry(RbacError),
+}
+
+impl From<BodyError> for Failure {
+    fn from(err: BodyError) -> Failure {
+        Failure::Body(err)
+    }
+}
+
+impl From<RbacError> for Failure {
+    fn from(err: RbacError) -> Failure {
+        Failure::Registry(err)
+    }
+}
+
 /// Milvus's envelopes: errors are HTTP 200 with a code, but authentication (401) and denial (403).
 fn failure_response(failure: Failure, basic: bool) -> Response {
     match failure {
         Failure::Body(err) => envelope(StatusCode::OK, err.code, &err.message),
         Failure::Registry(RbacError::Authentication { .. }) => {
-            let mut response =
-                envelope(StatusCode::UNAUTHORIZED, 1800, "user hasn't authenticated");
+            let mut response = envelope(
+                StatusCode::UNAUTHORIZED,
+                CODE_UNAUTHENTICATED,
+                "user hasn't authenticated",
+            );
             if basic {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
@@ -127,16 +143,16 @@ fn failure_response(failure: Failure, basic: bool) -> Response {
         Failure::Registry(err @ RbacError::PermissionDenied { .. }) => envelope(
             StatusCode::FORBIDDEN,
             err.code(),
-            &format!("rpc error: code = PermissionDenied desc = {err}"),
+            &format!("{DENIAL_PREFIX}{err}"),
         ),
         Failure::Registry(err) => envelope(StatusCode::OK, err.code(), &err.to_string()),
     }
 }
 
-/// Authenticate, parse and run one request (on the blocking pool).
+/// Authenticate, parse and run one request of `spec`'s operation (on the blocking pool).
 fn run(
     shared: &Shared,
-    endpoint: &Endpoint,
+    spec: &'static OpSpec,
     headers: &HeaderMap,
     bytes: &[u8],
 ) -> (Response, Option<String>) {
@@ -147,34 +163,33 @@ fn run(
         .filter(|db| !db.is_empty())
         .unwrap_or(DEFAULT_DATABASE)
         .to_string();
-    let outcome = (|| {
+    let outcome = (|| -> std::result::Result<_, Failure> {
         // Milvus authenticates before it reads the body.
         let caller = shared.registry.authenticate(&credentials, &header_db)?;
-        let body = Body::parse(endpoint.kind, bytes)?;
-        body.bind(endpoint.fields)?;
+        let request_struct = spec.rest.map_or("", |route| route.request);
+        let body = Body::parse(request_struct, bytes)?;
+        body.bind(&fields(spec))?;
         let db = body.text("dbName")?;
         let caller = if db.is_empty() {
             caller
         } else {
             caller.in_database(&db)
         };
-        let request = Request {
-            registry: &shared.registry,
-            caller: &caller,
-            body: &body,
-            header_db: &header_db,
-        };
-        (endpoint.handler)(&request).map(|reply| (reply, caller.user().map(str::to_string)))
+        let request = request_of(spec, &body, &header_db)?;
+        let reply = shared.registry.execute(&caller, &request)?;
+        Ok((
+            answer(reply, shared.registry.profile()),
+            caller.user().map(str::to_string),
+        ))
     })();
     match outcome {
-        Ok((reply, user)) => {
-            let mut envelope = json!({ "code": 0, "data": reply.data });
-            // Milvus 2.6.19 puts a described user's or role's description beside the data.
-            if let Some(description) = reply.description {
+        Ok((answer, user)) => {
+            let mut envelope = json!({ "code": 0, "data": answer.data });
+            if let Some(description) = answer.description {
                 envelope["description"] = json!(description);
             }
             let mut response = Json(envelope).into_response();
-            if let Some(found) = reply.user_found {
+            if let Some(found) = answer.user_found {
                 response.headers_mut().insert(
                     USER_FOUND_HEADER,
                     HeaderValue::from_static(if found { "true" } else { "false" }),
@@ -196,7 +211,7 @@ fn announce_profile(shared: &Shared, response: &mut Response) {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
-    endpoint: &'static Endpoint,
+    spec: &'static OpSpec,
     headers: HeaderMap,
     bytes: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -217,7 +232,7 @@ async fn handle(
         .map(Duration::from_secs);
     let work = {
         let shared = Arc::clone(&shared);
-        tokio::task::spawn_blocking(move || run(&shared, endpoint, &headers, &bytes))
+        tokio::task::spawn_blocking(move || run(&shared, spec, &headers, &bytes))
     };
     let outcome = match timeout {
         Some(limit) => tokio::time::timeout(limit, work).await.ok(),
@@ -237,8 +252,8 @@ async fn handle(
     announce_profile(&shared, &mut response);
     if shared.log_level >= LogLevel::Info {
         eprintln!(
-            "POST /v2/vectordb{} {} {:.1}ms user={}",
-            endpoint.path,
+            "POST {PREFIX}{} {} {:.1}ms user={}",
+            spec.rest.map_or("", |route| route.path),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0,
             user.as_deref().unwrap_or("-")
@@ -250,11 +265,13 @@ async fn handle(
 fn router(shared: Arc<Shared>) -> Router {
     let mut router =
         Router::new().route("/openapi.json", get(|| async { Json(openapi_document()) }));
-    for endpoint in ENDPOINTS {
-        router = router.route(
-            &format!("/v2/vectordb{}", endpoint.path),
-            post(move |state, headers, bytes| handle(state, endpoint, headers, bytes)),
-        );
+    for spec in OPERATIONS {
+        if let Some(route) = spec.rest {
+            router = router.route(
+                &format!("{PREFIX}{}", route.path),
+                post(move |state, headers, bytes| handle(state, spec, headers, bytes)),
+            );
+        }
     }
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

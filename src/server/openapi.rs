@@ -1,8 +1,9 @@
-//! The OpenAPI document of the served endpoints, built from the same table that routes them.
+//! The OpenAPI document of the served paths, built from the operation table that routes them.
 
 use serde_json::{json, Map, Value};
 
-use super::endpoints::ENDPOINTS;
+use crate::ops::OPERATIONS;
+use crate::wire::rest::{fields, PREFIX};
 
 fn envelope_schema() -> Value {
     json!({
@@ -19,18 +20,19 @@ fn envelope_schema() -> Value {
 /// OpenAPI 3.0 for every RBAC path of Milvus's REST API v2 that this server serves.
 pub fn openapi_document() -> Value {
     let mut paths = Map::new();
-    for endpoint in ENDPOINTS {
+    for spec in OPERATIONS {
+        let Some(route) = spec.rest else { continue };
         let mut properties = Map::new();
         let mut required = Vec::new();
-        for (name, is_required, is_list) in endpoint.fields {
-            let schema = if *is_list {
+        for field in fields(spec) {
+            let schema = if field.list {
                 json!({"type": "array", "items": {"type": "string"}})
             } else {
                 json!({"type": "string"})
             };
-            properties.insert(name.to_string(), schema);
-            if *is_required {
-                required.push(name.to_string());
+            properties.insert(field.name.to_string(), schema);
+            if field.required {
+                required.push(field.name.to_string());
             }
         }
         let mut body = json!({"type": "object", "properties": properties});
@@ -38,11 +40,12 @@ pub fn openapi_document() -> Value {
             body["required"] = json!(required);
         }
         paths.insert(
-            format!("/v2/vectordb{}", endpoint.path),
+            format!("{PREFIX}{}", route.path),
             json!({
                 "post": {
-                    "summary": endpoint.summary,
-                    "operationId": endpoint.path.trim_start_matches('/').replace('/', "_"),
+                    "summary": spec.summary(),
+                    "description": format!("pymilvus: MilvusClient.{}", spec.name),
+                    "operationId": route.path.trim_start_matches('/').replace('/', "_"),
                     "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
                     "responses": {
                         "200": {"description": "success, or a Milvus error in the envelope",

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::go_json;
+use crate::wire::rest::{go_field, Field, CODE_FORMAT, CODE_MISSING};
 
 /// A request body that could not be read, with Milvus's code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +23,6 @@ impl BodyError {
     }
 }
 
-/// Milvus's `ErrIncorrectParameterFormat`.
-const CODE_FORMAT: i32 = 1801;
-/// Milvus's `ErrMissingRequiredParameters`.
-const CODE_MISSING: i32 = 1802;
-
 /// A parsed body, read field by field. `kind` is the Go request struct Milvus binds it to, which its
 /// messages name.
 pub struct Body {
@@ -43,15 +39,6 @@ fn go_kind(value: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
-}
-
-/// `userName` -> `UserName`, as Go's field names are.
-fn go_field(json_name: &str) -> String {
-    let mut chars = json_name.chars();
-    chars
-        .next()
-        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
 }
 
 impl Body {
@@ -95,21 +82,21 @@ impl Body {
         ))
     }
 
-    /// Check the body against its fields `(name, required, is a list)` as Go's binding does: every type first
-    /// (a decoding error), then every required field, all missing ones reported together.
-    pub fn bind(&self, fields: &[(&str, bool, bool)]) -> Result<(), BodyError> {
-        for (name, _, is_list) in fields {
-            if *is_list {
-                self.texts(name)?;
+    /// Check the body against its struct's fields as Go's binding does: every type first (a decoding error),
+    /// then every required field, all missing ones reported together.
+    pub fn bind(&self, fields: &[Field]) -> Result<(), BodyError> {
+        for field in fields {
+            if field.list {
+                self.texts(field.name)?;
             } else {
-                self.text(name)?;
+                self.text(field.name)?;
             }
         }
         let missing: Vec<String> = fields
             .iter()
-            .filter(|(name, required, _)| *required && self.text(name).is_ok_and(|t| t.is_empty()))
-            .map(|(name, _, _)| {
-                let field = go_field(name);
+            .filter(|field| field.required && self.text(field.name).is_ok_and(|t| t.is_empty()))
+            .map(|field| {
+                let field = go_field(field.name);
                 format!(
                     "Key: '{}.{field}' Error:Field validation for '{field}' failed on the 'required' tag",
                     self.kind
@@ -134,23 +121,6 @@ impl Body {
         }
     }
 
-    /// A `binding:"required"` string field: absent or empty is Milvus's 1802.
-    pub fn required(&self, name: &str) -> Result<String, BodyError> {
-        let text = self.text(name)?;
-        if text.is_empty() {
-            let field = go_field(name);
-            return Err(BodyError {
-                code: CODE_MISSING,
-                message: format!(
-                    "missing required parameters, error: Key: '{}.{field}' Error:Field validation for '{field}' \
-                     failed on the 'required' tag",
-                    self.kind
-                ),
-            });
-        }
-        Ok(text)
-    }
-
     /// An optional list of strings.
     pub fn texts(&self, name: &str) -> Result<Vec<String>, BodyError> {
         match self.fields.get(name) {
@@ -170,13 +140,18 @@ impl Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::OpSpec;
+
+    fn fields_of(operation: &str) -> Vec<Field> {
+        crate::wire::rest::fields(OpSpec::named(operation).unwrap())
+    }
 
     #[test]
     fn bodies_are_read_as_milvus_reads_them() {
         let body = Body::parse("UserRoleReq", br#"{"userName": "u", "roleName": ""}"#).unwrap();
-        assert_eq!(body.required("userName").unwrap(), "u");
+        assert_eq!(body.text("userName").unwrap(), "u");
         assert_eq!(
-            body.required("roleName").unwrap_err().message,
+            body.bind(&fields_of("grant_role")).unwrap_err().message,
             "missing required parameters, error: Key: 'UserRoleReq.RoleName' Error:Field validation for \
              'RoleName' failed on the 'required' tag"
         );
@@ -193,11 +168,14 @@ mod tests {
              key string"
         );
         let null = Body::parse("UserReq", b"null").unwrap();
-        assert_eq!(null.required("userName").unwrap_err().code, 1802);
+        assert_eq!(
+            null.bind(&fields_of("describe_user")).unwrap_err().code,
+            1802
+        );
         let trailing = Body::parse("RoleReq", br#"{"roleName": "r"} trailing"#).unwrap();
-        assert_eq!(trailing.required("roleName").unwrap(), "r");
+        assert_eq!(trailing.text("roleName").unwrap(), "r");
         let both = Body::parse("UserRoleReq", b"{}").unwrap();
-        let fields = [("userName", true, false), ("roleName", true, false)];
+        let fields = fields_of("grant_role");
         assert_eq!(
             both.bind(&fields).unwrap_err().message,
             "missing required parameters, error: Key: 'UserRoleReq.UserName' Error:Field validation for \
@@ -205,11 +183,16 @@ mod tests {
              'RoleName' failed on the 'required' tag"
         );
         let typed_first = Body::parse("PasswordReq", br#"{"password": 5}"#).unwrap();
-        let fields = [("userName", true, false), ("password", true, false)];
-        assert_eq!(typed_first.bind(&fields).unwrap_err().code, 1801);
+        assert_eq!(
+            typed_first
+                .bind(&fields_of("create_user"))
+                .unwrap_err()
+                .code,
+            1801
+        );
         let typed = Body::parse("UserReq", br#"{"userName": 1}"#).unwrap();
         assert_eq!(
-            typed.required("userName").unwrap_err().message,
+            typed.text("userName").unwrap_err().message,
             "can only accept json format request, error: json: cannot unmarshal number into Go struct field \
              UserReq.userName of type string"
         );

@@ -1,36 +1,31 @@
-//! Persistence: one SQLite database per registry, reached only through transactions.
+//! Persistence behind one interface: transactions over users, roles, memberships, grants, privilege groups,
+//! settings and the change count. The rules see only [`Store`], [`ReadTx`] and [`WriteTx`]; two stores
+//! implement them: [`memory`] (plain Rust collections, for `:memory:`) and [`sqlite`] (a file that several
+//! processes share).
 //!
-//! Every operation runs in one transaction: reads in a deferred one (a consistent snapshot), writes in an
-//! `IMMEDIATE` one, so that concurrent writers in other processes queue on the busy timeout instead of failing
-//! half-way. A file this process cannot write opens read-only: reads work, writes fail with a clear error.
-//!
-//! A read runs on the writer's connection when it is free, and otherwise, in a file registry, on a pool of
-//! connections of its own: threads (a server's requests) read side by side, and never wait behind a write (WAL
-//! lets readers see the last commit while a writer works). An in-memory database has one connection only.
+//! Every store keeps these promises, which `tests` below check on each:
+//! - a write transaction is all or nothing: an error inside it leaves nothing behind;
+//! - names come back in byte order, as Milvus lists them; a role's grants by object type, database, object
+//!   and privilege;
+//! - inserting a user, role or group that exists, or a membership, grant or member whose user, role or group
+//!   does not, is an error (the rules check first; the store refuses to be left inconsistent);
+//! - granting what is granted, or adding what is there, changes nothing (the first grantor stays);
+//! - dropping a user takes its memberships; a role, its memberships and grants; a group, its members;
+//! - [`Store::version`] moves with every committed transaction that changed something, whoever made it.
 
-mod names;
-mod schema;
+mod memory;
 mod sqlite;
-mod tx;
 
+use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Mutex, TryLockError};
-
-use rusqlite::Connection;
 
 use crate::error::{RbacError, Result};
-pub use names::Names;
-use sqlite::Access;
-use tx::Behavior;
-pub use tx::{Grant, StoredUser, Tx};
-
-/// Read connections kept open between reads; more open while more threads read at once, and close after.
-const IDLE_READERS: usize = 4;
+use crate::model::{Grant, Group, Names, UserRecord};
 
 /// Where a registry lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// A private in-memory database, gone when the last client of it closes.
+    /// A private in-memory registry, gone when the last client of it closes.
     Memory,
     /// A SQLite file, shared by every client and process that opens it.
     File(PathBuf),
@@ -46,112 +41,164 @@ impl Location {
     }
 }
 
-/// A registry's database connection.
-#[derive(Debug)]
-pub struct Store {
-    /// Every write, and the reads that find it free.
-    writer: Mutex<Connection>,
-    /// Idle read connections of a file registry, for reads while the writer's connection is busy.
-    readers: Mutex<Vec<Connection>>,
-    location: Location,
-    access: Access,
+/// What identifies a store across the clients of one process: two locations with the same identity are the
+/// same registry (a file reached by two paths, or through a link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Identity {
+    device: u64,
+    inode: u64,
 }
 
-impl Store {
-    /// Open (creating if needed) the database at `location` and bring its schema up to date.
-    pub fn open(location: Location) -> Result<Store> {
-        let (mut connection, access) = sqlite::connect(&location)?;
-        schema::migrate(&mut connection, &location, access)?;
-        Ok(Store {
-            writer: Mutex::new(connection),
-            readers: Mutex::new(Vec::new()),
-            location,
-            access,
-        })
+/// The identity of the registry at `location`, if it exists and can be shared (a file; an in-memory registry
+/// belongs to the client that made it).
+pub fn identity(location: &Location) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    match location {
+        Location::Memory => None,
+        Location::File(path) => std::fs::metadata(path).ok().map(|meta| Identity {
+            device: meta.dev(),
+            inode: meta.ino(),
+        }),
     }
+}
 
-    /// Whether this process cannot write the registry's file.
-    pub fn is_read_only(&self) -> bool {
-        self.access == Access::ReadOnly
-    }
+/// Open (creating if needed) the store at `location`.
+pub fn open(location: Location) -> Result<Box<dyn Store>> {
+    Ok(match location {
+        Location::Memory => Box::new(memory::MemoryStore::new()),
+        Location::File(path) => Box::new(sqlite::SqliteStore::open(path)?),
+    })
+}
 
-    pub fn location(&self) -> &Location {
-        &self.location
-    }
+/// Reads inside one transaction: what they see is one committed state.
+pub trait ReadTx {
+    /// The change count of the state this transaction sees.
+    fn version(&self) -> Result<u64>;
+
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// In byte order.
+    fn super_users(&self) -> Result<Vec<String>>;
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>>;
+    fn user_count(&self) -> Result<u64>;
+    fn user_names(&self) -> Result<Names>;
+    /// Every user with its password hash, in byte order.
+    fn users(&self) -> Result<Vec<UserRecord>>;
+    /// The user's stored roles (not the implicit `public`), in byte order.
+    fn roles_of_user(&self, name: &str) -> Result<Vec<String>>;
+
+    /// The role's description, or `None` if there is no such role.
+    fn role(&self, name: &str) -> Result<Option<String>>;
+    fn role_count(&self) -> Result<u64>;
+    fn role_names(&self) -> Result<Names>;
+
+    /// Every grant of a role, in every database.
+    fn grants_of_role(&self, role: &str) -> Result<Vec<Grant>>;
+    /// Every grant of every role, by role.
+    fn grants(&self) -> Result<Vec<Grant>>;
+    /// The first role (by name) holding a grant of `privilege`.
+    fn role_holding(&self, privilege: &str) -> Result<Option<String>>;
+
+    fn group_exists(&self, name: &str) -> Result<bool>;
+    fn group_names(&self) -> Result<Vec<String>>;
+    /// A group's privileges, in byte order.
+    fn group_members(&self, name: &str) -> Result<Vec<String>>;
+    /// Every custom group with its privileges, by name.
+    fn groups(&self) -> Result<Vec<Group>>;
+}
+
+/// Changes inside one transaction, committed together or not at all.
+pub trait WriteTx: ReadTx {
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+    fn add_super_user(&mut self, name: &str) -> Result<()>;
+
+    fn insert_user(&mut self, name: &str, password_hash: &str, description: &str) -> Result<()>;
+    /// Returns whether the user exists.
+    fn set_password_hash(&mut self, name: &str, password_hash: &str) -> Result<bool>;
+    /// Returns whether the user exists.
+    fn set_user_description(&mut self, name: &str, description: &str) -> Result<bool>;
+    /// Deletes the user and its memberships. Returns whether it existed.
+    fn delete_user(&mut self, name: &str) -> Result<bool>;
+
+    fn insert_role(&mut self, name: &str, description: &str) -> Result<()>;
+    /// Returns whether the role exists.
+    fn set_role_description(&mut self, name: &str, description: &str) -> Result<bool>;
+    /// Deletes the role, its memberships and its grants. Returns whether it existed.
+    fn delete_role(&mut self, name: &str) -> Result<bool>;
+
+    /// Adding an existing membership is a no-op, as in Milvus.
+    fn add_user_role(&mut self, user: &str, role: &str) -> Result<()>;
+    fn remove_user_role(&mut self, user: &str, role: &str) -> Result<()>;
+
+    /// Granting what is granted already is a no-op that keeps the first grantor, as in Milvus.
+    fn insert_grant(&mut self, grant: &Grant) -> Result<()>;
+    /// Revoking what is not granted is a no-op; the grantor is not compared.
+    fn delete_grant(&mut self, grant: &Grant) -> Result<()>;
+
+    fn insert_group(&mut self, name: &str) -> Result<()>;
+    /// Deletes the group and its members.
+    fn delete_group(&mut self, name: &str) -> Result<()>;
+    fn add_group_member(&mut self, group: &str, privilege: &str) -> Result<()>;
+    fn remove_group_member(&mut self, group: &str, privilege: &str) -> Result<()>;
+}
+
+/// A registry's persistence.
+pub trait Store: Send + Sync + fmt::Debug {
+    fn location(&self) -> &Location;
+
+    /// Whether this process may only read the registry.
+    fn is_read_only(&self) -> bool;
+
+    /// The current change count, read on its own: cheaper than a transaction, for telling whether what was
+    /// read before is still current.
+    fn version(&self) -> Result<u64>;
 
     /// Run `work` in a read transaction.
-    pub fn read<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        // The writer's connection when it is free (one connection is all a single-threaded client needs); a
-        // reader of the pool when it is busy.
-        match self.writer.try_lock() {
-            Ok(writer) => return self.transact(&writer, Behavior::Deferred, work),
-            Err(TryLockError::Poisoned(poisoned)) => {
-                return self.transact(&poisoned.into_inner(), Behavior::Deferred, work)
-            }
-            Err(TryLockError::WouldBlock) => {}
-        }
-        let path = match &self.location {
-            Location::Memory => {
-                return self.transact(&lock(&self.writer), Behavior::Deferred, work)
-            }
-            Location::File(path) => path,
-        };
-        let idle = lock(&self.readers).pop();
-        let reader = match idle {
-            Some(reader) => reader,
-            None => sqlite::connect_reader(path, self.access).map_err(|err| self.failure(err))?,
-        };
-        let value = self.transact(&reader, Behavior::Deferred, work);
-        let mut idle = lock(&self.readers);
-        if idle.len() < IDLE_READERS {
-            idle.push(reader);
-        }
-        value
+    fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()>;
+
+    /// Run `work` in a write transaction, committed only if it succeeds.
+    fn write_with(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
+}
+
+impl dyn Store + '_ {
+    /// Run `work` in a read transaction and return what it returns.
+    pub fn read<T>(&self, work: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
+        let mut work = Some(work);
+        let mut value = None;
+        self.read_with(&mut |tx| {
+            let work = work.take().ok_or_else(ran_twice)?;
+            value = Some(work(tx)?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_twice)
     }
 
-    /// Run `work` in a write transaction, committed only if `work` succeeds.
-    pub fn write<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        if self.is_read_only() {
-            // Said before SQLite's "attempt to write a readonly database", which does not say why.
-            return Err(RbacError::Storage {
-                message: format!(
-                    "registry {} is read-only: this process cannot write the file, so it can be read but \
-                     not changed",
-                    self.location.describe()
-                ),
-            });
-        }
-        self.transact(&lock(&self.writer), Behavior::Immediate, work)
-    }
-
-    fn transact<T>(
-        &self,
-        connection: &Connection,
-        behavior: Behavior,
-        work: impl FnOnce(&Tx<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let tx = Tx::begin(connection, behavior).map_err(|err| self.failure(err))?;
-        let value = work(&tx)?;
-        tx.commit().map_err(|err| self.failure(err))?;
-        Ok(value)
-    }
-
-    fn failure(&self, err: rusqlite::Error) -> RbacError {
-        storage_error(&self.location, err)
+    /// Run `work` in a write transaction, committed only if it succeeds, and return what it returns.
+    pub fn write<T>(&self, work: impl FnOnce(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
+        let mut work = Some(work);
+        let mut value = None;
+        self.write_with(&mut |tx| {
+            let work = work.take().ok_or_else(ran_twice)?;
+            value = Some(work(tx)?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_twice)
     }
 }
 
-/// A panic while a lock was held cannot have left a transaction open: `Tx` rolls back when dropped.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A store runs a transaction's work exactly once; anything else is a bug in the store.
+fn ran_twice() -> RbacError {
+    RbacError::Storage {
+        message: "internal error: a store ran a transaction's work other than once".into(),
+    }
 }
 
-/// A storage failure, naming the registry.
-fn storage_error(location: &Location, err: impl std::fmt::Display) -> RbacError {
-    RbacError::storage(
-        &format!("registry {} cannot be used", location.describe()),
-        err,
-    )
+/// What a store says when a write would break its integrity (a rule failed to check first).
+fn inconsistent(what: String) -> RbacError {
+    RbacError::Storage {
+        message: format!("registry storage refused an inconsistent change: {what}"),
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,9 +2,10 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::sqlite::{self, Access};
-use super::{storage_error, Location};
+use super::connect::{self, Access};
+use super::storage_error;
 use crate::error::{RbacError, Result};
+use crate::store::Location;
 
 /// Each entry takes the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -61,6 +62,15 @@ const MIGRATIONS: &[&str] = &[
          BEGIN UPDATE counters SET value = value + 1 WHERE name = 'role_changes'; END;
      CREATE TRIGGER roles_changed_out AFTER DELETE ON roles
          BEGIN UPDATE counters SET value = value + 1 WHERE name = 'role_changes'; END;",
+    // 4: one change count for the whole registry, which the store bumps once in every transaction that
+    // changes anything: with one lookup, a process tells that anything it read (not only the lists) is
+    // still current, whoever changed the file. It replaces the list counts of version 3.
+    "INSERT INTO counters VALUES ('changes', 0);
+     DROP TRIGGER users_changed_in;
+     DROP TRIGGER users_changed_out;
+     DROP TRIGGER roles_changed_in;
+     DROP TRIGGER roles_changed_out;
+     DELETE FROM counters WHERE name IN ('user_changes', 'role_changes');",
 ];
 
 /// The tables each schema version has (cumulative). A database that claims a version but lacks one of them is
@@ -76,6 +86,7 @@ const TABLES: &[&[&str]] = &[
     ],
     &["grants", "privilege_groups", "privilege_group_members"],
     &[],
+    &[],
 ];
 
 /// The schema version this build writes.
@@ -87,7 +98,7 @@ pub fn migrate(connection: &mut Connection, location: &Location, access: Access)
     let (version, tables) = snapshot(connection).map_err(|err| unreadable(location, err))?;
     check_version(location, version, &tables)?;
     check_integrity(connection, location)?;
-    sqlite::configure(connection, location, access)?;
+    connect::configure(connection, location, access)?;
     if version == CURRENT_VERSION {
         return Ok(());
     }

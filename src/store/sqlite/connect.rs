@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{storage_error, Location};
+use super::storage_error;
 use crate::error::{RbacError, Result};
+use crate::store::Location;
 
 /// How long a writer waits for another process's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,29 +28,20 @@ pub enum Access {
     ReadOnly,
 }
 
-/// Open the database. A new file is created with mode 0600 before SQLite touches it; SQLite gives its WAL and
-/// shared-memory files the same mode.
-pub fn connect(location: &Location) -> Result<(Connection, Access)> {
+/// Open the database file, creating it if it is missing. A new file is created with mode 0600 before SQLite
+/// touches it; SQLite gives its WAL and shared-memory files the same mode.
+pub fn connect(location: &Location, path: &Path) -> Result<(Connection, Access)> {
     let fail = |err: rusqlite::Error| storage_error(location, err);
-    let (connection, access) = match location {
-        Location::Memory => (
-            Connection::open_in_memory().map_err(fail)?,
-            Access::ReadWrite,
-        ),
-        Location::File(path) => {
-            let access = file_access(path).map_err(|err| storage_error(location, err))?;
-            if !has_sqlite_header(path).map_err(|err| storage_error(location, err))? {
-                return Err(RbacError::Storage {
-                    message: format!(
-                        "{} is not a readable milvus-rbac registry (not a SQLite database); it was left \
-                         untouched",
-                        location.describe()
-                    ),
-                });
-            }
-            (open_file(path, access).map_err(fail)?, access)
-        }
-    };
+    let access = file_access(path).map_err(|err| storage_error(location, err))?;
+    if !has_sqlite_header(path).map_err(|err| storage_error(location, err))? {
+        return Err(RbacError::Storage {
+            message: format!(
+                "{} is not a readable milvus-rbac registry (not a SQLite database); it was left untouched",
+                location.describe()
+            ),
+        });
+    }
+    let connection = open_file(path, access).map_err(fail)?;
     tune(&connection).map_err(fail)?;
     Ok((connection, access))
 }
@@ -181,9 +173,9 @@ fn cannot_write(err: &std::io::Error) -> bool {
 pub fn configure(connection: &Connection, location: &Location, access: Access) -> Result<()> {
     let fail = |err| storage_error(location, err);
     cache_pages(connection).map_err(fail)?;
-    // WAL needs a file; an in-memory database keeps its own journal. Switching the journal mode writes the
-    // header, which a read-only connection cannot do; it reads the file in whatever mode its writers left it.
-    if let (Location::File(_), Access::ReadWrite) = (location, access) {
+    // Switching the journal mode writes the header, which a read-only connection cannot do; it reads the file
+    // in whatever mode its writers left it.
+    if access == Access::ReadWrite {
         switch_to_wal(connection).map_err(fail)?;
         connection
             .execute_batch("PRAGMA synchronous = FULL;")

@@ -1,0 +1,109 @@
+//! Where clients connect and registries are served: the one module that knows every kind of registry (in
+//! memory, in a file, on a server) and every server, so that the fronts know none of them. A front asks
+//! for an [`Executor`] by URI, or to serve a registry, and deals only in requests and replies.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{RbacError, Result};
+use crate::ops::Executor;
+use crate::registry::{Caller, Credentials, Registry};
+use crate::settings::RegistryOptions;
+use crate::store::Location;
+
+#[cfg(feature = "server")]
+pub use crate::server::{LogLevel, ServeConfig};
+
+/// Where a URI points.
+enum Target {
+    Local(Location),
+    Remote(String),
+}
+
+fn target_of(uri: &str) -> Result<Target> {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return Ok(Target::Remote(uri.to_string()));
+    }
+    if uri.is_empty() {
+        return Err(RbacError::Param {
+            message: "`uri` value  is illegal".into(),
+        });
+    }
+    Ok(Target::Local(if uri == ":memory:" {
+        Location::Memory
+    } else {
+        Location::File(PathBuf::from(uri))
+    }))
+}
+
+/// Connect to the registry at `uri` (`:memory:`, a file path, or `http(s)://host:port`) with `credentials`,
+/// checked as pymilvus's connect checks them; `db_name` is the client's database. `options` are the
+/// registry's settings, which a client of a server may not give.
+pub fn connect(
+    uri: &str,
+    credentials: &Credentials,
+    db_name: &str,
+    options: &RegistryOptions,
+) -> Result<(Arc<dyn Executor>, Caller)> {
+    match target_of(uri)? {
+        Target::Local(location) => {
+            let registry = Registry::open(location, options)?;
+            let caller = registry.authenticate(credentials, db_name)?;
+            Ok((Arc::new(registry), caller))
+        }
+        Target::Remote(uri) => {
+            if options != &RegistryOptions::default() {
+                return Err(RbacError::Param {
+                    message:
+                        "registry settings belong to the server; a client of a server takes none"
+                            .into(),
+                });
+            }
+            connect_remote(&uri, credentials, db_name)
+        }
+    }
+}
+
+#[cfg(feature = "client")]
+fn connect_remote(
+    uri: &str,
+    credentials: &Credentials,
+    db_name: &str,
+) -> Result<(Arc<dyn Executor>, Caller)> {
+    let (remote, caller) = crate::remote::RemoteRegistry::connect(uri, credentials, db_name)?;
+    Ok((Arc::new(remote), caller))
+}
+
+#[cfg(not(feature = "client"))]
+fn connect_remote(
+    uri: &str,
+    _credentials: &Credentials,
+    _db_name: &str,
+) -> Result<(Arc<dyn Executor>, Caller)> {
+    Err(RbacError::Unsupported {
+        message: format!(
+            "cannot connect to {}: this build of milvus-rbac has no REST client (feature `client`)",
+            crate::wire::without_userinfo(uri)
+        ),
+    })
+}
+
+/// Serve the registry at `db` (a file path, or `:memory:`) over Milvus's REST API v2 until SIGINT or
+/// SIGTERM; `ready` is told the bound address once it accepts connections.
+#[cfg(feature = "server")]
+pub fn serve(
+    db: &str,
+    options: &RegistryOptions,
+    config: &ServeConfig,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
+    let location = match target_of(db)? {
+        Target::Local(location) => location,
+        Target::Remote(_) => {
+            return Err(RbacError::Param {
+                message: "`db` must be a file path or \":memory:\", not a server address".into(),
+            })
+        }
+    };
+    crate::server::serve(Registry::open(location, options)?, config, ready)
+}

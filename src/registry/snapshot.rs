@@ -1,0 +1,248 @@
+//! Snapshots: what reads are answered from.
+//!
+//! A snapshot belongs to one change count of the registry and is shared by every client of the registry in
+//! the process. It starts empty and is filled as reads ask (a user, a role, a list, a decision), each answer
+//! read from the store in a transaction that sees the same change count; once in, an answer never changes. A
+//! read at the same change count finds it built, as the same `Arc`, so that a front can keep what it made of
+//! it (Python objects). When the change count moves (a write by any client or process), the next call starts
+//! a new snapshot.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use crate::authz::{CustomGroups, Reason};
+use crate::error::Result;
+use crate::model::{Grant, Group, Names, RoleDescription, UserDescription};
+use crate::store::{ReadTx, Store};
+
+/// Entries one memo holds at most: past it, answers are still given, but not kept.
+const MEMO_CAPACITY: usize = 65_536;
+/// Keys longer than this (a name no validator lets through) are not kept either.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// Answers by key, kept up to [`MEMO_CAPACITY`].
+#[derive(Debug)]
+pub(super) struct Memo<K, V> {
+    entries: RwLock<HashMap<K, V>>,
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Memo<K, V> {
+    pub(super) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    pub(super) fn keep(&self, key: K, value: V) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() < MEMO_CAPACITY {
+            entries.insert(key, value);
+        }
+    }
+}
+
+/// A user as reads see it.
+#[derive(Debug)]
+pub(super) struct UserEntry {
+    pub(super) password_hash: String,
+    pub(super) described: Arc<UserDescription>,
+}
+
+/// A role as reads see it.
+#[derive(Debug)]
+pub(super) struct RoleEntry {
+    pub(super) description: String,
+    /// Every grant, in every database.
+    pub(super) grants: Vec<Grant>,
+    /// `describe_role`'s answers, by database asked.
+    pub(super) described: Memo<String, Arc<RoleDescription>>,
+}
+
+/// The custom privilege groups.
+#[derive(Debug)]
+pub(super) struct GroupsEntry {
+    /// By name.
+    pub(super) list: Vec<Group>,
+    pub(super) by_name: CustomGroups,
+}
+
+/// The registry's state at one change count, as far as reads have asked for it.
+#[derive(Debug)]
+pub(super) struct Snapshot {
+    version: u64,
+    user_names: OnceLock<Arc<Names>>,
+    role_names: OnceLock<Arc<Names>>,
+    users: Memo<String, Option<Arc<UserEntry>>>,
+    roles: Memo<String, Option<Arc<RoleEntry>>>,
+    groups: OnceLock<Arc<GroupsEntry>>,
+    /// `list_privilege_groups`' answer: the custom groups, then the built-in ones.
+    pub(super) group_list: OnceLock<Arc<Vec<Group>>>,
+    /// Authorization decisions, by user and requirement.
+    pub(super) decisions: Memo<String, Reason>,
+    /// The lists of the snapshot before: a list read anew that equals one of them is that one, so that what
+    /// a front made of it stays usable.
+    earlier_lists: [Option<Arc<Names>>; 2],
+}
+
+/// Which list.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum List {
+    Users,
+    Roles,
+}
+
+impl Snapshot {
+    /// An empty snapshot at change count `version`.
+    pub(super) fn new(version: u64) -> Snapshot {
+        Snapshot {
+            version,
+            user_names: OnceLock::new(),
+            role_names: OnceLock::new(),
+            users: Memo::default(),
+            roles: Memo::default(),
+            groups: OnceLock::new(),
+            group_list: OnceLock::new(),
+            decisions: Memo::default(),
+            earlier_lists: [None, None],
+        }
+    }
+
+    /// An empty snapshot at `version`, which comes after `earlier`.
+    pub(super) fn after(earlier: &Snapshot, version: u64) -> Snapshot {
+        Snapshot {
+            earlier_lists: [
+                earlier.user_names.get().cloned(),
+                earlier.role_names.get().cloned(),
+            ],
+            ..Snapshot::new(version)
+        }
+    }
+
+    pub(super) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Read with `work` in a transaction of `store`; also says whether that transaction saw this snapshot's
+    /// change count (what it read may be kept) or a later one (it may only be used).
+    pub(super) fn read<T>(
+        &self,
+        store: &dyn Store,
+        work: impl FnOnce(&dyn ReadTx) -> Result<T>,
+    ) -> Result<(T, bool)> {
+        store.read(|tx| {
+            let current = tx.version()? == self.version;
+            Ok((work(tx)?, current))
+        })
+    }
+
+    /// The value in `cell`, or `read`'s, kept if it was read at this snapshot's change count.
+    pub(super) fn once<T>(
+        &self,
+        cell: &OnceLock<Arc<T>>,
+        store: &dyn Store,
+        read: impl FnOnce(&dyn ReadTx) -> Result<T>,
+    ) -> Result<Arc<T>> {
+        if let Some(value) = cell.get() {
+            return Ok(Arc::clone(value));
+        }
+        let (value, current) = self.read(store, read)?;
+        let value = Arc::new(value);
+        Ok(if current {
+            Arc::clone(cell.get_or_init(|| value))
+        } else {
+            value
+        })
+    }
+
+    /// The value of `key` in `memo`, or `read`'s, kept if it was read at this snapshot's change count.
+    pub(super) fn memo<V: Clone>(
+        &self,
+        memo: &Memo<String, V>,
+        key: &str,
+        store: &dyn Store,
+        read: impl FnOnce(&dyn ReadTx) -> Result<V>,
+    ) -> Result<V> {
+        if let Some(value) = memo.get(key) {
+            return Ok(value);
+        }
+        let (value, current) = self.read(store, read)?;
+        if current && key.len() <= MAX_KEY_BYTES {
+            memo.keep(key.to_string(), value.clone());
+        }
+        Ok(value)
+    }
+
+    /// A list of names, in byte order.
+    pub(super) fn names(&self, list: List, store: &dyn Store) -> Result<Arc<Names>> {
+        let (cell, earlier) = match list {
+            List::Users => (&self.user_names, &self.earlier_lists[0]),
+            List::Roles => (&self.role_names, &self.earlier_lists[1]),
+        };
+        let names = self.once(cell, store, |tx| match list {
+            List::Users => tx.user_names(),
+            List::Roles => tx.role_names(),
+        })?;
+        Ok(match earlier {
+            Some(earlier) if **earlier == *names => Arc::clone(earlier),
+            _ => names,
+        })
+    }
+
+    /// A user, or `None` if there is no such user.
+    pub(super) fn user(&self, store: &dyn Store, name: &str) -> Result<Option<Arc<UserEntry>>> {
+        self.memo(&self.users, name, store, |tx| {
+            let Some(record) = tx.user(name)? else {
+                return Ok(None);
+            };
+            Ok(Some(Arc::new(UserEntry {
+                described: Arc::new(UserDescription {
+                    name: record.name,
+                    roles: tx.roles_of_user(name)?,
+                    description: record.description,
+                }),
+                password_hash: record.password_hash,
+            })))
+        })
+    }
+
+    /// A role, or `None` if there is no such role.
+    pub(super) fn role(&self, store: &dyn Store, name: &str) -> Result<Option<Arc<RoleEntry>>> {
+        self.memo(&self.roles, name, store, |tx| {
+            let Some(description) = tx.role(name)? else {
+                return Ok(None);
+            };
+            Ok(Some(Arc::new(RoleEntry {
+                description,
+                grants: tx.grants_of_role(name)?,
+                described: Memo::default(),
+            })))
+        })
+    }
+
+    /// The custom privilege groups.
+    pub(super) fn groups(&self, store: &dyn Store) -> Result<Arc<GroupsEntry>> {
+        self.once(&self.groups, store, |tx| {
+            let list = tx.groups()?;
+            let by_name = list
+                .iter()
+                .map(|group| (group.name.clone(), group.privileges.clone()))
+                .collect();
+            Ok(GroupsEntry { list, by_name })
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! The file store: one SQLite database per registry, shared by every process that opens it.
+//!
+//! Every operation runs in one transaction: reads in a deferred one (a consistent snapshot), writes in an
+//! `IMMEDIATE` one, so that concurrent writers in other processes queue on the busy timeout instead of failing
+//! half-way. A write that changed anything bumps the registry's change count in the same transaction. A file
+//! this process cannot write opens read-only: reads work, writes fail with a clear error.
+//!
+//! A read runs on the writer's connection when it is free, and otherwise on a pool of connections of its own:
+//! threads (a server's requests) read side by side, and never wait behind a write (WAL lets readers see the
+//! last commit while a writer works).
+
+mod connect;
+mod schema;
+mod tx;
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
+use rusqlite::Connection;
+
+use super::{Location, ReadTx, Store, WriteTx};
+use crate::error::{RbacError, Result};
+use connect::Access;
+use tx::{Behavior, SqliteTx};
+
+/// Read connections kept open between reads; more open while more threads read at once, and close after.
+const IDLE_READERS: usize = 4;
+
+/// A registry's SQLite file and its connections.
+#[derive(Debug)]
+pub struct SqliteStore {
+    /// Every write, and the reads that find it free.
+    writer: Mutex<Connection>,
+    /// Idle read connections, for reads while the writer's connection is busy.
+    readers: Mutex<Vec<Connection>>,
+    path: PathBuf,
+    location: Location,
+    access: Access,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    pub fn open(path: PathBuf) -> Result<SqliteStore> {
+        let location = Location::File(path.clone());
+        let (mut connection, access) = connect::connect(&location, &path)?;
+        schema::migrate(&mut connection, &location, access)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(connection),
+            readers: Mutex::new(Vec::new()),
+            path,
+            location,
+            access,
+        })
+    }
+
+    /// Run `run` on a connection for reading: the writer's when it is free (one connection is all a
+    /// single-threaded client needs), else one of the pool.
+    fn with_reader<T>(&self, run: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        match self.writer.try_lock() {
+            Ok(writer) => return run(&writer),
+            Err(TryLockError::Poisoned(poisoned)) => return run(&poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        let idle = lock(&self.readers).pop();
+        let reader = match idle {
+            Some(reader) => reader,
+            None => {
+                connect::connect_reader(&self.path, self.access).map_err(|err| self.failure(err))?
+            }
+        };
+        let value = run(&reader);
+        let mut idle = lock(&self.readers);
+        if idle.len() < IDLE_READERS {
+            idle.push(reader);
+        }
+        value
+    }
+
+    fn failure(&self, err: rusqlite::Error) -> RbacError {
+        storage_error(&self.location, err)
+    }
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.access == Access::ReadOnly
+    }
+
+    fn version(&self) -> Result<u64> {
+        // One statement outside any transaction: SQLite reads the latest commit for it.
+        self.with_reader(|connection| tx::version(connection).map_err(|err| self.failure(err)))
+    }
+
+    fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
+        self.with_reader(|connection| {
+            let tx =
+                SqliteTx::begin(connection, Behavior::Deferred).map_err(|err| self.failure(err))?;
+            work(&tx)?;
+            tx.commit().map_err(|err| self.failure(err))
+        })
+    }
+
+    fn write_with(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        if self.is_read_only() {
+            // Said before SQLite's "attempt to write a readonly database", which does not say why.
+            return Err(RbacError::Storage {
+                message: format!(
+                    "registry {} is read-only: this process cannot write the file, so it can be read but \
+                     not changed",
+                    self.location.describe()
+                ),
+            });
+        }
+        let connection = lock(&self.writer);
+        let mut tx =
+            SqliteTx::begin(&connection, Behavior::Immediate).map_err(|err| self.failure(err))?;
+        let before = connection.total_changes();
+        work(&mut tx)?;
+        if connection.total_changes() != before {
+            tx.count_change()?;
+        }
+        tx.commit().map_err(|err| self.failure(err))
+    }
+}
+
+/// A panic while a lock was held cannot have left a transaction open: `SqliteTx` rolls back when dropped.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A storage failure, naming the registry.
+fn storage_error(location: &Location, err: impl std::fmt::Display) -> RbacError {
+    RbacError::storage(
+        &format!("registry {} cannot be used", location.describe()),
+        err,
+    )
+}

@@ -1,0 +1,316 @@
+//! The promises of the store interface (see the module's documentation), checked on every store.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::{open, Location, Store};
+use crate::error::{RbacError, Result};
+use crate::model::{Grant, Group};
+
+/// A file path no other test uses, removed (with its WAL files) when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new() -> TempFile {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "milvus-rbac-store-{}-{}.db",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        TempFile(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Run `check` on a fresh store of each kind.
+fn on_every_store(check: impl Fn(&dyn Store)) {
+    check(open(Location::Memory).unwrap().as_ref());
+    let file = TempFile::new();
+    check(open(Location::File(file.0.clone())).unwrap().as_ref());
+}
+
+fn grant(role: &str, object_type: &str, db: &str, object: &str, privilege: &str) -> Grant {
+    Grant {
+        role_name: role.into(),
+        object_type: object_type.into(),
+        db_name: db.into(),
+        object_name: object.into(),
+        privilege: privilege.into(),
+        grantor: "root".into(),
+    }
+}
+
+fn names(store: &dyn Store) -> (Vec<String>, Vec<String>) {
+    store
+        .read(|tx| {
+            Ok((
+                tx.user_names()?.iter().map(str::to_string).collect(),
+                tx.role_names()?.iter().map(str::to_string).collect(),
+            ))
+        })
+        .unwrap()
+}
+
+fn failure() -> RbacError {
+    RbacError::Param {
+        message: "the work failed".into(),
+    }
+}
+
+#[test]
+fn names_come_back_in_byte_order() {
+    on_every_store(|store| {
+        store
+            .write(|tx| {
+                for name in ["b", "B", "a", "é", "_", "aa"] {
+                    tx.insert_user(name, "$hash", "")?;
+                    tx.insert_role(name, "")?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let sorted: Vec<String> = ["B", "_", "a", "aa", "b", "é"].map(String::from).into();
+        assert_eq!(names(store), (sorted.clone(), sorted));
+        store
+            .read(|tx| {
+                assert_eq!(tx.user_count()?, 6);
+                assert_eq!(tx.role_count()?, 6);
+                let users: Vec<String> = tx.users()?.into_iter().map(|u| u.name).collect();
+                assert_eq!(users, ["B", "_", "a", "aa", "b", "é"]);
+                Ok(())
+            })
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_failed_write_leaves_nothing_behind() {
+    on_every_store(|store| {
+        store
+            .write(|tx| {
+                tx.insert_user("kept", "$h1", "")?;
+                tx.insert_role("r", "")?;
+                Ok(())
+            })
+            .unwrap();
+        let before = store.version().unwrap();
+        let outcome: Result<()> = store.write(|tx| {
+            tx.insert_user("gone", "$h", "")?;
+            tx.set_password_hash("kept", "$h2")?;
+            tx.set_user_description("kept", "changed")?;
+            tx.add_user_role("kept", "r")?;
+            tx.insert_role("r2", "")?;
+            tx.insert_grant(&grant("r", "Global", "*", "*", "CreateOwnership"))?;
+            tx.delete_role("r")?;
+            tx.insert_group("g")?;
+            tx.set_setting("k", "v")?;
+            tx.add_super_user("s")?;
+            Err(failure())
+        });
+        assert!(outcome.is_err());
+        assert_eq!(store.version().unwrap(), before, "a rollback is no change");
+        store
+            .read(|tx| {
+                assert!(tx.user("gone")?.is_none());
+                let kept = tx.user("kept")?.unwrap();
+                assert_eq!(
+                    (kept.password_hash.as_str(), kept.description.as_str()),
+                    ("$h1", "")
+                );
+                assert!(tx.roles_of_user("kept")?.is_empty());
+                assert_eq!(tx.role("r")?, Some(String::new()));
+                assert!(tx.role("r2")?.is_none());
+                assert!(tx.grants()?.is_empty());
+                assert!(!tx.group_exists("g")?);
+                assert_eq!(tx.setting("k")?, None);
+                assert!(tx.super_users()?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+    });
+}
+
+#[test]
+fn inconsistent_writes_are_refused() {
+    on_every_store(|store| {
+        store
+            .write(|tx| {
+                tx.insert_user("u", "$h", "")?;
+                tx.insert_role("r", "")?;
+                tx.insert_group("g")
+            })
+            .unwrap();
+        type Change = fn(&mut dyn super::WriteTx) -> Result<()>;
+        let refused: [(&str, Change); 6] = [
+            ("a user twice", |tx| tx.insert_user("u", "$h", "")),
+            ("a role twice", |tx| tx.insert_role("r", "")),
+            ("a group twice", |tx| tx.insert_group("g")),
+            ("a membership of a missing role", |tx| {
+                tx.add_user_role("u", "nope")
+            }),
+            ("a grant to a missing role", |tx| {
+                tx.insert_grant(&grant("nope", "Global", "*", "*", "All"))
+            }),
+            ("a member of a missing group", |tx| {
+                tx.add_group_member("nope", "Query")
+            }),
+        ];
+        for (what, change) in refused {
+            assert!(store.write(change).is_err(), "{what} was accepted");
+        }
+        assert_eq!(names(store), (vec!["u".into()], vec!["r".into()]));
+    });
+}
+
+#[test]
+fn repeated_grants_keep_the_first_grantor_and_drops_cascade() {
+    on_every_store(|store| {
+        store
+            .write(|tx| {
+                tx.insert_user("u", "$h", "")?;
+                tx.insert_role("r", "about r")?;
+                tx.insert_role("s", "")?;
+                tx.add_user_role("u", "r")?;
+                tx.add_user_role("u", "r")?;
+                tx.add_user_role("u", "s")?;
+                tx.insert_grant(&grant("r", "Collection", "default", "books", "Search"))?;
+                tx.insert_grant(&Grant {
+                    grantor: "someone else".into(),
+                    ..grant("r", "Collection", "default", "books", "Search")
+                })?;
+                tx.insert_grant(&grant("r", "Collection", "db1", "books", "Query"))?;
+                tx.insert_grant(&grant("r", "Global", "*", "*", "ops"))?;
+                tx.insert_grant(&grant("s", "Global", "*", "*", "ops"))?;
+                tx.insert_group("ops")?;
+                tx.add_group_member("ops", "Load")?;
+                tx.add_group_member("ops", "Load")?;
+                tx.add_group_member("ops", "Flush")
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(tx.roles_of_user("u")?, ["r", "s"]);
+                let grants = tx.grants_of_role("r")?;
+                let keys: Vec<(&str, &str, &str)> = grants
+                    .iter()
+                    .map(|g| {
+                        (
+                            g.object_type.as_str(),
+                            g.db_name.as_str(),
+                            g.privilege.as_str(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(
+                    keys,
+                    [
+                        ("Collection", "db1", "Query"),
+                        ("Collection", "default", "Search"),
+                        ("Global", "*", "ops")
+                    ]
+                );
+                assert!(grants.iter().all(|g| g.grantor == "root"));
+                assert_eq!(tx.grants()?.len(), 4);
+                assert_eq!(tx.role_holding("ops")?.as_deref(), Some("r"));
+                assert_eq!(
+                    tx.groups()?,
+                    [Group {
+                        name: "ops".into(),
+                        privileges: vec!["Flush".into(), "Load".into()]
+                    }]
+                );
+                Ok(())
+            })
+            .unwrap();
+        store
+            .write(|tx| {
+                assert!(tx.delete_role("r")?);
+                assert!(!tx.delete_role("r")?);
+                tx.delete_grant(&grant("s", "Global", "*", "*", "ops"))?;
+                tx.delete_grant(&grant("s", "Global", "*", "*", "never granted"))?;
+                tx.delete_group("ops")
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(tx.roles_of_user("u")?, ["s"]);
+                assert!(tx.grants()?.is_empty());
+                assert_eq!(tx.role_holding("ops")?, None);
+                assert!(tx.groups()?.is_empty());
+                assert!(tx.group_members("ops")?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+        store.write(|tx| tx.delete_user("u").map(drop)).unwrap();
+        store
+            .read(|tx| {
+                assert!(tx.roles_of_user("u")?.is_empty());
+                assert_eq!(tx.user_count()?, 0);
+                Ok(())
+            })
+            .unwrap();
+    });
+}
+
+#[test]
+fn the_version_moves_with_every_change_and_only_then() {
+    on_every_store(|store| {
+        let start = store.version().unwrap();
+        store.read(|tx| tx.user_names().map(drop)).unwrap();
+        store.write(|_| Ok(())).unwrap();
+        store
+            .write(|tx| tx.remove_user_role("nobody", "nothing"))
+            .unwrap();
+        assert_eq!(store.version().unwrap(), start, "nothing changed yet");
+        let mut seen = vec![start];
+        type Change = fn(&mut dyn super::WriteTx) -> Result<()>;
+        let changes: [Change; 6] = [
+            |tx| tx.insert_user("u", "$h", ""),
+            |tx| tx.set_password_hash("u", "$h2").map(drop),
+            |tx| tx.insert_role("r", ""),
+            |tx| tx.add_user_role("u", "r"),
+            |tx| tx.insert_grant(&grant("r", "Global", "*", "*", "All")),
+            |tx| tx.delete_user("u").map(drop),
+        ];
+        for change in changes {
+            store.write(change).unwrap();
+            let now = store.version().unwrap();
+            assert!(now > *seen.last().unwrap(), "{seen:?} then {now}");
+            assert_eq!(store.read(|tx| tx.version()).unwrap(), now);
+            seen.push(now);
+        }
+    });
+}
+
+#[test]
+fn settings_and_super_users_are_kept() {
+    on_every_store(|store| {
+        store
+            .write(|tx| {
+                tx.set_setting("profile", "docs")?;
+                tx.set_setting("profile", "milvus-2.6")?;
+                tx.add_super_user("b")?;
+                tx.add_super_user("a")?;
+                tx.add_super_user("a")
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(tx.setting("profile")?.as_deref(), Some("milvus-2.6"));
+                assert_eq!(tx.setting("missing")?, None);
+                assert_eq!(tx.super_users()?, ["a", "b"]);
+                Ok(())
+            })
+            .unwrap();
+    });
+}
