@@ -648,13 +648,22 @@ def section_operations(cfg: Config, report: Report, tmp: str, milvus: Optional[M
 
     m_c, f_c, r_c = regs[100]
     fast = dict(repeat=cfg.fast_repeat, number=cfg.fast_number)
-    for operation, call in (
-        ("describe_user", lambda c: c.describe_user("user000001")),
-        ("describe_role", lambda c: c.describe_role("role000001")),
+
+    def check(c) -> bool:
+        """allowed through role000001's grant (decorate)"""
+        return c.check_privilege("user000001", "Search", "Collection", "books", "default")
+    answers = [check(c) for c in (m_c, f_c, r_c)]
+    assert answers == [True, True, True], answers
+    for operation, label, call, note in (
+        ("describe_user", "describe_user (2 roles / 3 grants)", lambda c: c.describe_user("user000001"), ""),
+        ("describe_role", "describe_role (2 roles / 3 grants)", lambda c: c.describe_role("role000001"), ""),
+        ("check_privilege", "check_privilege (2 roles / 3 grants, allowed by a grant)", check,
+         "user000001, Search on Collection `books` in `default`: allowed by role000001's grant; Milvus has no "
+         "check_privilege"),
     ):
         m = interleaved({"mem": lambda: call(m_c), "file": lambda: call(f_c), "ref": lambda: call(r_c)}, **fast)
-        report.op(f"{operation} (2 roles / 3 grants)", mem=m["mem"], file=m["file"], ref=m["ref"],
-                  milvus=mv_reads.get(operation), key=operation)
+        report.op(label, mem=m["mem"], file=m["file"], ref=m["ref"], milvus=mv_reads.get(operation), note=note,
+                  key=operation)
     for size in sizes:
         m_c, f_c, r_c = regs[size]
         opts = fast if size <= 100 else dict(repeat=cfg.big_repeat, number=5)
