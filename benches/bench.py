@@ -1184,6 +1184,18 @@ def main() -> None:
         "Caller: root for every operation (the privilege check passes at its first rule); every call of ours "
         "and of the reference re-checks the caller's credential through the verified-credential cache first.")
     report.notes.append(
+        "check_privilege: root asks about user000001, who holds role000001 and role000002; the answer (True) "
+        "comes from role000001's Search grant on Collection `books`. The reference looks the user up and walks "
+        "its roles (and public) and their grants in dicts on every call, caching no decision.")
+    report.notes.append(
+        "Authenticate, same credential again: each sample constructs a client with cu1's token, whose password "
+        "the process-wide credential cache knows, and closes it; one row on the file of `fil`, a client that "
+        "stays open meanwhile, one on a copy of that file that no client in the process holds open. The "
+        "reference constructs a client on its in-memory registry (it has no file to open).")
+    report.notes.append(
+        "Reference: pure Python, dicts, in memory only; the targets' file ratios divide our file figure by the "
+        "same in-memory reference figure as the memory ratios.")
+    report.notes.append(
         "Milvus: the server is filled to its default limits (100 users, 10 roles) before its reads are timed; "
         "its lists of roles and all 10k-entry rows compare with the longest list it can hold.")
     report.notes.append(
