@@ -8,8 +8,10 @@ It is in memory only and has no limit on concurrency beyond one lock.
 
 It is a baseline for speed, not a second implementation to test against: it covers what benches/bench.py
 runs (create_user, update_password, drop_user, list_users, describe_user, create_role, drop_role, list_roles,
-grant_role, revoke_role, grant_privilege, describe_role), and its privilege check is simplified (root,
-admin, then exact Global grants).
+grant_role, revoke_role, grant_privilege, describe_role, check_privilege). The privilege check of its callers
+is simplified (root, admin, then exact Global grants); check_privilege, the question asked about another user,
+decides from the dicts on every call (root, admin, then a grant of one of the user's roles or public whose
+object type matches and whose database, object name and privilege match or are `*`), caching no decision.
 """
 
 from __future__ import annotations
@@ -267,6 +269,30 @@ class Client:
             "roles": tuple(sorted(reg.user_roles.get(user_name, ()))),
             "description": stored[1],
         }
+
+    def check_privilege(self, user_name: str, privilege: str, object_type: str = "Global", object_name: str = "*",
+                        db_name: str = "default", timeout=None) -> bool:
+        self._authorize("SelectUser", about_user=user_name)
+        validate_username(user_name)
+        if object_type not in ("Global", "Collection", "User"):
+            raise _invalid(
+                f"invalid object type {object_type}, expected one of Global, Collection, User: invalid parameter"
+            )
+        reg = self.registry
+        if user_name not in reg.users:
+            raise ReferenceError_(65535, "not found the user, maybe the user isn't existed or internal system error")
+        if user_name == "root":
+            return True
+        roles = reg.user_roles.get(user_name, set()) | {"public"}
+        if "admin" in roles:
+            return True
+        db = db_name or "default"
+        for role in roles:
+            for grant in reg.grants.get(role, ()):
+                if (grant[0] == object_type and grant[1] in (db, "*") and grant[2] in (object_name, "*")
+                        and grant[3] in (privilege, "*")):
+                    return True
+        return False
 
     # roles
 
