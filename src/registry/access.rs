@@ -76,8 +76,8 @@ impl Registry {
             return Ok(reason);
         }
         let store = self.store();
-        let mut roles = match view.user(store, user)? {
-            Some(entry) => entry.described.roles.clone(),
+        let mut roles = match view.described_user(store, user)? {
+            Some(described) => described.roles.clone(),
             None => Vec::new(),
         };
         if !roles.iter().any(|role| role == PUBLIC_ROLE) {

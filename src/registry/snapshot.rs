@@ -60,7 +60,9 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
 #[derive(Debug)]
 pub(super) struct UserEntry {
     pub(super) password_hash: String,
-    pub(super) described: Arc<UserDescription>,
+    description: String,
+    /// `describe_user`'s answer, read when first asked (checking a credential needs no roles).
+    described: OnceLock<Arc<UserDescription>>,
 }
 
 /// A role as reads see it.
@@ -206,18 +208,39 @@ impl Snapshot {
     /// A user, or `None` if there is no such user.
     pub(super) fn user(&self, store: &dyn Store, name: &str) -> Result<Option<Arc<UserEntry>>> {
         self.memo(&self.users, name, store, |tx| {
-            let Some(record) = tx.user(name)? else {
-                return Ok(None);
-            };
-            Ok(Some(Arc::new(UserEntry {
-                described: Arc::new(UserDescription {
-                    name: record.name,
-                    roles: tx.roles_of_user(name)?,
+            Ok(tx.user(name)?.map(|record| {
+                Arc::new(UserEntry {
+                    password_hash: record.password_hash,
                     description: record.description,
-                }),
-                password_hash: record.password_hash,
-            })))
+                    described: OnceLock::new(),
+                })
+            }))
         })
+    }
+
+    /// What `describe_user` shows of a user (its roles and description), or `None` if there is no such user.
+    pub(super) fn described_user(
+        &self,
+        store: &dyn Store,
+        name: &str,
+    ) -> Result<Option<Arc<UserDescription>>> {
+        let Some(entry) = self.user(store, name)? else {
+            return Ok(None);
+        };
+        let described = |roles| {
+            Arc::new(UserDescription {
+                name: name.to_string(),
+                roles,
+                description: entry.description.clone(),
+            })
+        };
+        Ok(Some(match entry.described.get() {
+            Some(described) => Arc::clone(described),
+            None => match self.read(store, |tx| tx.roles_of_user(name))? {
+                (roles, true) => Arc::clone(entry.described.get_or_init(|| described(roles))),
+                (roles, false) => described(roles),
+            },
+        }))
     }
 
     /// A role, or `None` if there is no such role.

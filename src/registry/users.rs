@@ -165,10 +165,7 @@ impl Registry {
         args: &args::DescribeUser,
     ) -> Result<Option<Arc<UserDescription>>> {
         validate::username(&self.profile().username, &args.user_name)?;
-        Ok(call
-            .view
-            .user(self.store(), &args.user_name)?
-            .map(|entry| Arc::clone(&entry.described)))
+        call.view.described_user(self.store(), &args.user_name)
     }
 
     /// The description to store: validated in profiles that keep descriptions, dropped in the others.

@@ -314,3 +314,24 @@ fn settings_and_super_users_are_kept() {
             .unwrap();
     });
 }
+
+/// A file's version is told by its WAL index while nothing changes, and a commit through another
+/// connection (as another process makes it) is seen at the next check.
+#[test]
+fn a_file_sees_changes_made_through_another_connection() {
+    let file = TempFile::new();
+    let mine = open(Location::File(file.0.clone())).unwrap();
+    let theirs = open(Location::File(file.0.clone())).unwrap();
+    let mut last = mine.version().unwrap();
+    for round in 0..50 {
+        assert_eq!(mine.version().unwrap(), last, "nothing changed");
+        let writer = if round % 2 == 0 { &theirs } else { &mine };
+        writer
+            .write(|tx| tx.insert_role(&format!("r{round}"), ""))
+            .unwrap();
+        let now = mine.version().unwrap();
+        assert!(now > last, "round {round}: {now} after {last}");
+        assert_eq!(theirs.version().unwrap(), now);
+        last = now;
+    }
+}

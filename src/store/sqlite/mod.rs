@@ -12,6 +12,7 @@
 mod connect;
 mod schema;
 mod tx;
+mod wal_index;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -22,6 +23,7 @@ use super::{Location, ReadTx, Store, WriteTx};
 use crate::error::{RbacError, Result};
 use connect::Access;
 use tx::{Behavior, SqliteTx};
+use wal_index::{Header, WalIndex};
 
 /// Read connections kept open between reads; more open while more threads read at once, and close after.
 const IDLE_READERS: usize = 4;
@@ -36,6 +38,10 @@ pub struct SqliteStore {
     path: PathBuf,
     location: Location,
     access: Access,
+    /// The WAL index the writer's connection maps, if it has one (see `wal_index`).
+    wal_index: Option<WalIndex>,
+    /// The WAL-index header read before the last version check's transaction, and what it answered.
+    last_check: Mutex<Option<(Header, u64)>>,
 }
 
 impl SqliteStore {
@@ -44,12 +50,19 @@ impl SqliteStore {
         let location = Location::File(path.clone());
         let (mut connection, access) = connect::connect(&location, &path)?;
         schema::migrate(&mut connection, &location, access)?;
+        // Only a file this process writes: a read-only one may be open without shared memory (immutable).
+        let wal_index = match access {
+            Access::ReadWrite => WalIndex::of(&connection),
+            Access::ReadOnly => None,
+        };
         Ok(SqliteStore {
             writer: Mutex::new(connection),
             readers: Mutex::new(Vec::new()),
             path,
             location,
             access,
+            wal_index,
+            last_check: Mutex::new(None),
         })
     }
 
@@ -91,8 +104,21 @@ impl Store for SqliteStore {
     }
 
     fn version(&self) -> Result<u64> {
+        // Read before the transaction: a commit after it changes the header, so the pair never answers for
+        // a later state than it saw.
+        let header = self.wal_index.as_ref().and_then(WalIndex::header);
+        if let (Some(header), Some((seen, version))) = (header, *lock(&self.last_check)) {
+            if header == seen {
+                return Ok(version);
+            }
+        }
         // One statement outside any transaction: SQLite reads the latest commit for it.
-        self.with_reader(|connection| tx::version(connection).map_err(|err| self.failure(err)))
+        let version = self
+            .with_reader(|connection| tx::version(connection).map_err(|err| self.failure(err)))?;
+        if let Some(header) = header {
+            *lock(&self.last_check) = Some((header, version));
+        }
+        Ok(version)
     }
 
     fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
@@ -140,4 +166,32 @@ fn storage_error(location: &Location, err: impl std::fmt::Display) -> RbacError 
         &format!("registry {} cannot be used", location.describe()),
         err,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// While the WAL-index header is the one seen at the last check, that check answers without SQLite; a
+    /// commit through another connection moves the header, and SQLite is asked again.
+    #[test]
+    fn the_wal_index_answers_until_a_commit() {
+        let path = std::env::temp_dir().join(format!("milvus-rbac-wal-{}.db", std::process::id()));
+        let store = SqliteStore::open(path.clone()).unwrap();
+        let other = SqliteStore::open(path.clone()).unwrap();
+        assert!(store.wal_index.is_some(), "a file this process writes has its WAL index mapped");
+        let version = store.version().unwrap();
+        let (header, _) = lock(&store.last_check).unwrap();
+        // An answer SQLite would never give: only the header can have given it back.
+        *lock(&store.last_check) = Some((header, 999_999));
+        assert_eq!(store.version().unwrap(), 999_999);
+        let writer: &dyn Store = &other;
+        writer.write(|tx| tx.insert_role("r", "")).unwrap();
+        assert_eq!(store.version().unwrap(), version + 1);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
 }
