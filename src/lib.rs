@@ -33,5 +33,5 @@ mod fuzz_tests;
 pub use error::{RbacError, Result};
 pub use password::HashStrength;
 pub use registry::{Caller, Credentials, Registry};
-pub use settings::{RegistryOptions, Settings};
+pub use settings::{RegistryOptions, SettingName, Settings};
 pub use store::Location;

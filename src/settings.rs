@@ -1,11 +1,53 @@
 //! A registry's settings: chosen when it is created, stored in it, and checked when it is reopened.
 
+use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{RbacError, Result};
 use crate::password::HashStrength;
 use crate::profile::ProfileName;
 use crate::store::{Location, ReadTx, WriteTx};
+
+/// Defines [`SettingName`] and the list of its names, from one list.
+macro_rules! setting_names {
+    ($($variant:ident = $name:literal,)*) => {
+        /// A setting, by the name `MilvusClient(...)` and `serve(...)` take it as a keyword, error messages give
+        /// it and a registry stores it under (a stored key is the setting's name: renaming a setting would need a
+        /// migration of every registry file).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum SettingName {
+            $($variant,)*
+        }
+
+        impl SettingName {
+            /// Every setting, in the order of the keyword arguments (Python's `_core.SETTINGS` is made from it).
+            pub const ALL: [SettingName; [$($name,)*].len()] = [$(SettingName::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(SettingName::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+setting_names! {
+    Profile = "profile",
+    RootPassword = "root_password",
+    SuperUsers = "super_users",
+    MaxUsers = "max_users",
+    MaxRoles = "max_roles",
+    AuthorizationEnabled = "authorization_enabled",
+    RootShouldBindRole = "root_should_bind_role",
+    PasswordHash = "password_hash",
+}
+
+impl fmt::Display for SettingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A limit on users or roles; `None` is unlimited.
 pub type Limit = Option<u64>;
@@ -80,6 +122,18 @@ fn parse_limit(text: &str) -> Option<Limit> {
     }
 }
 
+fn unreadable(name: SettingName) -> RbacError {
+    RbacError::Storage {
+        message: format!("the registry's stored setting `{name}` is unreadable"),
+    }
+}
+
+/// The stored value of `name`, read by `parse`.
+fn stored<T>(tx: &dyn ReadTx, name: SettingName, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    let text = tx.setting(name.as_str())?.ok_or_else(|| unreadable(name))?;
+    parse(&text).ok_or_else(|| unreadable(name))
+}
+
 impl Settings {
     /// The settings of a new registry: what was given, else Milvus's defaults.
     pub fn for_new_registry(options: &RegistryOptions) -> Result<Settings> {
@@ -95,14 +149,16 @@ impl Settings {
             password_hash: options.password_hash.unwrap_or(HashStrength::Strong),
         };
         if settings.max_users == Some(0) {
-            return Err(param(
-                "`max_users` must be at least 1: root counts as a user".into(),
-            ));
+            return Err(param(format!(
+                "`{}` must be at least 1: root counts as a user",
+                SettingName::MaxUsers
+            )));
         }
         if matches!(settings.max_roles, Some(n) if n < 2) {
-            return Err(param(
-                "`max_roles` must be at least 2: admin and public count as roles".into(),
-            ));
+            return Err(param(format!(
+                "`{}` must be at least 2: admin and public count as roles",
+                SettingName::MaxRoles
+            )));
         }
         Ok(settings)
     }
@@ -115,21 +171,24 @@ impl Settings {
             .unwrap_or(DEFAULT_ROOT_PASSWORD);
         if password.is_empty() || password.len() > MAX_ROOT_PASSWORD_BYTES {
             return Err(param(format!(
-                "`root_password` must be 1 to {MAX_ROOT_PASSWORD_BYTES} bytes long"
+                "`{}` must be 1 to {MAX_ROOT_PASSWORD_BYTES} bytes long",
+                SettingName::RootPassword
             )));
         }
         Ok(password)
     }
 
+    /// Store the settings, each under its name (super users in their own table).
     pub fn save(&self, tx: &mut dyn WriteTx) -> Result<()> {
-        tx.set_setting("profile", self.profile.as_str())?;
-        tx.set_setting("max_users", &stored_limit(self.max_users))?;
-        tx.set_setting("max_roles", &stored_limit(self.max_roles))?;
-        tx.set_setting(
-            "authorization_enabled",
+        let mut set = |name: SettingName, value: &str| tx.set_setting(name.as_str(), value);
+        set(SettingName::Profile, self.profile.as_str())?;
+        set(SettingName::MaxUsers, &stored_limit(self.max_users))?;
+        set(SettingName::MaxRoles, &stored_limit(self.max_roles))?;
+        set(
+            SettingName::AuthorizationEnabled,
             stored_flag(self.authorization_enabled),
         )?;
-        tx.set_setting("password_hash", self.password_hash.as_str())?;
+        set(SettingName::PasswordHash, self.password_hash.as_str())?;
         for user in &self.super_users {
             tx.add_super_user(user)?;
         }
@@ -138,22 +197,19 @@ impl Settings {
 
     /// The stored settings, or `None` for a registry that was never set up.
     pub fn load(tx: &dyn ReadTx) -> Result<Option<Settings>> {
-        let Some(profile) = tx.setting("profile")? else {
+        let Some(profile) = tx.setting(SettingName::Profile.as_str())? else {
             return Ok(None);
         };
-        let corrupt = |key: &str| RbacError::Storage {
-            message: format!("the registry's stored setting `{key}` is unreadable"),
-        };
-        let text = |key: &str| tx.setting(key)?.ok_or_else(|| corrupt(key));
         Ok(Some(Settings {
-            profile: ProfileName::from_str(&profile).map_err(|_| corrupt("profile"))?,
+            profile: ProfileName::from_str(&profile)
+                .map_err(|_| unreadable(SettingName::Profile))?,
             super_users: tx.super_users()?,
-            max_users: parse_limit(&text("max_users")?).ok_or_else(|| corrupt("max_users"))?,
-            max_roles: parse_limit(&text("max_roles")?).ok_or_else(|| corrupt("max_roles"))?,
-            authorization_enabled: parse_flag(&text("authorization_enabled")?)
-                .ok_or_else(|| corrupt("authorization_enabled"))?,
-            password_hash: HashStrength::from_str(&text("password_hash")?)
-                .map_err(|_| corrupt("password_hash"))?,
+            max_users: stored(tx, SettingName::MaxUsers, parse_limit)?,
+            max_roles: stored(tx, SettingName::MaxRoles, parse_limit)?,
+            authorization_enabled: stored(tx, SettingName::AuthorizationEnabled, parse_flag)?,
+            password_hash: stored(tx, SettingName::PasswordHash, |text| {
+                HashStrength::from_str(text).ok()
+            })?,
         }))
     }
 
@@ -163,7 +219,7 @@ impl Settings {
         options: &RegistryOptions,
         location: &Location,
     ) -> Result<()> {
-        let mismatch = |name: &str, stored: String, given: String| {
+        let mismatch = |name: SettingName, stored: String, given: String| {
             param(format!(
                 "`{name}` of registry {} is {stored} (set when it was created), not {given}; \
                  leave `{name}` out to use the stored value",
@@ -172,7 +228,7 @@ impl Settings {
         };
         if let Some(profile) = options.profile.filter(|p| *p != self.profile) {
             return Err(mismatch(
-                "profile",
+                SettingName::Profile,
                 format!("{:?}", self.profile.as_str()),
                 format!("{:?}", profile.as_str()),
             ));
@@ -183,7 +239,7 @@ impl Settings {
             given.dedup();
             if given != self.super_users {
                 return Err(mismatch(
-                    "super_users",
+                    SettingName::SuperUsers,
                     format!("{:?}", self.super_users),
                     format!("{given:?}"),
                 ));
@@ -191,14 +247,14 @@ impl Settings {
         }
         if let Some(limit) = options.max_users.filter(|l| *l != self.max_users) {
             return Err(mismatch(
-                "max_users",
+                SettingName::MaxUsers,
                 limit_text(self.max_users),
                 limit_text(limit),
             ));
         }
         if let Some(limit) = options.max_roles.filter(|l| *l != self.max_roles) {
             return Err(mismatch(
-                "max_roles",
+                SettingName::MaxRoles,
                 limit_text(self.max_roles),
                 limit_text(limit),
             ));
@@ -209,14 +265,14 @@ impl Settings {
             .filter(|g| *g != self.authorization_enabled)
         {
             return Err(mismatch(
-                "authorization_enabled",
+                SettingName::AuthorizationEnabled,
                 show(self.authorization_enabled),
                 show(given),
             ));
         }
         if let Some(strength) = options.password_hash.filter(|s| *s != self.password_hash) {
             return Err(mismatch(
-                "password_hash",
+                SettingName::PasswordHash,
                 format!("{:?}", self.password_hash.as_str()),
                 format!("{:?}", strength.as_str()),
             ));
@@ -227,5 +283,22 @@ impl Settings {
     /// Whether `user` may change other users' passwords without the old one.
     pub fn is_super_user(&self, user: &str) -> bool {
         self.super_users.iter().any(|name| name == user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_names_are_distinct_identifiers() {
+        let mut names: Vec<&str> = SettingName::ALL.iter().map(|s| s.as_str()).collect();
+        assert!(names
+            .iter()
+            .all(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), SettingName::ALL.len());
+        assert_eq!(SettingName::MaxUsers.to_string(), "max_users");
     }
 }

@@ -39,7 +39,7 @@ def test_mypy_accepts_typical_use(tmp_path):
     """The stubs describe the API as used in the README."""
     script = tmp_path / "use.py"
     script.write_text(
-        "from milvus_rbac import MilvusClient, MilvusException, ParamError\n"
+        "from milvus_rbac import LegacyErrorCode, MilvusClient, MilvusException, ParamError\n"
         "client = MilvusClient('./rbac.db', token='root:Milvus', profile='milvus-2.4', max_users=None)\n"
         "client.create_user(user_name='user_1', password='P@ssw0rd')\n"
         "users: list[str] = client.list_users()\n"
@@ -50,6 +50,9 @@ def test_mypy_accepts_typical_use(tmp_path):
         "except MilvusException as err:\n"
         "    code: int = err.code\n"
         "    message: str = err.message\n"
+        "    unexpected: bool = err.compatible_code == LegacyErrorCode.UnexpectedError\n"
+        "legacy: LegacyErrorCode = LegacyErrorCode(41)\n"
+        "legacy_value: int = LegacyErrorCode.OperatePrivilegeFailure\n"
         "with MilvusClient() as c:\n"
         "    c.close()\n"
     )

@@ -1,12 +1,21 @@
 """Type stubs for the native module ``milvus_rbac._core``."""
 
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Type, final
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, final
 
 from milvus_rbac.display import PrivilegeGroups, RoleDescription, UserDescription
 
-__all__ = ["MilvusClient", "__version__", "serve"]
+__all__ = ["LEGACY_CODES", "MilvusClient", "PROFILES", "SETTINGS", "__version__", "serve"]
 __version__: str
+
+# The lists kept in Rust, read by the Python code rather than repeated there.
+
+#: Milvus's legacy error codes, as ``(name, value)`` pairs (``milvus_rbac.LegacyErrorCode`` is made from them).
+LEGACY_CODES: Tuple[Tuple[str, int], ...]
+#: The names of the keyword-only settings of ``MilvusClient`` and ``serve``, in their order.
+SETTINGS: Tuple[str, ...]
+#: The profile names.
+PROFILES: Tuple[str, ...]
 
 def serve(
     db: str = "./rbac.db",

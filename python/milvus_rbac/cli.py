@@ -28,7 +28,8 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
-from milvus_rbac._core import MilvusClient, serve
+from milvus_rbac._core import PROFILES as _PROFILES
+from milvus_rbac._core import SETTINGS, MilvusClient, serve
 from milvus_rbac.exceptions import AuthenticationError, MilvusException
 
 __all__ = ["main", "format_table", "explain_text"]
@@ -36,7 +37,10 @@ __all__ = ["main", "format_table", "explain_text"]
 ROOT_PASSWORD_ENV = "MILVUS_RBAC_ROOT_PASSWORD"
 URI_ENV = "MILVUS_RBAC_URI"
 TOKEN_ENV = "MILVUS_RBAC_TOKEN"
-PROFILES = ["docs", "milvus-2.4", "milvus-2.5", "milvus-2.6"]
+PROFILES = list(_PROFILES)  # from the Rust core
+#: The settings ``serve`` reads from the environment rather than from a flag: root's password, which never goes on
+#: a command line. Every other setting has a ``serve`` flag whose ``dest`` is its name (a test checks both).
+SERVE_SETTINGS_FROM_ENV = {"root_password": ROOT_PASSWORD_ENV}
 _GRANT_COLUMNS = ["object_type", "object_name", "db_name", "privilege", "grantor_name"]
 _NOT_GIVEN: Any = object()  # a serve limit left out (``none`` means unlimited)
 
@@ -357,17 +361,11 @@ def _limit(text: str) -> Optional[int]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings: Dict[str, Any] = {
-        "profile": args.profile,
-        "super_users": args.super_users,
-        "password_hash": args.password_hash,
-        "root_password": os.environ.get(ROOT_PASSWORD_ENV),
-        "authorization_enabled": False if args.no_authorization else None,
-        "root_should_bind_role": True if args.root_should_bind_role else None,
-    }
-    given = {name: value for name, value in settings.items() if value is not None}
-    for name in ("max_users", "max_roles"):
-        value = getattr(args, name)
+    # None leaves a setting out, but for the limits (where it is unlimited): those are _NOT_GIVEN when left out.
+    given: Dict[str, Any] = {}
+    for name in SETTINGS:
+        env = SERVE_SETTINGS_FROM_ENV.get(name)
+        value = os.environ.get(env) if env else getattr(args, name)
         if value is not _NOT_GIVEN:
             given[name] = value
     try:
@@ -484,12 +482,14 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")
     serve_cmd.add_argument("--log-level", default="info", choices=["error", "warn", "info", "debug"])
+    # The settings: each flag's ``dest`` is the setting's name (see SERVE_SETTINGS_FROM_ENV).
     serve_cmd.add_argument("--profile", choices=PROFILES)
     serve_cmd.add_argument("--super-user", action="append", dest="super_users", metavar="USER")
     serve_cmd.add_argument("--max-users", type=_limit, default=_NOT_GIVEN, metavar="N|none")
     serve_cmd.add_argument("--max-roles", type=_limit, default=_NOT_GIVEN, metavar="N|none")
-    serve_cmd.add_argument("--no-authorization", action="store_true", help="check no credentials or privileges")
-    serve_cmd.add_argument("--root-should-bind-role", action="store_true")
+    serve_cmd.add_argument("--no-authorization", action="store_const", const=False, dest="authorization_enabled",
+                           help="check no credentials or privileges")
+    serve_cmd.add_argument("--root-should-bind-role", action="store_const", const=True)
     serve_cmd.add_argument("--password-hash", choices=["strong", "fast"])
     return parser
 

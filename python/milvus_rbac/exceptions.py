@@ -19,8 +19,10 @@ When pymilvus is importable, :class:`MilvusException` subclasses ``pymilvus.exce
 
 from __future__ import annotations
 
-from enum import IntEnum
-from typing import Any, Tuple
+from enum import EnumMeta, IntEnum
+from typing import TYPE_CHECKING, Any, Tuple
+
+from milvus_rbac._core import LEGACY_CODES
 
 __all__ = [
     "LegacyErrorCode",
@@ -30,20 +32,33 @@ __all__ = [
     "PermissionDeniedError",
 ]
 
+_LEGACY_ERROR_CODE_DOC = """Milvus's deprecated ``commonpb.ErrorCode`` values that milvus-rbac reports as ``compatible_code``.
 
-class LegacyErrorCode(IntEnum):
-    """Milvus's deprecated ``commonpb.ErrorCode`` values that milvus-rbac reports as ``compatible_code``."""
+An ``IntEnum`` made from the Rust core's list (``milvus_rbac._core.LEGACY_CODES``): its members are the codes the
+registry reports, and they compare equal to their values.
 
-    UnexpectedError = 1
-    ConnectFailed = 2
-    PermissionDenied = 3
-    IllegalArgument = 5
-    CreateCredentialFailure = 29
-    UpdateCredentialFailure = 30
-    DeleteCredentialFailure = 31
-    CreateRoleFailure = 35
-    DropRoleFailure = 36
-    OperateUserRoleFailure = 37
+>>> LegacyErrorCode.IllegalArgument
+<LegacyErrorCode.IllegalArgument: 5>
+>>> LegacyErrorCode(41).name
+'OperatePrivilegeFailure'
+"""
+
+# The members come from Rust, so the enum is made functionally. mypy cannot see the members of an enum made
+# from a value known only at run time, so type checkers are shown a class instead, whose metaclass answers any
+# attribute with a member: ``LegacyErrorCode.UnexpectedError`` is typed as a ``LegacyErrorCode`` (an ``int``),
+# with the values and the names kept in one place. A misspelt name is an ``AttributeError`` at run time only;
+# writing the members out again for type checkers would bring back the hand-kept copy this replaces.
+if TYPE_CHECKING:
+
+    class _LegacyErrorCodeMeta(EnumMeta):
+        def __getattr__(cls, name: str) -> LegacyErrorCode: ...
+
+    class LegacyErrorCode(IntEnum, metaclass=_LegacyErrorCodeMeta):
+        """Milvus's deprecated ``commonpb.ErrorCode`` values that milvus-rbac reports as ``compatible_code``."""
+
+else:
+    LegacyErrorCode = IntEnum("LegacyErrorCode", LEGACY_CODES, module=__name__, qualname="LegacyErrorCode")
+    LegacyErrorCode.__doc__ = _LEGACY_ERROR_CODE_DOC
 
 
 def _legacy(code: int) -> int:

@@ -23,24 +23,16 @@ import shutil
 import tempfile
 import threading
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
+from milvus_rbac import _core
 from milvus_rbac._core import MilvusClient
 from milvus_rbac.exceptions import ParamError
 
 __all__ = ["SETTINGS", "SharedRegistry", "checked_settings"]
 
-#: The names of ``MilvusClient``'s keyword-only settings (see the README's table).
-SETTINGS = (
-    "profile",
-    "root_password",
-    "super_users",
-    "max_users",
-    "max_roles",
-    "authorization_enabled",
-    "root_should_bind_role",
-    "password_hash",
-)
+#: The names of ``MilvusClient``'s keyword-only settings (see the README's table), from the Rust core.
+SETTINGS: Tuple[str, ...] = _core.SETTINGS
 
 
 def checked_settings(settings: Dict[str, Any], where: str) -> Dict[str, Any]:

@@ -18,7 +18,7 @@ use crate::error::RbacError;
 use crate::ops::{ClientEffect, Executor, Request};
 use crate::profile::ProfileName;
 use crate::registry::{Caller, Credentials};
-use crate::settings::RegistryOptions;
+use crate::settings::{RegistryOptions, SettingName};
 use crate::wire::without_userinfo;
 use crate::HashStrength;
 
@@ -70,7 +70,9 @@ fn parsed<T: std::str::FromStr<Err = String>>(
         .map_err(|message: String| param_error(value.py(), format!("`{param}`: {message}")))
 }
 
-/// The keyword-only settings as given to the constructor.
+/// The keyword-only settings as given to the constructor (and to `serve`), one field per [`SettingName`]: the
+/// pyo3 signatures list them by hand, as Python's `inspect.signature` shows them, and a test checks that they
+/// name every setting of `_core.SETTINGS`.
 pub(super) struct SettingArgs {
     pub(super) profile: Setting,
     pub(super) root_password: Setting,
@@ -86,31 +88,39 @@ impl SettingArgs {
     pub(super) fn options(&self, py: Python<'_>) -> PyResult<RegistryOptions> {
         // An explicit None means "not given" for every setting but the limits, where it means unlimited.
         let given = |setting: &Setting| setting.given(py).filter(|value| !value.is_none());
-        let flag_of = |setting: &Setting, param: &str| {
-            given(setting).map(|value| flag(&value, param)).transpose()
+        let flag_of = |setting: &Setting, name: SettingName| {
+            given(setting)
+                .map(|value| flag(&value, name.as_str()))
+                .transpose()
         };
-        let limit_of = |setting: &Setting, param: &str| {
+        let limit_of = |setting: &Setting, name: SettingName| {
             setting
                 .given(py)
-                .map(|value| limit(&value, param))
+                .map(|value| limit(&value, name.as_str()))
                 .transpose()
         };
         Ok(RegistryOptions {
             profile: given(&self.profile)
-                .map(|value| parsed::<ProfileName>(&value, "profile"))
+                .map(|value| parsed::<ProfileName>(&value, SettingName::Profile.as_str()))
                 .transpose()?,
             root_password: given(&self.root_password)
-                .map(|value| secret(&value, "root_password"))
+                .map(|value| secret(&value, SettingName::RootPassword.as_str()))
                 .transpose()?,
             super_users: given(&self.super_users)
-                .map(|value| texts(&value, "super_users"))
+                .map(|value| texts(&value, SettingName::SuperUsers.as_str()))
                 .transpose()?,
-            max_users: limit_of(&self.max_users, "max_users")?,
-            max_roles: limit_of(&self.max_roles, "max_roles")?,
-            authorization_enabled: flag_of(&self.authorization_enabled, "authorization_enabled")?,
-            root_should_bind_role: flag_of(&self.root_should_bind_role, "root_should_bind_role")?,
+            max_users: limit_of(&self.max_users, SettingName::MaxUsers)?,
+            max_roles: limit_of(&self.max_roles, SettingName::MaxRoles)?,
+            authorization_enabled: flag_of(
+                &self.authorization_enabled,
+                SettingName::AuthorizationEnabled,
+            )?,
+            root_should_bind_role: flag_of(
+                &self.root_should_bind_role,
+                SettingName::RootShouldBindRole,
+            )?,
             password_hash: given(&self.password_hash)
-                .map(|value| parsed::<HashStrength>(&value, "password_hash"))
+                .map(|value| parsed::<HashStrength>(&value, SettingName::PasswordHash.as_str()))
                 .transpose()?,
         })
     }
