@@ -34,7 +34,7 @@ impl Registry {
             object_name: object_name.to_string(),
             db_name: call.caller.db_name().to_string(),
         };
-        if self.decide(call.view, user, &requirement)?.allows() {
+        if self.decide(call.view(), user, &requirement)?.allows() {
             return Ok(());
         }
         Err(RbacError::PermissionDenied {
@@ -98,7 +98,7 @@ impl Registry {
             &groups.by_name,
         );
         // Kept only while this snapshot is the latest: what it was built from was read at its change count.
-        if view.version() == self.store().version()? {
+        if view.version() == self.store().version()?.changes {
             view.decisions.keep(key, reason.clone());
         }
         Ok(reason)
@@ -120,7 +120,7 @@ impl Registry {
                 "invalid object type {object_type}, expected one of Global, Collection, User: invalid parameter"
             ))
         })?;
-        if call.view.user(self.store(), user_name)?.is_none() {
+        if call.view().user(self.store(), user_name)?.is_none() {
             return Err(RbacError::UserNotFound {
                 rpc: Rpc::SelectUser,
             });
@@ -131,7 +131,7 @@ impl Registry {
             object_name: object_name.to_string(),
             db_name: database_or_default(db_name).to_string(),
         };
-        let reason = self.decide(call.view, user_name, &requirement)?;
+        let reason = self.decide(call.view(), user_name, &requirement)?;
         Ok(Explanation {
             user: user_name.to_string(),
             requirement,

@@ -62,9 +62,10 @@ pub struct Caller {
     /// Kept to check the credential again at each call.
     password: Zeroizing<String>,
     db_name: String,
-    /// The stored password hash the password was last found to match: while the user's hash is still that
-    /// one, the credential holds without hashing anything.
-    verified: Mutex<Option<String>>,
+    /// The stored password hash the password was last found to match, and the registry's credential count
+    /// read before that hash was: while the count stands, the credential holds without looking; while the
+    /// user's hash is that one, it holds without hashing anything.
+    verified: Mutex<Option<(String, u64)>>,
 }
 
 impl Clone for Caller {
@@ -135,12 +136,22 @@ impl Caller {
         Caller::new(Some(user), password, &self.db_name)
     }
 
-    fn was_verified_against(&self, password_hash: &str) -> bool {
-        lock(&self.verified).as_deref() == Some(password_hash)
+    /// Whether the credential was verified while the credential count was `credentials`.
+    fn verified_at(&self, credentials: u64) -> bool {
+        lock(&self.verified)
+            .as_ref()
+            .is_some_and(|(_, at)| *at == credentials)
     }
 
-    fn remember_verified(&self, password_hash: String) {
-        *lock(&self.verified) = Some(password_hash);
+    fn was_verified_against(&self, password_hash: &str) -> bool {
+        lock(&self.verified)
+            .as_ref()
+            .is_some_and(|(hash, _)| hash == password_hash)
+    }
+
+    /// Remember that the password matches `password_hash`, read after the credential count was `credentials`.
+    fn remember_verified(&self, password_hash: String, credentials: u64) {
+        *lock(&self.verified) = Some((password_hash, credentials));
     }
 }
 
@@ -165,10 +176,11 @@ impl Registry {
         if !self.settings().authorization_enabled {
             return Ok(caller);
         }
-        let view = self.view()?;
+        let version = self.store().version()?;
+        let view = self.view_at(version.changes);
         match self.verify_password(&view, user, password)? {
             Some(password_hash) => {
-                caller.remember_verified(password_hash);
+                caller.remember_verified(password_hash, version.credentials);
                 Ok(caller)
             }
             None => fail(AuthFailure::BadCredentials),
@@ -181,14 +193,20 @@ impl Registry {
         let user = caller.user().ok_or(RbacError::Authentication {
             reason: AuthFailure::MissingAuthorization,
         })?;
-        if let Some(entry) = call.view.user(self.store(), user)? {
+        let credentials = call.version.credentials;
+        if caller.verified_at(credentials) {
+            return Ok(());
+        }
+        let view = call.view();
+        if let Some(entry) = view.user(self.store(), user)? {
             if caller.was_verified_against(&entry.password_hash) {
+                caller.remember_verified(entry.password_hash.clone(), credentials);
                 return Ok(());
             }
         }
-        match self.verify_password(call.view, user, &caller.password)? {
+        match self.verify_password(view, user, &caller.password)? {
             Some(password_hash) => {
-                caller.remember_verified(password_hash);
+                caller.remember_verified(password_hash, credentials);
                 Ok(())
             }
             None => Err(RbacError::Authentication {

@@ -300,7 +300,8 @@ impl Registry {
         self.validate_role_name(role_name)?;
         let db_name = database_or_default(&args.db_name);
         let store = self.store();
-        let Some(role) = call.view.role(store, role_name)? else {
+        let view = call.view();
+        let Some(role) = view.role(store, role_name)? else {
             return Err(RbacError::RoleNotFound {
                 rpc: Rpc::SelectGrant,
             });
@@ -310,7 +311,7 @@ impl Registry {
         }
         let catalog = self.profile().catalog;
         let star_lists_all = self.profile().star_database_lists_all;
-        let custom_groups = call.view.groups(store)?;
+        let custom_groups = view.groups(store)?;
         let mut grants: Vec<Grant> = role
             .grants
             .iter()

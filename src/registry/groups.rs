@@ -78,14 +78,13 @@ impl Registry {
         call: &Call<'_>,
         _args: &args::ListPrivilegeGroups,
     ) -> Result<Arc<Vec<Group>>> {
-        if let Some(groups) = call.view.group_list.get() {
+        let view = call.view();
+        if let Some(groups) = view.group_list.get() {
             return Ok(Arc::clone(groups));
         }
-        let mut groups = call.view.groups(self.store())?.list.clone();
+        let mut groups = view.groups(self.store())?.list.clone();
         groups.extend(self.profile().catalog.builtin_groups());
-        Ok(Arc::clone(
-            call.view.group_list.get_or_init(|| Arc::new(groups)),
-        ))
+        Ok(Arc::clone(view.group_list.get_or_init(|| Arc::new(groups))))
     }
 
     pub(super) fn add_privileges_to_group(

@@ -18,6 +18,7 @@ mod shared;
 mod snapshot;
 mod users;
 
+use std::cell::OnceCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use auth::{Caller, Credentials};
@@ -29,7 +30,7 @@ use crate::ops::{for_each_operation, Availability, Executor, IntoReply, OpSpec, 
 use crate::password::PasswordHasher;
 use crate::profile::Profile;
 use crate::settings::{RegistryOptions, Settings};
-use crate::store::{self, Location, ReadTx, Store, WriteTx};
+use crate::store::{self, Location, ReadTx, Store, Version, WriteTx};
 use snapshot::Snapshot;
 
 /// What every client of one registry in this process shares.
@@ -51,10 +52,21 @@ pub struct Registry {
     root_should_bind_role: bool,
 }
 
-/// One request being executed: who calls, and the snapshot its reads see.
+/// One request being executed: who calls, where the registry stood when it began, and the snapshot its
+/// reads see (made when a read first asks: a write that reads nothing makes none).
 pub(crate) struct Call<'c> {
     caller: &'c Caller,
-    view: &'c Snapshot,
+    version: Version,
+    registry: &'c Registry,
+    view: OnceCell<Arc<Snapshot>>,
+}
+
+impl Call<'_> {
+    /// The snapshot at the call's change count (or a later one).
+    fn view(&self) -> &Snapshot {
+        self.view
+            .get_or_init(|| self.registry.view_at(self.version.changes))
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -98,10 +110,11 @@ impl Registry {
     pub fn execute(&self, caller: &Caller, request: &Request) -> Result<Reply> {
         let spec = request.spec();
         self.check_available(spec)?;
-        let view = self.view()?;
         let call = Call {
             caller,
-            view: &view,
+            version: self.shared.store.version()?,
+            registry: self,
+            view: OnceCell::new(),
         };
         self.authorize(
             &call,
@@ -134,15 +147,14 @@ impl Registry {
         })
     }
 
-    /// The snapshot at the registry's current change count: the latest one if it is current, else a new one.
-    fn view(&self) -> Result<Arc<Snapshot>> {
-        let version = self.shared.store.version()?;
+    /// The snapshot at change count `changes`: the latest one if it is that recent, else a new one.
+    fn view_at(&self, changes: u64) -> Arc<Snapshot> {
         let mut latest = lock(&self.shared.snapshot);
         // Another thread may have seen a later count meanwhile: what it started is at least as fresh.
-        if latest.version() < version {
-            *latest = Arc::new(Snapshot::after(&latest, version));
+        if latest.version() < changes {
+            *latest = Arc::new(Snapshot::after(&latest, changes));
         }
-        Ok(Arc::clone(&latest))
+        Arc::clone(&latest)
     }
 
     /// Milvus 2.6 wraps the failures of its coordinator's pre-checks in `context`; earlier versions return
@@ -208,7 +220,7 @@ impl Shared {
             Some(stored) => stored,
             None => create(store.as_ref(), options)?,
         };
-        let version = store.version()?;
+        let version = store.version()?.changes;
         Ok(Shared {
             store,
             hasher: PasswordHasher::new(settings.password_hash),

@@ -96,7 +96,7 @@ impl Registry {
         call: &Call<'_>,
         _args: &args::ListRoles,
     ) -> Result<Arc<Names>> {
-        call.view.names(List::Roles, self.store())
+        call.view().names(List::Roles, self.store())
     }
 
     /// Milvus's OperateUserRole (add): the role is checked before the user; granting twice is a success.

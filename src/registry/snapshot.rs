@@ -147,7 +147,7 @@ impl Snapshot {
         work: impl FnOnce(&dyn ReadTx) -> Result<T>,
     ) -> Result<(T, bool)> {
         store.read(|tx| {
-            let current = tx.version()? == self.version;
+            let current = tx.version()?.changes == self.version;
             Ok((work(tx)?, current))
         })
     }

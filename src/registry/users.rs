@@ -77,7 +77,7 @@ impl Registry {
         };
         if !super_user
             && self
-                .verify_password(call.view, user_name, args.old_password.as_str())?
+                .verify_password(call.view(), user_name, args.old_password.as_str())?
                 .is_none()
         {
             return Err(wrong_old_password());
@@ -155,7 +155,7 @@ impl Registry {
         call: &Call<'_>,
         _args: &args::ListUsers,
     ) -> Result<Arc<Names>> {
-        call.view.names(List::Users, self.store())
+        call.view().names(List::Users, self.store())
     }
 
     /// The user's roles (not the implicit `public`) and description; `None` if there is no such user.
@@ -165,7 +165,7 @@ impl Registry {
         args: &args::DescribeUser,
     ) -> Result<Option<Arc<UserDescription>>> {
         validate::username(&self.profile().username, &args.user_name)?;
-        call.view.described_user(self.store(), &args.user_name)
+        call.view().described_user(self.store(), &args.user_name)
     }
 
     /// The description to store: validated in profiles that keep descriptions, dropped in the others.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::{inconsistent, Location, ReadTx, Store, WriteTx};
+use super::{inconsistent, Location, ReadTx, Store, Version, WriteTx};
 use crate::error::Result;
 use crate::model::{Grant, Group, Names, UserRecord};
 
@@ -18,7 +18,7 @@ type GrantKey = (String, String, String, String);
 
 #[derive(Debug, Default)]
 struct State {
-    version: u64,
+    version: Version,
     settings: BTreeMap<String, String>,
     super_users: BTreeSet<String>,
     /// Name -> (password hash, description).
@@ -39,8 +39,10 @@ type Undo = Box<dyn FnOnce(&mut State) + Send>;
 #[derive(Debug)]
 pub struct MemoryStore {
     state: RwLock<State>,
-    /// The committed change count, readable without the lock.
-    version: AtomicU64,
+    /// The committed counts, readable without the lock: `credentials` is stored before `changes`, and read
+    /// after it.
+    changes: AtomicU64,
+    credentials: AtomicU64,
     location: Location,
 }
 
@@ -48,7 +50,8 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore {
             state: RwLock::new(State::default()),
-            version: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
+            credentials: AtomicU64::new(0),
             location: Location::Memory,
         }
     }
@@ -72,8 +75,12 @@ impl Store for MemoryStore {
         false
     }
 
-    fn version(&self) -> Result<u64> {
-        Ok(self.version.load(Ordering::Acquire))
+    fn version(&self) -> Result<Version> {
+        let changes = self.changes.load(Ordering::Acquire);
+        Ok(Version {
+            changes,
+            credentials: self.credentials.load(Ordering::Acquire),
+        })
     }
 
     fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
@@ -86,14 +93,24 @@ impl Store for MemoryStore {
         let mut tx = Writing {
             state: &mut state,
             undo: Vec::new(),
+            credentials_changed: false,
         };
         let outcome = work(&mut tx);
-        let Writing { state, undo } = tx;
+        let Writing {
+            state,
+            undo,
+            credentials_changed,
+        } = tx;
         match outcome {
             Ok(()) => {
+                if credentials_changed {
+                    state.version.credentials += 1;
+                    self.credentials
+                        .store(state.version.credentials, Ordering::Release);
+                }
                 if !undo.is_empty() {
-                    state.version += 1;
-                    self.version.store(state.version, Ordering::Release);
+                    state.version.changes += 1;
+                    self.changes.store(state.version.changes, Ordering::Release);
                 }
                 Ok(())
             }
@@ -114,6 +131,8 @@ struct Reading<'s>(&'s State);
 struct Writing<'s> {
     state: &'s mut State,
     undo: Vec<Undo>,
+    /// Whether a user was added, removed or re-hashed.
+    credentials_changed: bool,
 }
 
 fn names<'a>(keys: impl Iterator<Item = &'a String>) -> Names {
@@ -147,7 +166,7 @@ fn key_of(grant: &Grant) -> GrantKey {
 }
 
 impl ReadTx for State {
-    fn version(&self) -> Result<u64> {
+    fn version(&self) -> Result<Version> {
         Ok(self.version)
     }
 
@@ -266,7 +285,7 @@ impl ReadTx for State {
 macro_rules! reads_through_state {
     ($tx:ty, $state:tt) => {
         impl ReadTx for $tx {
-            fn version(&self) -> Result<u64> {
+            fn version(&self) -> Result<Version> {
                 self.$state.version()
             }
             fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -334,6 +353,10 @@ impl Writing<'_> {
 
     /// Set `users[name]` to `value` (or remove it), recording how to restore what was there.
     fn replace_user(&mut self, name: &str, value: Option<(String, String)>) {
+        let old_hash = self.state.users.get(name).map(|(hash, _)| hash.as_str());
+        if old_hash != value.as_ref().map(|(hash, _)| hash.as_str()) {
+            self.credentials_changed = true;
+        }
         let before = match value {
             Some(value) => self.state.users.insert(name.to_string(), value),
             None => self.state.users.remove(name),

@@ -11,7 +11,8 @@
 //!   does not, is an error (the rules check first; the store refuses to be left inconsistent);
 //! - granting what is granted, or adding what is there, changes nothing (the first grantor stays);
 //! - dropping a user takes its memberships; a role, its memberships and grants; a group, its members;
-//! - [`Store::version`] moves with every committed transaction that changed something, whoever made it.
+//! - [`Store::version`] moves with every committed transaction that changed something, whoever made it; its
+//!   credential count, with every one that added, removed or re-hashed a user.
 
 mod memory;
 mod sqlite;
@@ -39,6 +40,16 @@ impl Location {
             Location::File(path) => path.display().to_string(),
         }
     }
+}
+
+/// Where a registry stands: counts that only move up, with its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Version {
+    /// Moves with every committed transaction that changed anything.
+    pub changes: u64,
+    /// Moves with every committed transaction that added, removed or re-hashed a user: a password found to
+    /// match a user's stored hash still matches it while this count stands.
+    pub credentials: u64,
 }
 
 /// What identifies a store across the clients of one process: two locations with the same identity are the
@@ -72,8 +83,8 @@ pub fn open(location: Location) -> Result<Box<dyn Store>> {
 
 /// Reads inside one transaction: what they see is one committed state.
 pub trait ReadTx {
-    /// The change count of the state this transaction sees.
-    fn version(&self) -> Result<u64>;
+    /// Where the state this transaction sees stands.
+    fn version(&self) -> Result<Version>;
 
     fn setting(&self, key: &str) -> Result<Option<String>>;
     /// In byte order.
@@ -149,9 +160,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Whether this process may only read the registry.
     fn is_read_only(&self) -> bool;
 
-    /// The current change count, read on its own: cheaper than a transaction, for telling whether what was
-    /// read before is still current.
-    fn version(&self) -> Result<u64>;
+    /// Where the registry stands now, read on its own: cheaper than a transaction, for telling whether what
+    /// was read before is still current.
+    fn version(&self) -> Result<Version>;
 
     /// Run `work` in a read transaction.
     fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()>;

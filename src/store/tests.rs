@@ -271,23 +271,44 @@ fn the_version_moves_with_every_change_and_only_then() {
         store
             .write(|tx| tx.remove_user_role("nobody", "nothing"))
             .unwrap();
+        store
+            .write(|tx| tx.set_password_hash("nobody", "$h").map(drop))
+            .unwrap();
         assert_eq!(store.version().unwrap(), start, "nothing changed yet");
-        let mut seen = vec![start];
+        let mut last = start;
         type Change = fn(&mut dyn super::WriteTx) -> Result<()>;
-        let changes: [Change; 6] = [
-            |tx| tx.insert_user("u", "$h", ""),
-            |tx| tx.set_password_hash("u", "$h2").map(drop),
-            |tx| tx.insert_role("r", ""),
-            |tx| tx.add_user_role("u", "r"),
-            |tx| tx.insert_grant(&grant("r", "Global", "*", "*", "All")),
-            |tx| tx.delete_user("u").map(drop),
+        // Each change, and whether it changes credentials (adds, removes or re-hashes a user).
+        let changes: [(Change, bool); 8] = [
+            (|tx| tx.insert_user("u", "$h", ""), true),
+            (|tx| tx.set_password_hash("u", "$h2").map(drop), true),
+            (
+                |tx| tx.set_user_description("u", "about u").map(drop),
+                false,
+            ),
+            (|tx| tx.insert_role("r", ""), false),
+            (|tx| tx.add_user_role("u", "r"), false),
+            (
+                |tx| tx.insert_grant(&grant("r", "Global", "*", "*", "All")),
+                false,
+            ),
+            (|tx| tx.insert_group("g"), false),
+            (|tx| tx.delete_user("u").map(drop), true),
         ];
-        for change in changes {
+        for (at, (change, credentials)) in changes.into_iter().enumerate() {
             store.write(change).unwrap();
             let now = store.version().unwrap();
-            assert!(now > *seen.last().unwrap(), "{seen:?} then {now}");
+            assert!(
+                now.changes > last.changes,
+                "change {at}: {last:?} then {now:?}"
+            );
+            assert!(now.credentials >= last.credentials, "change {at}");
+            assert_eq!(
+                now.credentials > last.credentials,
+                credentials,
+                "change {at}"
+            );
             assert_eq!(store.read(|tx| tx.version()).unwrap(), now);
-            seen.push(now);
+            last = now;
         }
     });
 }
@@ -327,10 +348,13 @@ fn a_file_sees_changes_made_through_another_connection() {
         assert_eq!(mine.version().unwrap(), last, "nothing changed");
         let writer = if round % 2 == 0 { &theirs } else { &mine };
         writer
-            .write(|tx| tx.insert_role(&format!("r{round}"), ""))
+            .write(|tx| tx.insert_user(&format!("u{round}"), "$h", ""))
             .unwrap();
         let now = mine.version().unwrap();
-        assert!(now > last, "round {round}: {now} after {last}");
+        assert!(
+            now.changes > last.changes && now.credentials > last.credentials,
+            "round {round}: {now:?} after {last:?}"
+        );
         assert_eq!(theirs.version().unwrap(), now);
         last = now;
     }

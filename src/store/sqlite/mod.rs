@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::Connection;
 
-use super::{Location, ReadTx, Store, WriteTx};
+use super::{Location, ReadTx, Store, Version, WriteTx};
 use crate::error::{RbacError, Result};
 use connect::Access;
 use tx::{Behavior, SqliteTx};
@@ -41,7 +41,7 @@ pub struct SqliteStore {
     /// The WAL index the writer's connection maps, if it has one (see `wal_index`).
     wal_index: Option<WalIndex>,
     /// The WAL-index header read before the last version check's transaction, and what it answered.
-    last_check: Mutex<Option<(Header, u64)>>,
+    last_check: Mutex<Option<(Header, Version)>>,
 }
 
 impl SqliteStore {
@@ -103,7 +103,7 @@ impl Store for SqliteStore {
         self.access == Access::ReadOnly
     }
 
-    fn version(&self) -> Result<u64> {
+    fn version(&self) -> Result<Version> {
         // Read before the transaction: a commit after it changes the header, so the pair never answers for
         // a later state than it saw.
         let header = self.wal_index.as_ref().and_then(WalIndex::header);
@@ -179,15 +179,22 @@ mod tests {
         let path = std::env::temp_dir().join(format!("milvus-rbac-wal-{}.db", std::process::id()));
         let store = SqliteStore::open(path.clone()).unwrap();
         let other = SqliteStore::open(path.clone()).unwrap();
-        assert!(store.wal_index.is_some(), "a file this process writes has its WAL index mapped");
+        assert!(
+            store.wal_index.is_some(),
+            "a file this process writes has its WAL index mapped"
+        );
         let version = store.version().unwrap();
         let (header, _) = lock(&store.last_check).unwrap();
         // An answer SQLite would never give: only the header can have given it back.
-        *lock(&store.last_check) = Some((header, 999_999));
-        assert_eq!(store.version().unwrap(), 999_999);
+        let made_up = Version {
+            changes: 999_999,
+            credentials: 0,
+        };
+        *lock(&store.last_check) = Some((header, made_up));
+        assert_eq!(store.version().unwrap(), made_up);
         let writer: &dyn Store = &other;
         writer.write(|tx| tx.insert_role("r", "")).unwrap();
-        assert_eq!(store.version().unwrap(), version + 1);
+        assert_eq!(store.version().unwrap().changes, version.changes + 1);
         for suffix in ["", "-wal", "-shm"] {
             let mut file = path.clone().into_os_string();
             file.push(suffix);

@@ -64,8 +64,10 @@ const MIGRATIONS: &[&str] = &[
          BEGIN UPDATE counters SET value = value + 1 WHERE name = 'role_changes'; END;",
     // 4: one change count for the whole registry, which the store bumps once in every transaction that
     // changes anything: with one lookup, a process tells that anything it read (not only the lists) is
-    // still current, whoever changed the file. It replaces the list counts of version 3.
-    "INSERT INTO counters VALUES ('changes', 0);
+    // still current, whoever changed the file. It replaces the list counts of version 3. And a credential
+    // count, bumped by transactions that add, remove or re-hash users: a password checked against a stored
+    // hash still matches it while the count stands.
+    "INSERT INTO counters VALUES ('changes', 0), ('credentials', 0);
      DROP TRIGGER users_changed_in;
      DROP TRIGGER users_changed_out;
      DROP TRIGGER roles_changed_in;

@@ -4,10 +4,11 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{RbacError, Result};
 use crate::model::{Grant, Group, Names, UserRecord};
-use crate::store::{ReadTx, WriteTx};
+use crate::store::{ReadTx, Version, WriteTx};
 
-/// The change count every committed change moves (schema version 4).
-const VERSION_QUERY: &str = "SELECT value FROM counters WHERE name = 'changes'";
+/// The counts every committed change moves (schema version 4).
+const VERSION_QUERY: &str = "SELECT (SELECT value FROM counters WHERE name = 'changes'), \
+     (SELECT value FROM counters WHERE name = 'credentials')";
 
 const GRANT_COLUMNS: &str = "role_name, object_type, db_name, object_name, privilege, grantor";
 
@@ -30,13 +31,16 @@ fn user_of(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     })
 }
 
-/// The change count, read on `connection` (in its transaction, or on its own outside any).
-pub(super) fn version(connection: &Connection) -> rusqlite::Result<u64> {
-    let value: i64 = connection
+/// The counts, read on `connection` (in its transaction, or on their own outside any).
+pub(super) fn version(connection: &Connection) -> rusqlite::Result<Version> {
+    let (changes, credentials): (i64, i64) = connection
         .prepare_cached(VERSION_QUERY)?
-        .query_row([], |row| row.get(0))?;
-    // It only ever counts up from 0.
-    Ok(value.max(0).unsigned_abs())
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    // They only ever count up from 0.
+    Ok(Version {
+        changes: changes.max(0).unsigned_abs(),
+        credentials: credentials.max(0).unsigned_abs(),
+    })
 }
 
 /// One open transaction, rolled back when dropped uncommitted.
@@ -46,6 +50,8 @@ pub(super) fn version(connection: &Connection) -> rusqlite::Result<u64> {
 pub(super) struct SqliteTx<'c> {
     connection: &'c Connection,
     committed: bool,
+    /// Whether a user was added, removed or re-hashed.
+    credentials_changed: bool,
 }
 
 /// How a transaction takes its locks.
@@ -94,6 +100,7 @@ impl<'c> SqliteTx<'c> {
         Ok(SqliteTx {
             connection,
             committed: false,
+            credentials_changed: false,
         })
     }
 
@@ -104,13 +111,25 @@ impl<'c> SqliteTx<'c> {
         Ok(())
     }
 
-    /// Move the change count: this transaction changed something.
+    /// Move the counts: this transaction changed something (and maybe credentials).
     pub(super) fn count_change(&self) -> Result<()> {
+        if self.credentials_changed {
+            self.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'credentials'",
+                [],
+            )?;
+        }
         self.execute(
             "UPDATE counters SET value = value + 1 WHERE name = 'changes'",
             [],
         )
         .map(drop)
+    }
+
+    /// Note that `rows` rows of users were added, removed or re-hashed.
+    fn credentials_touched(&mut self, rows: usize) -> Result<bool> {
+        self.credentials_changed |= rows > 0;
+        Ok(rows > 0)
     }
 
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
@@ -185,7 +204,7 @@ impl<'c> SqliteTx<'c> {
 }
 
 impl ReadTx for SqliteTx<'_> {
-    fn version(&self) -> Result<u64> {
+    fn version(&self) -> Result<Version> {
         version(self.connection).map_err(failed)
     }
 
@@ -333,19 +352,19 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn insert_user(&mut self, name: &str, password_hash: &str, description: &str) -> Result<()> {
-        self.execute(
+        let rows = self.execute(
             "INSERT INTO users (name, password_hash, description) VALUES (?1, ?2, ?3)",
             [name, password_hash, description],
-        )
-        .map(drop)
+        )?;
+        self.credentials_touched(rows).map(drop)
     }
 
     fn set_password_hash(&mut self, name: &str, password_hash: &str) -> Result<bool> {
-        self.execute(
+        let rows = self.execute(
             "UPDATE users SET password_hash = ?2 WHERE name = ?1",
             [name, password_hash],
-        )
-        .map(|rows| rows > 0)
+        )?;
+        self.credentials_touched(rows)
     }
 
     fn set_user_description(&mut self, name: &str, description: &str) -> Result<bool> {
@@ -358,8 +377,8 @@ impl WriteTx for SqliteTx<'_> {
 
     fn delete_user(&mut self, name: &str) -> Result<bool> {
         // Memberships go by the foreign key's cascade.
-        self.execute("DELETE FROM users WHERE name = ?1", [name])
-            .map(|rows| rows > 0)
+        let rows = self.execute("DELETE FROM users WHERE name = ?1", [name])?;
+        self.credentials_touched(rows)
     }
 
     fn insert_role(&mut self, name: &str, description: &str) -> Result<()> {
