@@ -1,24 +1,27 @@
 //! milvus-rbac: Milvus's users, roles and privileges, embedded.
 //!
 //! The core knows nothing of Python or of transports: [`ops`] defines every operation once, [`Registry`]
-//! executes them with Milvus's rules, and [`store`] keeps the registry (in memory or in a SQLite file). The
+//! executes them with Milvus's rules, and a store keeps the registry (in memory or in a SQLite file). The
 //! fronts translate to and from operations: the REST server and client (features `server`, `client`) and the
 //! Python binding (feature `python`). See ARCHITECTURE.md.
+//!
+//! The public API is what a Rust program needs to run a registry: open one, authenticate, execute
+//! requests, read replies and errors.
 
-pub mod authz;
-pub mod catalog;
+mod authz;
+mod catalog;
 pub mod connect;
 mod credential_cache;
-pub mod error;
+mod error;
 pub mod model;
 pub mod ops;
 mod password;
-pub mod profile;
+mod profile;
 mod registry;
-pub mod settings;
+mod settings;
 mod store;
 mod validate;
-pub mod wire;
+mod wire;
 
 #[cfg(feature = "python")]
 mod python;
@@ -30,8 +33,11 @@ mod server;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use error::{RbacError, Result};
+pub use authz::{Explanation, Reason, Requirement};
+pub use catalog::ObjectType;
+pub use error::{LegacyCode, RbacError, Result};
 pub use password::HashStrength;
+pub use profile::ProfileName;
 pub use registry::{Caller, Credentials, Registry};
-pub use settings::{RegistryOptions, SettingName, Settings};
+pub use settings::{Limit, RegistryOptions, SettingName, Settings};
 pub use store::Location;

@@ -94,6 +94,11 @@ impl Registry {
         })
     }
 
+    /// A new registry in memory, for this client alone.
+    pub fn in_memory(options: &RegistryOptions) -> Result<Registry> {
+        Registry::open(Location::Memory, options)
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.shared.settings
     }

@@ -16,7 +16,6 @@ use crate::password::HashStrength;
 use crate::profile::{Profile, ProfileName};
 use crate::registry::{Caller, Credentials, Registry};
 use crate::settings::RegistryOptions;
-use crate::store::Location;
 use crate::validate;
 use crate::wire::rest::{field_of, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};
 use crate::wire::without_userinfo;
@@ -268,7 +267,7 @@ impl RemoteRegistry {
             password_hash: Some(HashStrength::Fast),
             ..RegistryOptions::default()
         };
-        let scratch = Registry::open(Location::Memory, &options)?;
+        let scratch = Registry::in_memory(&options)?;
         scratch
             .execute(&Caller::remote(&Credentials::Missing, ""), request)
             .map(drop)

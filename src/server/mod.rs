@@ -27,12 +27,13 @@ use crate::error::{RbacError, Result};
 use crate::model::DEFAULT_DATABASE;
 use crate::ops::{OpSpec, OPERATIONS};
 use crate::registry::{Credentials, Registry};
-use crate::wire::rest::{
-    fields, CODE_UNAUTHENTICATED, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER,
-};
+use crate::wire::rest::{fields, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};
 use openapi::openapi_document;
 use request::{Body, BodyError};
 use translate::{answer, request_of};
+
+/// Milvus's code for a request without valid credentials.
+const CODE_UNAUTHENTICATED: i32 = 1800;
 
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -168,7 +169,7 @@ fn run(
         let caller = shared.registry.authenticate(&credentials, &header_db)?;
         let request_struct = spec.rest.map_or("", |route| route.request);
         let body = Body::parse(request_struct, bytes)?;
-        body.bind(&fields(spec))?;
+        body.bind(&fields(spec).collect::<Vec<_>>())?;
         let db = body.text("dbName")?;
         let caller = if db.is_empty() {
             caller

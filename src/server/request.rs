@@ -4,7 +4,21 @@
 use serde_json::{Map, Value};
 
 use super::go_json;
-use crate::wire::rest::{go_field, Field, CODE_FORMAT, CODE_MISSING};
+use crate::wire::rest::Field;
+
+/// Milvus's code for a body its JSON decoder refused (`ErrIncorrectParameterFormat`).
+const CODE_FORMAT: i32 = 1801;
+/// Milvus's code for a missing required field (`ErrMissingRequiredParameters`).
+const CODE_MISSING: i32 = 1802;
+
+/// `userName` -> `UserName`, as Go's field names are.
+fn go_field(json_name: &str) -> String {
+    let mut chars = json_name.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
 
 /// A request body that could not be read, with Milvus's code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +157,7 @@ mod tests {
     use crate::ops::OpSpec;
 
     fn fields_of(operation: &str) -> Vec<Field> {
-        crate::wire::rest::fields(OpSpec::named(operation).unwrap())
+        crate::wire::rest::fields(OpSpec::named(operation).unwrap()).collect()
     }
 
     #[test]

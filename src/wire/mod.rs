@@ -1,6 +1,7 @@
 //! The wire formats the fronts speak: what Milvus's protocols carry, shared by the server and the client of
 //! each, and used by neither to reach the other.
 
+#[cfg(any(feature = "server", feature = "client"))]
 pub mod rest;
 
 /// A server's address as it may be shown: credentials in it (`http://user:password@host`) are dropped.

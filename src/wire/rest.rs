@@ -19,13 +19,6 @@ pub const USER_FOUND_HEADER: &str = "milvus-rbac-user-found";
 /// The prefix Milvus puts before a denial in its REST envelope.
 pub const DENIAL_PREFIX: &str = "rpc error: code = PermissionDenied desc = ";
 
-/// Milvus's code for a body its JSON decoder refused (`ErrIncorrectParameterFormat`).
-pub const CODE_FORMAT: i32 = 1801;
-/// Milvus's code for a missing required field (`ErrMissingRequiredParameters`).
-pub const CODE_MISSING: i32 = 1802;
-/// Milvus's code for a request without valid credentials.
-pub const CODE_UNAUTHENTICATED: i32 = 1800;
-
 /// One field of a request struct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
@@ -106,12 +99,10 @@ fn struct_fields(request: &str) -> &'static [Field] {
 }
 
 /// The fields an operation's body is bound to: those of its struct that carry one of its arguments, and
-/// the database (which every body may name, for the privilege check). Empty without a route.
-pub fn fields(spec: &OpSpec) -> Vec<Field> {
-    let Some(route) = spec.rest else {
-        return Vec::new();
-    };
-    struct_fields(route.request)
+/// the database (which every body may name, for the privilege check). None without a route.
+pub fn fields(spec: &OpSpec) -> impl Iterator<Item = Field> + '_ {
+    let request = spec.rest.map_or("", |route| route.request);
+    struct_fields(request)
         .iter()
         .filter(|field| {
             field.name == DB.name
@@ -121,7 +112,6 @@ pub fn fields(spec: &OpSpec) -> Vec<Field> {
                     .any(|arg| field_name(arg.kind) == Some(field.name))
         })
         .copied()
-        .collect()
 }
 
 /// The JSON field that carries an argument of `kind`; `None` for what REST does not carry.
@@ -143,23 +133,10 @@ pub fn field_name(kind: ArgKind) -> Option<&'static str> {
     })
 }
 
-/// The field of `spec`'s request struct that carries `arg`, if REST carries it for this operation.
+/// The field of `spec`'s body that carries `arg`, if REST carries it for this operation.
 pub fn field_of(spec: &OpSpec, arg: &ArgSpec) -> Option<Field> {
-    let route = spec.rest?;
     let name = field_name(arg.kind)?;
-    struct_fields(route.request)
-        .iter()
-        .find(|field| field.name == name)
-        .copied()
-}
-
-/// `userName` -> `UserName`, as Go's field names are.
-pub fn go_field(json_name: &str) -> String {
-    let mut chars = json_name.chars();
-    chars
-        .next()
-        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
+    fields(spec).find(|field| field.name == name)
 }
 
 #[cfg(test)]
@@ -200,7 +177,7 @@ mod bodies {
 
     fn names(operation: &str) -> Vec<&'static str> {
         let spec = OpSpec::named(operation).unwrap();
-        fields(spec).iter().map(|field| field.name).collect()
+        fields(spec).map(|field| field.name).collect()
     }
 
     /// A body is bound to what its operation reads: `update_password` carries no description, `drop_role`
