@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::caller::{Caller, Credentials};
 use crate::error::{RbacError, Result};
 use crate::ops::Executor;
-use crate::registry::{Caller, Credentials, Registry};
+use crate::registry::Registry;
 use crate::settings::RegistryOptions;
 use crate::store::Location;
 

@@ -13,10 +13,11 @@
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
+use crate::caller::{Caller, Credentials};
 use crate::ops::{args, ArgKind, OpSpec, Reply, Request, Secret, Value, OPERATIONS};
 use crate::password::HashStrength;
 use crate::profile::{Profile, ProfileName, DOCS, MILVUS_24, MILVUS_25, MILVUS_26};
-use crate::registry::{Caller, Credentials, Registry};
+use crate::registry::Registry;
 use crate::settings::RegistryOptions;
 use crate::store::Location;
 use crate::validate;

@@ -9,6 +9,7 @@
 //! requests, read replies and errors.
 
 mod authz;
+mod caller;
 mod catalog;
 pub mod connect;
 mod credential_cache;
@@ -34,10 +35,11 @@ mod server;
 mod fuzz_tests;
 
 pub use authz::{Explanation, Reason, Requirement};
+pub use caller::{Caller, Credentials};
 pub use catalog::ObjectType;
 pub use error::{LegacyCode, RbacError, Result};
 pub use password::HashStrength;
 pub use profile::ProfileName;
-pub use registry::{Caller, Credentials, Registry};
+pub use registry::Registry;
 pub use settings::{Limit, RegistryOptions, SettingName, Settings};
 pub use store::Location;

@@ -335,10 +335,11 @@ mod tests {
     /// verification, so a caller cannot tell them apart by timing. Counted, not timed, so never flaky.
     #[test]
     fn unknown_users_and_wrong_passwords_cost_one_verification_each() {
+        use crate::caller::Credentials;
         use crate::model::{BackupUser, RbacBackup};
         use crate::ops::{args, Request};
         use crate::registry::testing::request;
-        use crate::registry::{Credentials, Registry};
+        use crate::registry::Registry;
         use crate::settings::RegistryOptions;
         use crate::store::Location;
 
@@ -420,8 +421,9 @@ mod tests {
     /// Oversize input is refused before any argon2 run.
     #[test]
     fn oversize_input_is_refused_without_hashing() {
+        use crate::caller::Credentials;
         use crate::registry::testing::request;
-        use crate::registry::{Credentials, Registry};
+        use crate::registry::Registry;
         use crate::settings::RegistryOptions;
         use crate::store::Location;
 

@@ -10,10 +10,10 @@ mod values;
 use std::sync::Arc;
 
 use crate::authz::Explanation;
+use crate::caller::Caller;
 use crate::catalog::ObjectType;
 use crate::error::{Result, Rpc};
 use crate::model::{Group, Names, RbacBackup, RoleDescription, UserDescription, ANY};
-use crate::registry::Caller;
 pub(crate) use table::for_each_operation;
 pub use values::{ArgKind, FromValue, Secret, Value, ValueRef};
 

@@ -1,7 +1,6 @@
 //! The Python binding: the `milvus_rbac._core` extension module.
 
 mod args;
-mod backup;
 mod client;
 mod display;
 mod errors;

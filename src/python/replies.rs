@@ -12,11 +12,13 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use super::backup::write_backup;
 use super::display::{rich, Rich};
 use crate::authz::{Explanation, Reason};
-use crate::model::{Grant, Group, Names, RoleDescription, UserDescription};
+use crate::model::{Grant, Group, Names, RbacBackup, RoleDescription, UserDescription};
 use crate::ops::Reply;
+
+/// The version of the `backup_rbac` dictionary format.
+pub const BACKUP_FORMAT: u32 = 1;
 
 /// Lists kept: a client lists users and roles, and a few snapshots' worth of each.
 const KEPT_LISTS: usize = 4;
@@ -92,6 +94,44 @@ fn explanation_dict<'py>(
     dict.set_item("grant", grant.map(|g| grant_dict(py, g)).transpose()?)?;
     dict.set_item("group", group)?;
     Ok(dict)
+}
+
+/// `backup` as the dict `backup_rbac` returns.
+pub fn write_backup<'py>(py: Python<'py>, backup: RbacBackup) -> PyResult<Bound<'py, PyDict>> {
+    let result = PyDict::new(py);
+    result.set_item("version", BACKUP_FORMAT)?;
+    let users = PyList::empty(py);
+    for user in backup.users {
+        let dict = PyDict::new(py);
+        dict.set_item("user_name", user.name)?;
+        dict.set_item("password_hash", user.password_hash)?;
+        dict.set_item("description", user.description)?;
+        dict.set_item("roles", PyList::new(py, user.roles)?)?;
+        users.append(dict)?;
+    }
+    result.set_item("users", users)?;
+    let roles = PyList::empty(py);
+    for role in backup.roles {
+        let dict = PyDict::new(py);
+        dict.set_item("role_name", role.name)?;
+        dict.set_item("description", role.description)?;
+        roles.append(dict)?;
+    }
+    result.set_item("roles", roles)?;
+    let grants = PyList::empty(py);
+    for grant in &backup.grants {
+        grants.append(grant_dict(py, grant)?)?;
+    }
+    result.set_item("grants", grants)?;
+    let groups = PyList::empty(py);
+    for group in backup.groups {
+        let dict = PyDict::new(py);
+        dict.set_item("privilege_group", group.name)?;
+        dict.set_item("privileges", PyList::new(py, group.privileges)?)?;
+        groups.append(dict)?;
+    }
+    result.set_item("privilege_groups", groups)?;
+    Ok(result)
 }
 
 /// A copy of `list` whose items (dicts) are copies too.

@@ -21,8 +21,7 @@ mod users;
 use std::cell::OnceCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use auth::{Caller, Credentials};
-
+use crate::caller::Caller;
 use crate::credential_cache::CredentialCache;
 use crate::error::{RbacError, Result};
 use crate::model::{Grant, ADMIN_ROLE, ANY, PUBLIC_ROLE, ROOT_USER};
@@ -282,6 +281,7 @@ fn create(store: &dyn Store, options: &RegistryOptions) -> Result<Settings> {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use crate::caller::Credentials;
     use crate::password::HashStrength;
     use crate::profile::ProfileName;
 

@@ -10,11 +10,12 @@ use base64::Engine;
 use serde_json::{json, Value as Json};
 use ureq::Agent;
 
+use crate::caller::{Caller, Credentials};
 use crate::error::{AuthFailure, LegacyCode, RbacError, Result, Rpc, CODE_UNEXPECTED};
 use crate::ops::{ArgKind, Availability, Executor, OpSpec, Reply, Request, ValueRef};
 use crate::password::HashStrength;
 use crate::profile::{Profile, ProfileName};
-use crate::registry::{Caller, Credentials, Registry};
+use crate::registry::Registry;
 use crate::settings::RegistryOptions;
 use crate::validate;
 use crate::wire::rest::{field_of, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};

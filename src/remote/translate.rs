@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::{Answer, RemoteRegistry};
+use crate::caller::Caller;
 use crate::error::{RbacError, Result};
 use crate::model::{database_or_default, Grant, Group, Names, RoleDescription, UserDescription};
 use crate::ops::{args, ArgKind, Executor, OpSpec, Reply, ReplyKind, Request, ValueRef};
-use crate::registry::Caller;
 use crate::wire::rest::field_of;
 
 /// The JSON body of `spec`'s request with argument `values`.

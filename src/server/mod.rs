@@ -23,10 +23,11 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::json;
 
+use crate::caller::Credentials;
 use crate::error::{RbacError, Result};
 use crate::model::DEFAULT_DATABASE;
 use crate::ops::{OpSpec, OPERATIONS};
-use crate::registry::{Credentials, Registry};
+use crate::registry::Registry;
 use crate::wire::rest::{fields, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};
 use openapi::openapi_document;
 use request::{Body, BodyError};
