@@ -1190,8 +1190,10 @@ def main() -> None:
                 milvus.close()
     judge_quick_targets(report)
     report.notes.append(
-        "Caller: root for every operation (the privilege check passes at its first rule); every call of ours "
-        "and of the reference re-checks the caller's credential through the verified-credential cache first.")
+        "Caller: root for every operation (the privilege check passes at its first rule). Every call re-checks the "
+        "caller's credential first: the reference with a keyed BLAKE2b digest; ours by comparing the registry's "
+        "credential count (moved by any added, dropped or re-hashed user, in any process) with the one the "
+        "caller's password was last checked at, and the stored hash when it moved.")
     report.notes.append(
         "check_privilege: root asks about user000001, who holds role000001 and role000002; the answer (True) "
         "comes from role000001's Search grant on Collection `books`. The reference looks the user up and walks "
@@ -1208,8 +1210,11 @@ def main() -> None:
         "Milvus: the server is filled to its default limits (100 users, 10 roles) before its reads are timed; "
         "its lists of roles and all 10k-entry rows compare with the longest list it can hold.")
     report.notes.append(
-        "Lists: a client holds the last user and role list it read and reuses it while the registry's change "
-        "count (one lookup, in the same transaction) is unchanged; a change by any client or process reads anew.")
+        "Reads: ours are answered from a snapshot of the registry at its current change count, filled as reads "
+        "ask and shared by the process's clients of the registry; the Python objects made of a snapshot's answer "
+        "are kept and handed out as new containers (a new list over the same `str`s, a copy of a dict). Every "
+        "call first reads the change count: an atomic in memory; for a file, the WAL-index header in shared "
+        "memory, and one SQL query when it moved. A change by any client or process is seen by the next call.")
     print(report.render(header_lines(milvus.version if milvus else None)))
     print(f"\n_Total: {perf() - started:.0f} s ({'--quick' if args.quick else 'full'}); load average "
           f"{os.getloadavg()[0]:.2f} at the end._")
