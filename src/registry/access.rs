@@ -72,7 +72,7 @@ impl Registry {
             requirement.db_name,
             requirement.object_name
         );
-        if let Some(reason) = view.decisions.get(key.as_str()) {
+        if let Some(reason) = view.decisions.get(&key) {
             return Ok(reason);
         }
         let store = self.store();
@@ -99,7 +99,7 @@ impl Registry {
         );
         // Kept only while this snapshot is the latest: what it was built from was read at its change count.
         if view.version() == self.store().version()?.changes {
-            view.decisions.keep(key, reason.clone());
+            view.decisions.keep(&key, reason.clone());
         }
         Ok(reason)
     }

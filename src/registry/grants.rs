@@ -345,8 +345,7 @@ impl Registry {
             grants,
         });
         // The role entry belongs to this snapshot (or to nothing, if it was read at a later change count).
-        role.described
-            .keep(db_name.to_string(), Arc::clone(&described));
+        role.described.keep(db_name, Arc::clone(&described));
         Ok(described)
     }
 }

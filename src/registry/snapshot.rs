@@ -8,7 +8,6 @@
 //! a new snapshot.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::authz::{CustomGroups, Reason};
@@ -16,18 +15,20 @@ use crate::error::Result;
 use crate::model::{Grant, Group, Names, RoleDescription, UserDescription};
 use crate::store::{ReadTx, Store};
 
-/// Entries one memo holds at most: past it, answers are still given, but not kept.
-const MEMO_CAPACITY: usize = 65_536;
-/// Keys longer than this (a name no validator lets through) are not kept either.
-const MAX_KEY_BYTES: usize = 1024;
+/// Entries one memo holds at most: past it, answers are still given, but not kept. With the key limit, a
+/// snapshot's memos hold a few megabytes whatever a client asks.
+const MEMO_CAPACITY: usize = 16_384;
+/// Keys longer than this (names no validator lets through, a decision about a long object name) are not
+/// kept either.
+const MAX_KEY_BYTES: usize = 256;
 
-/// Answers by key, kept up to [`MEMO_CAPACITY`].
+/// Answers by name, kept up to [`MEMO_CAPACITY`] names of up to [`MAX_KEY_BYTES`].
 #[derive(Debug)]
-pub(super) struct Memo<K, V> {
-    entries: RwLock<HashMap<K, V>>,
+pub(super) struct Memo<V> {
+    entries: RwLock<HashMap<String, V>>,
 }
 
-impl<K, V> Default for Memo<K, V> {
+impl<V> Default for Memo<V> {
     fn default() -> Self {
         Memo {
             entries: RwLock::new(HashMap::new()),
@@ -35,12 +36,8 @@ impl<K, V> Default for Memo<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V: Clone> Memo<K, V> {
-    pub(super) fn get<Q>(&self, key: &Q) -> Option<V>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+impl<V: Clone> Memo<V> {
+    pub(super) fn get(&self, key: &str) -> Option<V> {
         self.entries
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -48,10 +45,13 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
             .cloned()
     }
 
-    pub(super) fn keep(&self, key: K, value: V) {
+    pub(super) fn keep(&self, key: &str, value: V) {
+        if key.len() > MAX_KEY_BYTES {
+            return;
+        }
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() < MEMO_CAPACITY {
-            entries.insert(key, value);
+            entries.insert(key.to_string(), value);
         }
     }
 }
@@ -72,7 +72,7 @@ pub(super) struct RoleEntry {
     /// Every grant, in every database.
     pub(super) grants: Vec<Grant>,
     /// `describe_role`'s answers, by database asked.
-    pub(super) described: Memo<String, Arc<RoleDescription>>,
+    pub(super) described: Memo<Arc<RoleDescription>>,
 }
 
 /// The custom privilege groups.
@@ -89,13 +89,13 @@ pub(super) struct Snapshot {
     version: u64,
     user_names: OnceLock<Arc<Names>>,
     role_names: OnceLock<Arc<Names>>,
-    users: Memo<String, Option<Arc<UserEntry>>>,
-    roles: Memo<String, Option<Arc<RoleEntry>>>,
+    users: Memo<Option<Arc<UserEntry>>>,
+    roles: Memo<Option<Arc<RoleEntry>>>,
     groups: OnceLock<Arc<GroupsEntry>>,
     /// `list_privilege_groups`' answer: the custom groups, then the built-in ones.
     pub(super) group_list: OnceLock<Arc<Vec<Group>>>,
     /// Authorization decisions, by user and requirement.
-    pub(super) decisions: Memo<String, Reason>,
+    pub(super) decisions: Memo<Reason>,
     /// The lists of the snapshot before: a list read anew that equals one of them is that one, so that what
     /// a front made of it stays usable.
     earlier_lists: [Option<Arc<Names>>; 2],
@@ -174,7 +174,7 @@ impl Snapshot {
     /// The value of `key` in `memo`, or `read`'s, kept if it was read at this snapshot's change count.
     pub(super) fn memo<V: Clone>(
         &self,
-        memo: &Memo<String, V>,
+        memo: &Memo<V>,
         key: &str,
         store: &dyn Store,
         read: impl FnOnce(&dyn ReadTx) -> Result<V>,
@@ -183,8 +183,8 @@ impl Snapshot {
             return Ok(value);
         }
         let (value, current) = self.read(store, read)?;
-        if current && key.len() <= MAX_KEY_BYTES {
-            memo.keep(key.to_string(), value.clone());
+        if current {
+            memo.keep(key, value.clone());
         }
         Ok(value)
     }
@@ -267,5 +267,27 @@ impl Snapshot {
                 .collect();
             Ok(GroupsEntry { list, by_name })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever names a client asks about, a memo keeps at most MEMO_CAPACITY short ones.
+    #[test]
+    fn memos_stay_bounded() {
+        let memo: Memo<u32> = Memo::default();
+        memo.keep(&"x".repeat(MAX_KEY_BYTES + 1), 1);
+        assert_eq!(memo.get(&"x".repeat(MAX_KEY_BYTES + 1)), None);
+        memo.keep(&"x".repeat(MAX_KEY_BYTES), 2);
+        assert_eq!(memo.get(&"x".repeat(MAX_KEY_BYTES)), Some(2));
+        for n in 0..MEMO_CAPACITY as u32 + 10 {
+            memo.keep(&n.to_string(), n);
+        }
+        let kept = memo.entries.read().unwrap().len();
+        assert_eq!(kept, MEMO_CAPACITY);
+        assert_eq!(memo.get("7"), Some(7), "early names stay");
+        assert_eq!(memo.get(&(MEMO_CAPACITY as u32 + 5).to_string()), None);
     }
 }
