@@ -449,6 +449,58 @@ def test_server_gone_after_construction(server_factory: ServerFactory) -> None:
         client.close()
 
 
+class StallingProxy:
+    """A TCP proxy to a server that, once told to stall, keeps the server's answers from the client: a server
+    that accepted a request and never answers."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.stalled = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if not (answers and self.stalled.is_set()):
+                    sink.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_call_timeout_bounds_the_wait_for_a_server_that_never_answers(server_factory: ServerFactory) -> None:
+    srv = server_factory()
+    proxy = StallingProxy(int(srv.url.rsplit(":", 1)[1]))
+    client = MilvusClient(proxy.url, token="root:Milvus")
+    try:
+        assert client.list_roles() == ["admin", "public"]
+        proxy.stalled.set()
+        started = time.monotonic()
+        with pytest.raises(MilvusException) as info:
+            client.list_roles(timeout=0.5)
+        # The default request timeout is 60 s: an answer within 10 s shows the call's own timeout was used.
+        assert time.monotonic() - started < 10
+        assert info.value.code == 2
+        assert "timed out" in info.value.message.lower() or "timeout" in info.value.message.lower()
+    finally:
+        client.close()
+        proxy.close()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # What REST cannot do
 
