@@ -1,10 +1,12 @@
-//! Milvus's RESTful API v2 for users, roles, privileges and privilege groups, served from a registry.
+//! Milvus's RESTful API v2 and its gRPC protocol for users, roles, privileges and privilege groups, served
+//! from a registry on one port (HTTP/1.1 for REST, HTTP/2 for gRPC, as Milvus on 19530).
 //!
 //! Requests run on tokio; each registry call (argon2 and SQLite) runs on the blocking pool, so hashing never
 //! stalls the event loop and reads proceed while a write waits for SQLite. Bodies over 1 MiB are refused with
 //! 413 before they are read whole.
 
 mod go_json;
+mod grpc;
 mod openapi;
 mod request;
 mod translate;
@@ -28,6 +30,7 @@ use crate::error::{RbacError, Result};
 use crate::model::DEFAULT_DATABASE;
 use crate::ops::{OpSpec, OPERATIONS};
 use crate::registry::Registry;
+use crate::wire::grpc::SERVICE_PATH;
 use crate::wire::rest::{fields, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};
 use openapi::openapi_document;
 use request::{Body, BodyError};
@@ -276,6 +279,7 @@ fn router(shared: Arc<Shared>) -> Router {
         }
     }
     router
+        .route(&format!("{SERVICE_PATH}{{rpc}}"), post(grpc::handle))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
 }

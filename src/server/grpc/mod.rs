@@ -1,0 +1,144 @@
+//! Milvus's gRPC protocol (`milvus.proto.milvus.MilvusService`), served beside the REST API on the same port,
+//! as Milvus serves both on 19530. tonic does the framing; one handler takes every method by name, reads the
+//! caller from the `authorization` and `dbname` metadata, and runs the call on the blocking pool (argon2 and
+//! SQLite never stall the event loop). What each RPC means is in `rpcs`.
+
+mod rpcs;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::MetadataMap;
+
+use super::{LogLevel, Shared};
+use crate::caller::Credentials;
+use crate::model::DEFAULT_DATABASE;
+
+/// Messages pass through tonic as bytes: `rpcs` decodes them by method.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        let length = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, length)))
+    }
+}
+
+/// The credentials of a call: the `authorization` metadata, standard base64 of `user:password` (or of an API
+/// key). An undecodable value is no valid credential either.
+fn credentials(metadata: &MetadataMap) -> Credentials {
+    let Some(value) = metadata.get("authorization") else {
+        return Credentials::Missing;
+    };
+    let decoded = value.to_str().ok().and_then(|text| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()
+    });
+    match decoded.and_then(|bytes| String::from_utf8(bytes).ok()) {
+        Some(token) if !token.is_empty() => Credentials::parse("", "", &token),
+        _ => Credentials::ApiKey,
+    }
+}
+
+/// The call's database: the `dbname` metadata, `default` when absent or empty.
+fn database(metadata: &MetadataMap) -> String {
+    metadata
+        .get("dbname")
+        .and_then(|value| value.to_str().ok())
+        .filter(|db| !db.is_empty())
+        .unwrap_or(DEFAULT_DATABASE)
+        .to_string()
+}
+
+/// One call of `rpc`, for tonic.
+struct Call {
+    shared: Arc<Shared>,
+    rpc: String,
+}
+
+type Answer = Result<tonic::Response<Bytes>, tonic::Status>;
+
+impl tonic::server::UnaryService<Bytes> for Call {
+    type Response = Bytes;
+    type Future = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let shared = Arc::clone(&self.shared);
+        let rpc = std::mem::take(&mut self.rpc);
+        Box::pin(async move {
+            let started = Instant::now();
+            let credentials = credentials(request.metadata());
+            let db = database(request.metadata());
+            let body = request.into_inner();
+            let work = {
+                let (shared, rpc) = (Arc::clone(&shared), rpc.clone());
+                tokio::task::spawn_blocking(move || {
+                    rpcs::answer(&shared.registry, &rpc, &credentials, &db, &body)
+                })
+            };
+            let outcome = work
+                .await
+                .unwrap_or_else(|_| Err(tonic::Status::unknown("internal error")));
+            if shared.log_level >= LogLevel::Info {
+                eprintln!(
+                    "gRPC {rpc} {} {:.1}ms",
+                    outcome
+                        .as_ref()
+                        .map_or_else(|status| format!("{:?}", status.code()), |_| "OK".into()),
+                    started.elapsed().as_secs_f64() * 1000.0,
+                );
+            }
+            outcome.map(|bytes| tonic::Response::new(Bytes::from(bytes)))
+        })
+    }
+}
+
+/// Every method of Milvus's service: those served answer, the others say they are not served.
+pub(super) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    Path(rpc): Path<String>,
+    request: Request,
+) -> Response {
+    let mut grpc = tonic::server::Grpc::new(RawCodec);
+    grpc.unary(Call { shared, rpc }, request)
+        .await
+        .map(Body::new)
+        .into_response()
+}

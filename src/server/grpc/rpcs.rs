@@ -1,0 +1,805 @@
+//! What each RPC of Milvus's service means for a registry: its message read into the operations of the table
+//! (one, or several for the RPCs that answer what pymilvus asks of several operations), and their replies
+//! written into its answer. Errors travel as Milvus sends them: authentication failures as gRPC
+//! `UNAUTHENTICATED`, denials as `PERMISSION_DENIED`, everything else as a `common.Status` in an OK answer,
+//! with Milvus's code, its legacy `error_code` and its reason.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+
+use crate::caller::{Caller, Credentials};
+use crate::error::{LegacyCode, RbacError};
+use crate::model::{Grant, RbacBackup, DEFAULT_DATABASE};
+use crate::ops::{args, Reply, Request, Secret};
+use crate::profile::ProfileName;
+use crate::registry::Registry;
+use crate::wire::grpc::pb::common::{ServerInfo, Status};
+use crate::wire::grpc::pb::milvus as pb;
+use crate::wire::grpc::{decode_password, status_place, StatusPlace, CODE_UNIMPLEMENTED};
+
+/// Why a call failed.
+enum Refusal {
+    Registry(RbacError),
+    /// The message itself is wrong (an undecodable password, an unknown operation type): Milvus's code, legacy
+    /// code and reason.
+    Wire {
+        code: i32,
+        legacy: LegacyCode,
+        reason: String,
+    },
+}
+
+impl From<RbacError> for Refusal {
+    fn from(err: RbacError) -> Refusal {
+        Refusal::Registry(err)
+    }
+}
+
+type Outcome<T> = Result<T, Refusal>;
+
+/// An answer message: `common.Status` itself, or a message whose `status` field says how the call went.
+trait Answer: Message + Default {
+    fn failed(status: Status) -> Self;
+}
+
+impl Answer for Status {
+    fn failed(status: Status) -> Status {
+        status
+    }
+}
+
+macro_rules! answers_with_status {
+    ($($answer:ident),* $(,)?) => {
+        $(impl Answer for pb::$answer {
+            fn failed(status: Status) -> Self {
+                pb::$answer { status: Some(status), ..Default::default() }
+            }
+        })*
+    };
+}
+
+answers_with_status!(
+    ConnectResponse,
+    GetVersionResponse,
+    CheckHealthResponse,
+    ListDatabasesResponse,
+    DescribeDatabaseResponse,
+    ListCredUsersResponse,
+    SelectRoleResponse,
+    SelectUserResponse,
+    SelectGrantResponse,
+    ListPrivilegeGroupsResponse,
+    BackupRbacMetaResponse,
+);
+
+/// A success.
+fn ok() -> Option<Status> {
+    Some(Status::default())
+}
+
+fn failure_status(code: i32, legacy: LegacyCode, reason: String) -> Status {
+    Status {
+        error_code: legacy as i32,
+        reason,
+        code,
+        ..Status::default()
+    }
+}
+
+/// The gRPC answer of a failed call.
+fn refused<A: Answer>(refusal: Refusal) -> Result<Vec<u8>, tonic::Status> {
+    let status = match refusal {
+        Refusal::Registry(err @ RbacError::Authentication { .. }) => {
+            return Err(tonic::Status::unauthenticated(err.to_string()))
+        }
+        Refusal::Registry(err @ RbacError::PermissionDenied { .. }) => {
+            return Err(tonic::Status::permission_denied(err.to_string()))
+        }
+        Refusal::Registry(err) => {
+            failure_status(err.code(), err.compatible_code(), err.to_string())
+        }
+        Refusal::Wire {
+            code,
+            legacy,
+            reason,
+        } => failure_status(code, legacy, reason),
+    };
+    Ok(A::failed(status).encode_to_vec())
+}
+
+/// Decode the request, run `serve`, encode its answer.
+fn serve<R: Message + Default, A: Answer>(
+    body: &[u8],
+    serve: impl FnOnce(R) -> Outcome<A>,
+) -> Result<Vec<u8>, tonic::Status> {
+    let request = R::decode(body).map_err(|err| {
+        tonic::Status::invalid_argument(format!("grpc: error unmarshalling request: {err}"))
+    })?;
+    match serve(request) {
+        Ok(answer) => Ok(answer.encode_to_vec()),
+        Err(refusal) => refused::<A>(refusal),
+    }
+}
+
+/// The version a server of the profile's Milvus line announces.
+fn milvus_version(profile: ProfileName) -> &'static str {
+    match profile {
+        ProfileName::Milvus24 => "v2.4.0",
+        ProfileName::Milvus25 => "v2.5.0",
+        ProfileName::Milvus26 | ProfileName::Docs => "v2.6.19",
+    }
+}
+
+/// A fresh, non-zero identifier per connection, as Milvus hands out timestamps.
+fn connection_identifier() -> i64 {
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |elapsed| elapsed.as_millis() as i64);
+    let _ = NEXT.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An empty description is none.
+fn given(description: Option<String>) -> Option<String> {
+    description.filter(|text| !text.is_empty())
+}
+
+/// A password from the body (base64), or Milvus's refusal of it for `legacy`'s RPC.
+fn password(encoded: &str, legacy: LegacyCode) -> Outcome<Secret> {
+    decode_password(encoded)
+        .map(Secret::new)
+        .ok_or_else(|| Refusal::Wire {
+            code: crate::error::CODE_UNEXPECTED,
+            legacy,
+            reason: "decode password fail: it is not standard base64 of UTF-8 text".into(),
+        })
+}
+
+fn unknown_type(kind: &str, value: i32, legacy: LegacyCode) -> Refusal {
+    Refusal::Wire {
+        code: crate::error::CODE_INVALID_PARAMETER,
+        legacy,
+        reason: format!("invalid {kind} type: {value}"),
+    }
+}
+
+/// A database named in a message, else the call's.
+fn database_or_call(db_name: String, caller: &Caller) -> String {
+    if db_name.is_empty() {
+        caller.db_name().to_string()
+    } else {
+        db_name
+    }
+}
+
+fn timeout() -> Option<f64> {
+    None
+}
+
+/// One registry and one authenticated caller, answering requests.
+struct Session<'r> {
+    registry: &'r Registry,
+    caller: Caller,
+}
+
+impl Session<'_> {
+    fn run(&self, request: Request) -> Outcome<Reply> {
+        Ok(self.registry.execute(&self.caller, &request)?)
+    }
+
+    fn done(&self, request: Request) -> Outcome<Status> {
+        self.run(request).map(|_| Status::default())
+    }
+
+    fn names(&self, request: Request) -> Outcome<Vec<String>> {
+        match self.run(request)? {
+            Reply::Names(names) => Ok(names.iter().map(str::to_string).collect()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn user(&self, user_name: &str) -> Outcome<Option<pb::UserResult>> {
+        let request = Request::DescribeUser(args::DescribeUser {
+            user_name: user_name.to_string(),
+            timeout: timeout(),
+        });
+        match self.run(request)? {
+            Reply::User(user) => Ok(user.map(|user| pb::UserResult {
+                user: Some(pb::UserEntity {
+                    name: user.name.clone(),
+                }),
+                roles: user
+                    .roles
+                    .iter()
+                    .map(|role| role_entity(role, ""))
+                    .collect(),
+                description: user.description.clone(),
+            })),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn users(&self) -> Outcome<Vec<String>> {
+        self.names(Request::ListUsers(args::ListUsers { timeout: timeout() }))
+    }
+
+    fn roles(&self) -> Outcome<Vec<String>> {
+        self.names(Request::ListRoles(args::ListRoles { timeout: timeout() }))
+    }
+
+    fn role_description(&self, role_name: &str) -> Outcome<String> {
+        if !self.registry.profile().descriptions {
+            return Ok(String::new());
+        }
+        match self.run(Request::DescribeRole(args::DescribeRole {
+            role_name: role_name.to_string(),
+            timeout: timeout(),
+            db_name: self.caller.db_name().to_string(),
+        }))? {
+            Reply::Role(role) => Ok(role.description.clone()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn select_role(&self, request: pb::SelectRoleRequest) -> Outcome<pb::SelectRoleResponse> {
+        let all = self.roles()?;
+        let wanted = request
+            .role
+            .map(|role| role.name)
+            .filter(|name| !name.is_empty());
+        let roles: Vec<String> = match wanted {
+            // An unknown role is an empty answer, not an error.
+            Some(name) => all.into_iter().filter(|role| *role == name).collect(),
+            None => all,
+        };
+        let members = if request.include_user_info && !roles.is_empty() {
+            let mut members = Vec::new();
+            for user_name in self.users()? {
+                if let Some(user) = self.user(&user_name)? {
+                    members.push((user_name, user.roles));
+                }
+            }
+            members
+        } else {
+            Vec::new()
+        };
+        let mut results = Vec::with_capacity(roles.len());
+        for role in roles {
+            let users = members
+                .iter()
+                .filter(|(_, held)| held.iter().any(|entity| entity.name == role))
+                .map(|(user, _)| pb::UserEntity { name: user.clone() })
+                .collect();
+            results.push(pb::RoleResult {
+                role: Some(role_entity(&role, &self.role_description(&role)?)),
+                users,
+            });
+        }
+        Ok(pb::SelectRoleResponse {
+            status: ok(),
+            results,
+        })
+    }
+
+    fn select_user(&self, request: pb::SelectUserRequest) -> Outcome<pb::SelectUserResponse> {
+        let names = match request.user.map(|user| user.name) {
+            Some(name) if !name.is_empty() => vec![name],
+            _ => self.users()?,
+        };
+        let mut results = Vec::with_capacity(names.len());
+        for name in names {
+            // An unknown user is an empty answer, not an error.
+            if let Some(mut user) = self.user(&name)? {
+                if !request.include_role_info {
+                    user.roles.clear();
+                }
+                results.push(user);
+            }
+        }
+        Ok(pb::SelectUserResponse {
+            status: ok(),
+            results,
+        })
+    }
+
+    fn select_grant(&self, request: pb::SelectGrantRequest) -> Outcome<pb::SelectGrantResponse> {
+        let entity = request.entity.unwrap_or_default();
+        let role_name = entity.role.map(|role| role.name).unwrap_or_default();
+        let object_type = entity.object.map(|object| object.name).unwrap_or_default();
+        let db_name = database_or_call(entity.db_name, &self.caller);
+        let reply = self.run(Request::DescribeRole(args::DescribeRole {
+            role_name,
+            timeout: timeout(),
+            db_name,
+        }))?;
+        let Reply::Role(role) = reply else {
+            return Err(unexpected(&reply));
+        };
+        let entities = role
+            .grants
+            .iter()
+            .filter(|grant| object_type.is_empty() || grant.object_type == object_type)
+            .filter(|grant| {
+                entity.object_name.is_empty() || grant.object_name == entity.object_name
+            })
+            .map(|grant| grant_entity(grant, ""))
+            .collect();
+        Ok(pb::SelectGrantResponse {
+            status: ok(),
+            entities,
+        })
+    }
+
+    fn operate_privilege(&self, request: pb::OperatePrivilegeRequest) -> Outcome<Status> {
+        let entity = request.entity.unwrap_or_default();
+        let role_name = entity.role.map(|role| role.name).unwrap_or_default();
+        let object_type = entity.object.map(|object| object.name).unwrap_or_default();
+        let privilege = entity
+            .grantor
+            .and_then(|grantor| grantor.privilege)
+            .map(|privilege| privilege.name)
+            .unwrap_or_default();
+        let db_name = database_or_call(entity.db_name, &self.caller);
+        let object_name = entity.object_name;
+        self.done(match request.r#type {
+            0 => Request::GrantPrivilege(args::GrantPrivilege {
+                role_name,
+                object_type,
+                privilege,
+                object_name,
+                db_name,
+                timeout: timeout(),
+            }),
+            1 => Request::RevokePrivilege(args::RevokePrivilege {
+                role_name,
+                object_type,
+                privilege,
+                object_name,
+                db_name,
+                timeout: timeout(),
+            }),
+            other => {
+                return Err(unknown_type(
+                    "operate privilege",
+                    other,
+                    LegacyCode::OperatePrivilegeFailure,
+                ))
+            }
+        })
+    }
+
+    fn operate_privilege_v2(&self, request: pb::OperatePrivilegeV2Request) -> Outcome<Status> {
+        let role_name = request.role.map(|role| role.name).unwrap_or_default();
+        let privilege = request
+            .grantor
+            .and_then(|grantor| grantor.privilege)
+            .map(|privilege| privilege.name)
+            .unwrap_or_default();
+        let db_name = database_or_call(request.db_name, &self.caller);
+        let collection_name = request.collection_name;
+        self.done(match request.r#type {
+            0 => Request::GrantPrivilegeV2(args::GrantPrivilegeV2 {
+                role_name,
+                privilege,
+                collection_name,
+                db_name,
+                timeout: timeout(),
+            }),
+            1 => Request::RevokePrivilegeV2(args::RevokePrivilegeV2 {
+                role_name,
+                privilege,
+                collection_name,
+                db_name,
+                timeout: timeout(),
+            }),
+            other => {
+                return Err(unknown_type(
+                    "operate privilege",
+                    other,
+                    LegacyCode::OperatePrivilegeFailure,
+                ))
+            }
+        })
+    }
+
+    fn update_credential(&self, request: pb::UpdateCredentialRequest) -> Outcome<Status> {
+        // The SDKs change only a description with empty passwords and the description given.
+        if request.old_password.is_empty() && request.new_password.is_empty() {
+            if let Some(description) = request.description {
+                return self.done(Request::UpdateUser(args::UpdateUser {
+                    user_name: request.username,
+                    description,
+                    timeout: timeout(),
+                }));
+            }
+        }
+        let legacy = LegacyCode::UpdateCredentialFailure;
+        self.done(Request::UpdatePassword(args::UpdatePassword {
+            user_name: request.username,
+            old_password: password(&request.old_password, legacy)?,
+            new_password: password(&request.new_password, legacy)?,
+            reset_connection: false,
+            timeout: timeout(),
+            description: given(request.description),
+        }))
+    }
+
+    fn list_privilege_groups(&self) -> Outcome<pb::ListPrivilegeGroupsResponse> {
+        let reply = self.run(Request::ListPrivilegeGroups(args::ListPrivilegeGroups {
+            timeout: timeout(),
+        }))?;
+        let Reply::Groups(groups) = reply else {
+            return Err(unexpected(&reply));
+        };
+        Ok(pb::ListPrivilegeGroupsResponse {
+            status: ok(),
+            privilege_groups: groups
+                .iter()
+                .map(|group| pb::PrivilegeGroupInfo {
+                    group_name: group.name.clone(),
+                    privileges: group
+                        .privileges
+                        .iter()
+                        .map(|name| pb::PrivilegeEntity { name: name.clone() })
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+
+    fn operate_privilege_group(
+        &self,
+        request: pb::OperatePrivilegeGroupRequest,
+    ) -> Outcome<Status> {
+        let group_name = request.group_name;
+        let privileges = request
+            .privileges
+            .into_iter()
+            .map(|privilege| privilege.name)
+            .collect();
+        self.done(match request.r#type {
+            0 => Request::AddPrivilegesToGroup(args::AddPrivilegesToGroup {
+                group_name,
+                privileges,
+                timeout: timeout(),
+            }),
+            1 => Request::RemovePrivilegesFromGroup(args::RemovePrivilegesFromGroup {
+                group_name,
+                privileges,
+                timeout: timeout(),
+            }),
+            other => {
+                return Err(unknown_type(
+                    "operate privilege group",
+                    other,
+                    LegacyCode::OperatePrivilegeGroupFailure,
+                ))
+            }
+        })
+    }
+
+    fn backup(&self) -> Outcome<pb::BackupRbacMetaResponse> {
+        let reply = self.run(Request::BackupRbac(args::BackupRbac { timeout: timeout() }))?;
+        let Reply::Backup(backup) = reply else {
+            return Err(unexpected(&reply));
+        };
+        Ok(pb::BackupRbacMetaResponse {
+            status: ok(),
+            rbac_meta: Some(meta_of(&backup)),
+        })
+    }
+
+    fn restore(&self, request: pb::RestoreRbacMetaRequest) -> Outcome<Status> {
+        self.done(Request::RestoreRbac(args::RestoreRbac {
+            meta: backup_of(request.rbac_meta.unwrap_or_default()),
+            timeout: timeout(),
+        }))
+    }
+}
+
+fn unexpected(reply: &Reply) -> Refusal {
+    Refusal::Wire {
+        code: crate::error::CODE_UNEXPECTED,
+        legacy: LegacyCode::UnexpectedError,
+        reason: format!("internal error: unexpected reply {reply:?}"),
+    }
+}
+
+fn role_entity(name: &str, description: &str) -> pb::RoleEntity {
+    pb::RoleEntity {
+        name: name.to_string(),
+        description: description.to_string(),
+    }
+}
+
+fn grant_entity(grant: &Grant, role_description: &str) -> pb::GrantEntity {
+    pb::GrantEntity {
+        role: Some(role_entity(&grant.role_name, role_description)),
+        object: Some(pb::ObjectEntity {
+            name: grant.object_type.clone(),
+        }),
+        object_name: grant.object_name.clone(),
+        grantor: Some(pb::GrantorEntity {
+            user: Some(pb::UserEntity {
+                name: grant.grantor.clone(),
+            }),
+            privilege: Some(pb::PrivilegeEntity {
+                name: grant.privilege.clone(),
+            }),
+        }),
+        db_name: grant.db_name.clone(),
+    }
+}
+
+/// A backup as `RBACMeta`: users with their stored hashes, roles, grants and custom groups.
+fn meta_of(backup: &RbacBackup) -> pb::RbacMeta {
+    pb::RbacMeta {
+        users: backup
+            .users
+            .iter()
+            .map(|user| pb::UserInfo {
+                user: user.name.clone(),
+                password: user.password_hash.clone(),
+                roles: user
+                    .roles
+                    .iter()
+                    .map(|role| role_entity(role, ""))
+                    .collect(),
+            })
+            .collect(),
+        roles: backup
+            .roles
+            .iter()
+            .map(|role| role_entity(&role.name, &role.description))
+            .collect(),
+        grants: backup
+            .grants
+            .iter()
+            .map(|grant| grant_entity(grant, ""))
+            .collect(),
+        privilege_groups: backup
+            .groups
+            .iter()
+            .map(|group| pb::PrivilegeGroupInfo {
+                group_name: group.name.clone(),
+                privileges: group
+                    .privileges
+                    .iter()
+                    .map(|name| pb::PrivilegeEntity { name: name.clone() })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// `RBACMeta` as a backup to restore; the registry checks every part of it.
+fn backup_of(meta: pb::RbacMeta) -> RbacBackup {
+    use crate::model::{BackupRole, BackupUser, Group};
+    RbacBackup {
+        users: meta
+            .users
+            .into_iter()
+            .map(|user| BackupUser {
+                name: user.user,
+                password_hash: user.password,
+                description: String::new(),
+                roles: user.roles.into_iter().map(|role| role.name).collect(),
+            })
+            .collect(),
+        roles: meta
+            .roles
+            .into_iter()
+            .map(|role| BackupRole {
+                name: role.name,
+                description: role.description,
+            })
+            .collect(),
+        grants: meta
+            .grants
+            .into_iter()
+            .map(|grant| {
+                let grantor = grant.grantor.unwrap_or_default();
+                Grant {
+                    role_name: grant.role.map(|role| role.name).unwrap_or_default(),
+                    object_type: grant.object.map(|object| object.name).unwrap_or_default(),
+                    db_name: grant.db_name,
+                    object_name: grant.object_name,
+                    privilege: grantor
+                        .privilege
+                        .map(|privilege| privilege.name)
+                        .unwrap_or_default(),
+                    grantor: grantor.user.map(|user| user.name).unwrap_or_default(),
+                }
+            })
+            .collect(),
+        groups: meta
+            .privilege_groups
+            .into_iter()
+            .map(|group| Group {
+                name: group.group_name,
+                privileges: group.privileges.into_iter().map(|p| p.name).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The answer of an RPC of Milvus's service that milvus-rbac does not serve: a Milvus status saying so, where
+/// Milvus's answer carries one (`None` for a method Milvus does not have).
+fn not_served(rpc: &str) -> Option<Vec<u8>> {
+    let status = failure_status(
+        CODE_UNIMPLEMENTED,
+        LegacyCode::UnexpectedError,
+        format!("service unimplemented: milvus-rbac serves access control only, not {rpc}"),
+    );
+    Some(match status_place(rpc)? {
+        StatusPlace::Whole => status.encode_to_vec(),
+        StatusPlace::Field(number) => {
+            let mut answer = Vec::new();
+            prost::encoding::message::encode(number, &status, &mut answer);
+            answer
+        }
+    })
+}
+
+/// The answer to one call of `rpc` with `body`, from a caller with `credentials` in database `db`.
+pub(super) fn answer(
+    registry: &Registry,
+    rpc: &str,
+    credentials: &Credentials,
+    db: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, tonic::Status> {
+    // Milvus authenticates every method first, Connect included.
+    let caller = match registry.authenticate(credentials, db) {
+        Ok(caller) => caller,
+        Err(err) => return refused::<Status>(err.into()),
+    };
+    let session = Session { registry, caller };
+    let version = milvus_version(registry.profile().name);
+    match rpc {
+        "Connect" => serve(body, |_: pb::ConnectRequest| {
+            Ok(pb::ConnectResponse {
+                status: ok(),
+                server_info: Some(ServerInfo {
+                    build_tags: version.to_string(),
+                    deploy_mode: "STANDALONE".into(),
+                    ..ServerInfo::default()
+                }),
+                identifier: connection_identifier(),
+            })
+        }),
+        "GetVersion" => serve(body, |_: pb::GetVersionRequest| {
+            Ok(pb::GetVersionResponse {
+                status: ok(),
+                version: version.to_string(),
+            })
+        }),
+        "CheckHealth" => serve(body, |_: pb::CheckHealthRequest| {
+            Ok(pb::CheckHealthResponse {
+                status: ok(),
+                is_healthy: true,
+                ..Default::default()
+            })
+        }),
+        "ListDatabases" => serve(body, |_: pb::ListDatabasesRequest| {
+            Ok(pb::ListDatabasesResponse {
+                status: ok(),
+                db_names: vec![DEFAULT_DATABASE.to_string()],
+                created_timestamp: vec![0],
+                db_ids: vec![1],
+            })
+        }),
+        "DescribeDatabase" => serve(body, |request: pb::DescribeDatabaseRequest| {
+            let name = database_or_call(request.db_name, &session.caller);
+            if name != DEFAULT_DATABASE {
+                return Err(Refusal::Wire {
+                    code: 800,
+                    legacy: LegacyCode::UnexpectedError,
+                    reason: format!("database not found[database={name}]"),
+                });
+            }
+            Ok(pb::DescribeDatabaseResponse {
+                status: ok(),
+                db_name: name,
+                db_id: 1,
+                ..Default::default()
+            })
+        }),
+        "CreateCredential" => serve(body, |request: pb::CreateCredentialRequest| {
+            session.done(Request::CreateUser(args::CreateUser {
+                user_name: request.username,
+                password: password(&request.password, LegacyCode::CreateCredentialFailure)?,
+                timeout: timeout(),
+                description: given(request.description),
+            }))
+        }),
+        "UpdateCredential" => serve(body, |request| session.update_credential(request)),
+        "DeleteCredential" => serve(body, |request: pb::DeleteCredentialRequest| {
+            session.done(Request::DropUser(args::DropUser {
+                user_name: request.username,
+                timeout: timeout(),
+            }))
+        }),
+        "ListCredUsers" => serve(body, |_: pb::ListCredUsersRequest| {
+            Ok(pb::ListCredUsersResponse {
+                status: ok(),
+                usernames: session.users()?,
+            })
+        }),
+        "CreateRole" => serve(body, |request: pb::CreateRoleRequest| {
+            let entity = request.entity.unwrap_or_default();
+            session.done(Request::CreateRole(args::CreateRole {
+                role_name: entity.name,
+                timeout: timeout(),
+                description: given(Some(entity.description)),
+            }))
+        }),
+        "AlterRole" => serve(body, |request: pb::AlterRoleRequest| {
+            session.done(Request::AlterRole(args::AlterRole {
+                role_name: request.role_name,
+                description: request.description,
+                timeout: timeout(),
+            }))
+        }),
+        "DropRole" => serve(body, |request: pb::DropRoleRequest| {
+            session.done(Request::DropRole(args::DropRole {
+                role_name: request.role_name,
+                force_drop: request.force_drop,
+                timeout: timeout(),
+            }))
+        }),
+        "OperateUserRole" => serve(body, |request: pb::OperateUserRoleRequest| {
+            let (user_name, role_name) = (request.username, request.role_name);
+            session.done(match request.r#type {
+                0 => Request::GrantRole(args::GrantRole {
+                    user_name,
+                    role_name,
+                    timeout: timeout(),
+                }),
+                1 => Request::RevokeRole(args::RevokeRole {
+                    user_name,
+                    role_name,
+                    timeout: timeout(),
+                }),
+                other => {
+                    return Err(unknown_type(
+                        "operate user role",
+                        other,
+                        LegacyCode::OperateUserRoleFailure,
+                    ))
+                }
+            })
+        }),
+        "SelectRole" => serve(body, |request| session.select_role(request)),
+        "SelectUser" => serve(body, |request| session.select_user(request)),
+        "OperatePrivilege" => serve(body, |request| session.operate_privilege(request)),
+        "OperatePrivilegeV2" => serve(body, |request| session.operate_privilege_v2(request)),
+        "SelectGrant" => serve(body, |request| session.select_grant(request)),
+        "CreatePrivilegeGroup" => serve(body, |request: pb::CreatePrivilegeGroupRequest| {
+            session.done(Request::CreatePrivilegeGroup(args::CreatePrivilegeGroup {
+                group_name: request.group_name,
+                timeout: timeout(),
+            }))
+        }),
+        "DropPrivilegeGroup" => serve(body, |request: pb::DropPrivilegeGroupRequest| {
+            session.done(Request::DropPrivilegeGroup(args::DropPrivilegeGroup {
+                group_name: request.group_name,
+                timeout: timeout(),
+            }))
+        }),
+        "ListPrivilegeGroups" => serve(body, |_: pb::ListPrivilegeGroupsRequest| {
+            session.list_privilege_groups()
+        }),
+        "OperatePrivilegeGroup" => serve(body, |request| session.operate_privilege_group(request)),
+        "BackupRBAC" => serve(body, |_: pb::BackupRbacMetaRequest| session.backup()),
+        "RestoreRBAC" => serve(body, |request| session.restore(request)),
+        _ => not_served(rpc).ok_or_else(|| {
+            tonic::Status::unimplemented(format!(
+                "unknown method {rpc} for service milvus.proto.milvus.MilvusService"
+            ))
+        }),
+    }
+}
