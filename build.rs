@@ -2,11 +2,11 @@
 //! front is built, without a `protoc` binary: protox parses them, prost generates the messages.
 
 fn main() {
-    #[cfg(feature = "server")]
+    #[cfg(any(feature = "server", feature = "client"))]
     compile_protos();
 }
 
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "client"))]
 fn compile_protos() {
     println!("cargo:rerun-if-changed=proto");
     let files = protox::compile(["proto/common.proto", "proto/milvus.proto"], ["proto"])

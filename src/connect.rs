@@ -37,16 +37,45 @@ fn target_of(uri: &str) -> Result<Target> {
     }))
 }
 
+/// How a client reaches a server: Milvus's gRPC protocol (as pymilvus and the SDKs do; the default) or its REST
+/// API v2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    Grpc,
+    Rest,
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Protocol, String> {
+        match text {
+            "grpc" => Ok(Protocol::Grpc),
+            "rest" => Ok(Protocol::Rest),
+            _ => Err(format!(
+                "unknown protocol {text:?}; expected \"grpc\" or \"rest\""
+            )),
+        }
+    }
+}
+
 /// Connect to the registry at `uri` (`:memory:`, a file path, or `http(s)://host:port`) with `credentials`,
 /// checked as pymilvus's connect checks them; `db_name` is the client's database. `options` are the
-/// registry's settings, which a client of a server may not give.
+/// registry's settings, which a client of a server may not give; `protocol` (for a server only; `None`: gRPC)
+/// is how to reach it.
 pub fn connect(
     uri: &str,
     credentials: &Credentials,
     db_name: &str,
     options: &RegistryOptions,
+    protocol: Option<Protocol>,
 ) -> Result<(Arc<dyn Executor>, Caller)> {
     match target_of(uri)? {
+        Target::Local(_) if protocol.is_some() => Err(RbacError::Param {
+            message: "`protocol` applies to a server (http://host:port), not to a registry file"
+                .into(),
+        }),
         Target::Local(location) => {
             let registry = Registry::open(location, options)?;
             let caller = registry.authenticate(credentials, db_name)?;
@@ -60,7 +89,7 @@ pub fn connect(
                             .into(),
                 });
             }
-            connect_remote(&uri, credentials, db_name)
+            connect_remote(&uri, credentials, db_name, protocol.unwrap_or_default())
         }
     }
 }
@@ -70,9 +99,20 @@ fn connect_remote(
     uri: &str,
     credentials: &Credentials,
     db_name: &str,
+    protocol: Protocol,
 ) -> Result<(Arc<dyn Executor>, Caller)> {
-    let (remote, caller) = crate::remote::RemoteRegistry::connect(uri, credentials, db_name)?;
-    Ok((Arc::new(remote), caller))
+    Ok(match protocol {
+        Protocol::Grpc => {
+            let (remote, caller) =
+                crate::grpc_client::GrpcRegistry::connect(uri, credentials, db_name)?;
+            (Arc::new(remote), caller)
+        }
+        Protocol::Rest => {
+            let (remote, caller) =
+                crate::remote::RemoteRegistry::connect(uri, credentials, db_name)?;
+            (Arc::new(remote), caller)
+        }
+    })
 }
 
 #[cfg(not(feature = "client"))]
@@ -80,10 +120,11 @@ fn connect_remote(
     uri: &str,
     _credentials: &Credentials,
     _db_name: &str,
+    _protocol: Protocol,
 ) -> Result<(Arc<dyn Executor>, Caller)> {
     Err(RbacError::Unsupported {
         message: format!(
-            "cannot connect to {}: this build of milvus-rbac has no REST client (feature `client`)",
+            "cannot connect to {}: this build of milvus-rbac has no client of servers (feature `client`)",
             crate::wire::without_userinfo(uri)
         ),
     })

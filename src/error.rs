@@ -103,6 +103,14 @@ macro_rules! legacy_codes {
         impl LegacyCode {
             /// Every code, by name (Python's `LegacyErrorCode` is made from it).
             pub const ALL: &'static [(&'static str, i32)] = &[$((stringify!($name), $value),)*];
+
+            /// The code of `value`, as a server's `Status.error_code` carries it; `None` for one not listed.
+            pub fn from_value(value: i32) -> Option<LegacyCode> {
+                match value {
+                    $($value => Some(LegacyCode::$name),)*
+                    _ => None,
+                }
+            }
         }
     };
 }

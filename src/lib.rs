@@ -24,6 +24,8 @@ mod store;
 mod validate;
 mod wire;
 
+#[cfg(feature = "client")]
+mod grpc_client;
 #[cfg(feature = "python")]
 mod python;
 #[cfg(feature = "client")]

@@ -232,6 +232,15 @@ def test_rpcs_not_served_answer_at_once_with_a_status(server: Server) -> None:
     with pytest.raises(grpc.RpcError) as unknown:
         raw_call(server, "NoSuchMethod", milvus_pb2.GetVersionRequest(), milvus_pb2.GetVersionResponse)
     assert unknown.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    # Another service (the Node.js SDK 3.0's telemetry): UNIMPLEMENTED naming the service, as Milvus answers.
+    with grpc.insecure_channel(f"{server.host}:{server.port}") as channel:
+        heartbeat = channel.unary_unary("/milvus.proto.milvus.ClientTelemetryService/ClientHeartbeat",
+                                        request_serializer=lambda message: message.SerializeToString(),
+                                        response_deserializer=common_pb2.Status.FromString)
+        with pytest.raises(grpc.RpcError) as other:
+            heartbeat(common_pb2.Status(), timeout=10)
+    assert other.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert other.value.details() == "unknown service milvus.proto.milvus.ClientTelemetryService"
 
 
 def test_connect_time_rpcs(server: Server) -> None:

@@ -14,7 +14,7 @@ use super::display::client_html;
 use super::errors::{param_error, to_py};
 use super::replies::Replies;
 use crate::caller::{Caller, Credentials};
-use crate::connect::connect;
+use crate::connect::{connect, Protocol};
 use crate::error::RbacError;
 use crate::ops::{ClientEffect, Executor, Request};
 use crate::profile::ProfileName;
@@ -197,7 +197,9 @@ impl MilvusClient {
         password_hash: Setting,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<MilvusClient> {
-        let _ = kwargs;
+        let protocol = super::args::from_kwargs(kwargs, "protocol")?
+            .map(|value| parsed::<Protocol>(&value, "protocol"))
+            .transpose()?;
         timeout.map(super::args::timeout).transpose()?;
         let text_or_empty = |value: Option<&Bound<'_, PyAny>>, param: &str, read: Reader| {
             value.map_or_else(|| Ok(String::new()), |value| read(value, param))
@@ -221,7 +223,7 @@ impl MilvusClient {
         }
         .options(py)?;
         let (executor, caller) = py
-            .detach(|| connect(&uri, &credentials, &db_name, &options))
+            .detach(|| connect(&uri, &credentials, &db_name, &options, protocol))
             .map_err(|err| to_py(py, err))?;
         Ok(MilvusClient {
             // Shown in reprs: credentials in a server's URI stay out.

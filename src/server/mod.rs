@@ -39,6 +39,9 @@ use translate::{answer, request_of};
 /// Milvus's code for a request without valid credentials.
 const CODE_UNAUTHENTICATED: i32 = 1800;
 
+/// How long a stopping server waits for its open connections to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -280,6 +283,7 @@ fn router(shared: Arc<Shared>) -> Router {
     }
     router
         .route(&format!("{SERVICE_PATH}{{rpc}}"), post(grpc::handle))
+        .fallback(grpc::unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
 }
@@ -325,11 +329,22 @@ pub fn serve(
         let address = listener
             .local_addr()
             .map_err(|err| failed("no local address", err))?;
-        let stop = shutdown_signal().map_err(|err| failed("cannot watch signals", err))?;
+        let signal = shutdown_signal().map_err(|err| failed("cannot watch signals", err))?;
+        // The signal starts a graceful stop, which waits for open connections; a client that never lets go
+        // (an HTTP/2 connection whose client no longer answers) gets SHUTDOWN_GRACE, then the server exits.
+        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        let graceful = async move {
+            signal.await;
+            let _ = stopping.send(true);
+        };
         ready(address);
-        axum::serve(listener, router(shared))
-            .with_graceful_shutdown(stop)
-            .await
-            .map_err(|err| failed("stopped", err))
+        let serving = axum::serve(listener, router(shared)).with_graceful_shutdown(graceful);
+        tokio::select! {
+            served = serving => served.map_err(|err| failed("stopped", err)),
+            _ = async {
+                let _ = stopped.wait_for(|stop| *stop).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => Ok(()),
+        }
     })
 }

@@ -2,6 +2,10 @@
 //! the protocol says of the RPCs milvus-rbac does not serve.
 
 use base64::Engine;
+use bytes::Bytes;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+use crate::model::{BackupRole, BackupUser, Grant, Group, RbacBackup};
 
 /// The messages of proto/, as prost generates them; `milvus` refers to `common` as `super::common`.
 #[allow(clippy::all, missing_docs)]
@@ -180,6 +184,45 @@ const ANSWER_STATUS_AT_1: &[&str] = &[
     "Upsert",
 ];
 
+/// Messages pass through tonic as bytes: each front decodes them by method.
+#[derive(Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        let length = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, length)))
+    }
+}
+
 /// Where Milvus's RPC `rpc` answers its status; `None` for a name Milvus's service does not have (or whose
 /// answer has no status: `Dummy`, `GetReplicateInfo`).
 pub fn status_place(rpc: &str) -> Option<StatusPlace> {
@@ -198,6 +241,124 @@ pub fn decode_password(encoded: &str) -> Option<String> {
         .decode(encoded)
         .ok()?;
     String::from_utf8(bytes).ok()
+}
+
+/// A role as the messages carry it.
+pub fn role_entity(name: &str, description: &str) -> pb::milvus::RoleEntity {
+    pb::milvus::RoleEntity {
+        name: name.to_string(),
+        description: description.to_string(),
+    }
+}
+
+/// Privilege names as the messages carry them.
+pub fn privilege_entities(names: &[String]) -> Vec<pb::milvus::PrivilegeEntity> {
+    names
+        .iter()
+        .map(|name| pb::milvus::PrivilegeEntity { name: name.clone() })
+        .collect()
+}
+
+/// A grant as `SelectGrant` and `BackupRBAC` answer it: every entity filled (the Node.js SDK reads them all).
+pub fn grant_entity(grant: &Grant) -> pb::milvus::GrantEntity {
+    pb::milvus::GrantEntity {
+        role: Some(role_entity(&grant.role_name, "")),
+        object: Some(pb::milvus::ObjectEntity {
+            name: grant.object_type.clone(),
+        }),
+        object_name: grant.object_name.clone(),
+        grantor: Some(pb::milvus::GrantorEntity {
+            user: Some(pb::milvus::UserEntity {
+                name: grant.grantor.clone(),
+            }),
+            privilege: Some(pb::milvus::PrivilegeEntity {
+                name: grant.privilege.clone(),
+            }),
+        }),
+        db_name: grant.db_name.clone(),
+    }
+}
+
+/// A grant entity as a grant; missing entities are empty names.
+pub fn grant_of(entity: pb::milvus::GrantEntity) -> Grant {
+    let grantor = entity.grantor.unwrap_or_default();
+    Grant {
+        role_name: entity.role.map(|role| role.name).unwrap_or_default(),
+        object_type: entity.object.map(|object| object.name).unwrap_or_default(),
+        db_name: entity.db_name,
+        object_name: entity.object_name,
+        privilege: grantor
+            .privilege
+            .map(|privilege| privilege.name)
+            .unwrap_or_default(),
+        grantor: grantor.user.map(|user| user.name).unwrap_or_default(),
+    }
+}
+
+/// A backup as `RBACMeta`: users with their stored hashes (opaque), roles, grants and custom groups.
+pub fn meta_of(backup: &RbacBackup) -> pb::milvus::RbacMeta {
+    pb::milvus::RbacMeta {
+        users: backup
+            .users
+            .iter()
+            .map(|user| pb::milvus::UserInfo {
+                user: user.name.clone(),
+                password: user.password_hash.clone(),
+                roles: user
+                    .roles
+                    .iter()
+                    .map(|role| role_entity(role, ""))
+                    .collect(),
+            })
+            .collect(),
+        roles: backup
+            .roles
+            .iter()
+            .map(|role| role_entity(&role.name, &role.description))
+            .collect(),
+        grants: backup.grants.iter().map(grant_entity).collect(),
+        privilege_groups: backup
+            .groups
+            .iter()
+            .map(|group| pb::milvus::PrivilegeGroupInfo {
+                group_name: group.name.clone(),
+                privileges: privilege_entities(&group.privileges),
+            })
+            .collect(),
+    }
+}
+
+/// `RBACMeta` as a backup (`RBACMeta` carries no user descriptions).
+pub fn backup_of(meta: pb::milvus::RbacMeta) -> RbacBackup {
+    RbacBackup {
+        users: meta
+            .users
+            .into_iter()
+            .map(|user| BackupUser {
+                name: user.user,
+                password_hash: user.password,
+                description: String::new(),
+                roles: user.roles.into_iter().map(|role| role.name).collect(),
+            })
+            .collect(),
+        roles: meta
+            .roles
+            .into_iter()
+            .map(|role| BackupRole {
+                name: role.name,
+                description: role.description,
+            })
+            .collect(),
+        grants: meta.grants.into_iter().map(grant_of).collect(),
+        groups: meta
+            .privilege_groups
+            .into_iter()
+            .map(|group| Group {
+                name: group.group_name,
+                privileges: group.privileges.into_iter().map(|p| p.name).collect(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

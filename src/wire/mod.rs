@@ -1,7 +1,7 @@
 //! The wire formats the fronts speak: what Milvus's protocols carry, shared by the server and the client of
 //! each, and used by neither to reach the other.
 
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "client"))]
 pub mod grpc;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod rest;

@@ -14,51 +14,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataMap;
 
 use super::{LogLevel, Shared};
 use crate::caller::Credentials;
 use crate::model::DEFAULT_DATABASE;
-
-/// Messages pass through tonic as bytes: `rpcs` decodes them by method.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        let length = bytes::Buf::remaining(src);
-        Ok(Some(bytes::Buf::copy_to_bytes(src, length)))
-    }
-}
+use crate::wire::grpc::RawCodec;
 
 /// The credentials of a call: the `authorization` metadata, standard base64 of `user:password` (or of an API
 /// key). An undecodable value is no valid credential either.
@@ -140,5 +101,29 @@ pub(super) async fn handle(
     grpc.unary(Call { shared, rpc }, request)
         .await
         .map(Body::new)
+        .into_response()
+}
+
+/// Any other path: for a gRPC call (another service, such as the SDKs' `ClientTelemetryService`), gRPC's
+/// `UNIMPLEMENTED` as Milvus answers it; for anything else, HTTP 404.
+pub(super) async fn unknown_path(request: Request) -> Response {
+    let is_grpc = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| kind.starts_with("application/grpc"));
+    if !is_grpc {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    let service = request
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    tonic::Status::unimplemented(format!("unknown service {service}"))
+        .into_http::<Body>()
         .into_response()
 }

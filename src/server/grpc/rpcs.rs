@@ -11,13 +11,16 @@ use prost::Message;
 
 use crate::caller::{Caller, Credentials};
 use crate::error::{LegacyCode, RbacError};
-use crate::model::{Grant, RbacBackup, DEFAULT_DATABASE};
+use crate::model::DEFAULT_DATABASE;
 use crate::ops::{args, Reply, Request, Secret};
 use crate::profile::ProfileName;
 use crate::registry::Registry;
 use crate::wire::grpc::pb::common::{ServerInfo, Status};
 use crate::wire::grpc::pb::milvus as pb;
-use crate::wire::grpc::{decode_password, status_place, StatusPlace, CODE_UNIMPLEMENTED};
+use crate::wire::grpc::{
+    backup_of, decode_password, grant_entity, meta_of, privilege_entities, role_entity,
+    status_place, StatusPlace, CODE_UNIMPLEMENTED,
+};
 
 /// Why a call failed.
 enum Refusal {
@@ -244,16 +247,34 @@ impl Session<'_> {
         }
     }
 
+    /// The role named `role_name` with its description; `None` if there is none. Its name is checked as
+    /// Milvus's proxy checks it.
+    fn role(&self, role_name: &str) -> Outcome<Option<(String, String)>> {
+        let request = Request::DescribeRole(args::DescribeRole {
+            role_name: role_name.to_string(),
+            timeout: timeout(),
+            db_name: self.caller.db_name().to_string(),
+        });
+        match self.registry.execute(&self.caller, &request) {
+            Ok(Reply::Role(role)) => Ok(Some((role.name.clone(), role.description.clone()))),
+            Ok(other) => Err(unexpected(&other)),
+            Err(err) if is_missing_role(&err) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     fn select_role(&self, request: pb::SelectRoleRequest) -> Outcome<pb::SelectRoleResponse> {
-        let all = self.roles()?;
-        let wanted = request
-            .role
-            .map(|role| role.name)
-            .filter(|name| !name.is_empty());
-        let roles: Vec<String> = match wanted {
-            // An unknown role is an empty answer, not an error.
-            Some(name) => all.into_iter().filter(|role| *role == name).collect(),
-            None => all,
+        // A role entity given (even with an empty name) asks for that role: an unknown one is an empty answer.
+        let roles: Vec<(String, String)> = match request.role {
+            Some(role) => self.role(&role.name)?.into_iter().collect(),
+            None => {
+                let mut roles = Vec::new();
+                for name in self.roles()? {
+                    let description = self.role_description(&name)?;
+                    roles.push((name, description));
+                }
+                roles
+            }
         };
         let members = if request.include_user_info && !roles.is_empty() {
             let mut members = Vec::new();
@@ -266,18 +287,17 @@ impl Session<'_> {
         } else {
             Vec::new()
         };
-        let mut results = Vec::with_capacity(roles.len());
-        for role in roles {
-            let users = members
-                .iter()
-                .filter(|(_, held)| held.iter().any(|entity| entity.name == role))
-                .map(|(user, _)| pb::UserEntity { name: user.clone() })
-                .collect();
-            results.push(pb::RoleResult {
-                role: Some(role_entity(&role, &self.role_description(&role)?)),
-                users,
-            });
-        }
+        let results = roles
+            .into_iter()
+            .map(|(role, description)| pb::RoleResult {
+                users: members
+                    .iter()
+                    .filter(|(_, held)| held.iter().any(|entity| entity.name == role))
+                    .map(|(user, _)| pb::UserEntity { name: user.clone() })
+                    .collect(),
+                role: Some(role_entity(&role, &description)),
+            })
+            .collect();
         Ok(pb::SelectRoleResponse {
             status: ok(),
             results,
@@ -285,9 +305,10 @@ impl Session<'_> {
     }
 
     fn select_user(&self, request: pb::SelectUserRequest) -> Outcome<pb::SelectUserResponse> {
-        let names = match request.user.map(|user| user.name) {
-            Some(name) if !name.is_empty() => vec![name],
-            _ => self.users()?,
+        // A user entity given (even with an empty name) asks for that user.
+        let names = match request.user {
+            Some(user) => vec![user.name],
+            None => self.users()?,
         };
         let mut results = Vec::with_capacity(names.len());
         for name in names {
@@ -325,7 +346,7 @@ impl Session<'_> {
             .filter(|grant| {
                 entity.object_name.is_empty() || grant.object_name == entity.object_name
             })
-            .map(|grant| grant_entity(grant, ""))
+            .map(grant_entity)
             .collect();
         Ok(pb::SelectGrantResponse {
             status: ok(),
@@ -440,11 +461,7 @@ impl Session<'_> {
                 .iter()
                 .map(|group| pb::PrivilegeGroupInfo {
                     group_name: group.name.clone(),
-                    privileges: group
-                        .privileges
-                        .iter()
-                        .map(|name| pb::PrivilegeEntity { name: name.clone() })
-                        .collect(),
+                    privileges: privilege_entities(&group.privileges),
                 })
                 .collect(),
         })
@@ -500,129 +517,20 @@ impl Session<'_> {
     }
 }
 
+/// Whether `err` says that a role does not exist (as itself, or inside Milvus 2.6's "failed to check" prefix).
+fn is_missing_role(err: &RbacError) -> bool {
+    match err {
+        RbacError::RoleNotFound { .. } => true,
+        RbacError::Wrapped { source, .. } => is_missing_role(source),
+        _ => false,
+    }
+}
+
 fn unexpected(reply: &Reply) -> Refusal {
     Refusal::Wire {
         code: crate::error::CODE_UNEXPECTED,
         legacy: LegacyCode::UnexpectedError,
         reason: format!("internal error: unexpected reply {reply:?}"),
-    }
-}
-
-fn role_entity(name: &str, description: &str) -> pb::RoleEntity {
-    pb::RoleEntity {
-        name: name.to_string(),
-        description: description.to_string(),
-    }
-}
-
-fn grant_entity(grant: &Grant, role_description: &str) -> pb::GrantEntity {
-    pb::GrantEntity {
-        role: Some(role_entity(&grant.role_name, role_description)),
-        object: Some(pb::ObjectEntity {
-            name: grant.object_type.clone(),
-        }),
-        object_name: grant.object_name.clone(),
-        grantor: Some(pb::GrantorEntity {
-            user: Some(pb::UserEntity {
-                name: grant.grantor.clone(),
-            }),
-            privilege: Some(pb::PrivilegeEntity {
-                name: grant.privilege.clone(),
-            }),
-        }),
-        db_name: grant.db_name.clone(),
-    }
-}
-
-/// A backup as `RBACMeta`: users with their stored hashes, roles, grants and custom groups.
-fn meta_of(backup: &RbacBackup) -> pb::RbacMeta {
-    pb::RbacMeta {
-        users: backup
-            .users
-            .iter()
-            .map(|user| pb::UserInfo {
-                user: user.name.clone(),
-                password: user.password_hash.clone(),
-                roles: user
-                    .roles
-                    .iter()
-                    .map(|role| role_entity(role, ""))
-                    .collect(),
-            })
-            .collect(),
-        roles: backup
-            .roles
-            .iter()
-            .map(|role| role_entity(&role.name, &role.description))
-            .collect(),
-        grants: backup
-            .grants
-            .iter()
-            .map(|grant| grant_entity(grant, ""))
-            .collect(),
-        privilege_groups: backup
-            .groups
-            .iter()
-            .map(|group| pb::PrivilegeGroupInfo {
-                group_name: group.name.clone(),
-                privileges: group
-                    .privileges
-                    .iter()
-                    .map(|name| pb::PrivilegeEntity { name: name.clone() })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-/// `RBACMeta` as a backup to restore; the registry checks every part of it.
-fn backup_of(meta: pb::RbacMeta) -> RbacBackup {
-    use crate::model::{BackupRole, BackupUser, Group};
-    RbacBackup {
-        users: meta
-            .users
-            .into_iter()
-            .map(|user| BackupUser {
-                name: user.user,
-                password_hash: user.password,
-                description: String::new(),
-                roles: user.roles.into_iter().map(|role| role.name).collect(),
-            })
-            .collect(),
-        roles: meta
-            .roles
-            .into_iter()
-            .map(|role| BackupRole {
-                name: role.name,
-                description: role.description,
-            })
-            .collect(),
-        grants: meta
-            .grants
-            .into_iter()
-            .map(|grant| {
-                let grantor = grant.grantor.unwrap_or_default();
-                Grant {
-                    role_name: grant.role.map(|role| role.name).unwrap_or_default(),
-                    object_type: grant.object.map(|object| object.name).unwrap_or_default(),
-                    db_name: grant.db_name,
-                    object_name: grant.object_name,
-                    privilege: grantor
-                        .privilege
-                        .map(|privilege| privilege.name)
-                        .unwrap_or_default(),
-                    grantor: grantor.user.map(|user| user.name).unwrap_or_default(),
-                }
-            })
-            .collect(),
-        groups: meta
-            .privilege_groups
-            .into_iter()
-            .map(|group| Group {
-                name: group.group_name,
-                privileges: group.privileges.into_iter().map(|p| p.name).collect(),
-            })
-            .collect(),
     }
 }
 
