@@ -1,4 +1,4 @@
-//! The layering of ARCHITECTURE.md, checked on the sources: no front (the Python binding, the REST server,
+//! The layering of ARCHITECTURE.md, checked on the sources: no front (the Python binding, the server, the gRPC client,
 //! the REST client) names another front or the store, and the core names no front. `connect` is the one
 //! module that knows every registry and server, for the fronts.
 //!
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 /// The fronts: modules that translate between the operations and the outside world.
-const FRONTS: &[&str] = &["python", "server", "remote"];
+const FRONTS: &[&str] = &["python", "server", "remote", "grpc_client"];
 /// What only `connect` may name besides the fronts.
 const STORE: &str = "store";
 const COMPOSITION: &str = "connect";

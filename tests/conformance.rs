@@ -158,7 +158,7 @@ impl Runner {
 
     fn connect(&self, credentials: &Credentials) -> Result<Client, (i64, String)> {
         let (executor, caller) =
-            connect(&self.uri, credentials, "", &self.options).map_err(failure)?;
+            connect(&self.uri, credentials, "", &self.options, None).map_err(failure)?;
         Ok(Client { executor, caller })
     }
 

@@ -117,6 +117,15 @@ def test_a_server_is_managed_with_uri(db):
         assert done.returncode == 0, done.stderr
         done = cli("--uri", uri, "--json", "users", "describe", "user_1", MILVUS_RBAC_TOKEN=ROOT)
         assert json.loads(done.stdout) == {"user_name": "user_1", "roles": [], "description": ""}
+        # The same over REST; and what REST lacks says so.
+        done = cli("--uri", uri, "--protocol", "rest", "--json", "users", "list", MILVUS_RBAC_TOKEN=ROOT)
+        assert json.loads(done.stdout) == ["root", "user_1"], done.stderr
+        done = cli("--uri", uri, "--protocol", "rest", "export", "-", MILVUS_RBAC_TOKEN=ROOT)
+        assert done.returncode == 1 and "REST" in done.stderr, (done.stdout, done.stderr)
+        done = cli("--uri", uri, "export", "-", MILVUS_RBAC_TOKEN=ROOT)
+        assert done.returncode == 0 and "user_1" in done.stdout, (done.stdout, done.stderr)
+        done = cli("--db", db, "--protocol", "grpc", "users", "list", MILVUS_RBAC_TOKEN=ROOT)
+        assert done.returncode == 2 and "--protocol applies to a server" in done.stderr
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -13,13 +13,13 @@ against it as against a Milvus server.
 from __future__ import annotations
 
 import base64
-import importlib.util
+import os
 import logging
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+from conformance_clients import CONFORMANCE, ClientOfServer
 from server_fixtures import (
     Server,
     ServerFactory,
@@ -263,18 +263,6 @@ def test_connect_time_rpcs(server: Server) -> None:
 # Every conformance case, through pymilvus against the server
 
 
-def _load_conformance() -> Any:
-    path = Path(__file__).parent / "conformance" / "test_conformance.py"
-    spec = importlib.util.spec_from_file_location("_conformance_cases_for_grpc", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CONFORMANCE = _load_conformance()
-
-
 def _conformance_params() -> List[Any]:
     return [pytest.param(case, id=f"served:{topic}:{case['name']}") for topic, case in CONFORMANCE.ALL_CASES]
 
@@ -295,3 +283,33 @@ def test_conformance_case_through_pymilvus(conformance_server: Server, case: Dic
     finally:
         runner.close_all()
         backend.clean(runner.root_password)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Our client against a real Milvus: the conformance cases through `milvus_rbac.MilvusClient(MILVUS_URI)` (gRPC),
+# with the answers pymilvus gets from the same server.
+
+
+def _real_cases() -> List[Any]:
+    unsupported = CONFORMANCE.UNSUPPORTED_TAGS["milvus_rbac"]
+    return [pytest.param(case, id=f"ours-to-milvus:{topic}:{case['name']}",
+                         marks=[pytest.mark.skip(reason="a pymilvus artifact")]
+                         if set(case.get("tags", ())) & unsupported else [])
+            for topic, case in CONFORMANCE.ALL_CASES]
+
+
+@pytest.mark.parametrize("case", _real_cases())
+def test_conformance_case_through_our_client_to_milvus(case: Dict[str, Any]) -> None:
+    uri = os.environ.get("MILVUS_URI")
+    if not uri:
+        pytest.skip("MILVUS_URI is not set")
+    import milvus_rbac
+
+    backend = ClientOfServer(milvus_rbac, uri, "grpc")
+    cleaner = CONFORMANCE.MilvusBackend(pymilvus, grpc, uri)
+    runner = CONFORMANCE.Runner(backend)
+    try:
+        runner.run_case(case)
+    finally:
+        runner.close_all()
+        cleaner.clean(runner.root_password)

@@ -10,7 +10,6 @@ and compatible_code. Every conformance case also runs through a remote client, b
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from conformance_clients import CONFORMANCE, ClientOfServer
 from server_fixtures import (
     Server,
     ServerFactory,
@@ -545,21 +545,7 @@ def test_operations_a_protocol_lacks_raise_a_clear_exception(sides: Tuple[Side, 
 # The embedded conformance cases, through a remote client
 
 
-def _load_conformance() -> Any:
-    path = Path(__file__).parent / "conformance" / "test_conformance.py"
-    spec = importlib.util.spec_from_file_location("_conformance_cases_for_remote", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-try:
-    CONFORMANCE: Any = _load_conformance()
-    CONFORMANCE_CASES = [(topic, case) for topic, case in CONFORMANCE.ALL_CASES]
-except Exception:  # noqa: BLE001 - the suite is someone else's; run what it offers
-    CONFORMANCE = None
-    CONFORMANCE_CASES = []
+CONFORMANCE_CASES = list(CONFORMANCE.ALL_CASES)
 
 # Conformance cases that cannot pass through a remote client: what REST lacks by design (skipped).
 REMOTE_BY_DESIGN: Dict[str, str] = {
@@ -570,46 +556,34 @@ REMOTE_BY_DESIGN: Dict[str, str] = {
 
 def _conformance_params() -> List[Any]:
     params = []
-    unsupported = CONFORMANCE.UNSUPPORTED_TAGS["milvus_rbac"] if CONFORMANCE else set()
-    for topic, case in CONFORMANCE_CASES:
-        marks = []
-        skipped = set(case.get("tags", ())) & unsupported
-        if skipped:
-            marks.append(pytest.mark.skip(reason=f"tags {sorted(skipped)} unsupported on milvus_rbac"))
-        elif case["name"] in REMOTE_BY_DESIGN:
-            marks.append(pytest.mark.skip(reason=REMOTE_BY_DESIGN[case["name"]]))
-        params.append(pytest.param(case, id=f"remote:{topic}:{case['name']}", marks=marks))
+    unsupported = CONFORMANCE.UNSUPPORTED_TAGS["milvus_rbac"]
+    for protocol in ("rest", "grpc"):
+        for topic, case in CONFORMANCE_CASES:
+            marks = []
+            skipped = set(case.get("tags", ())) & unsupported
+            if skipped:
+                marks.append(pytest.mark.skip(reason=f"tags {sorted(skipped)} unsupported on milvus_rbac"))
+            elif protocol == "rest" and case["name"] in REMOTE_BY_DESIGN:
+                marks.append(pytest.mark.skip(reason=REMOTE_BY_DESIGN[case["name"]]))
+            params.append(pytest.param(protocol, case, id=f"{protocol}:{topic}:{case['name']}", marks=marks))
     return params
 
 
 @pytest.fixture(scope="module")
 def conformance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server with the conformance suite's registry settings; the runner cleans it after every case."""
-    profile = CONFORMANCE.RBAC_OPTIONS.get("profile", "milvus-2.4") if CONFORMANCE else "milvus-2.4"
+    profile = CONFORMANCE.RBAC_OPTIONS["profile"]
     yield from module_server(tmp_path_factory, "conformance", "--profile", profile)
 
 
-@pytest.mark.skipif(CONFORMANCE is None, reason="tests/conformance is not loadable")
-@pytest.mark.parametrize("case", _conformance_params())
-def test_conformance_case_through_remote_client(conformance_server: Server, case: Dict[str, Any]) -> None:
+@pytest.mark.parametrize("protocol,case", _conformance_params())
+def test_conformance_case_through_remote_client(conformance_server: Server, protocol: str,
+                                                case: Dict[str, Any]) -> None:
     import milvus_rbac
 
     conf = CONFORMANCE
-
-    class RemoteBackend(conf.RbacBackend):  # type: ignore[misc, name-defined]
-        name = "milvus_rbac_remote"
-
-        def connect(self, token: Optional[str], extra: Optional[Dict[str, Any]] = None) -> Any:
-            kwargs = dict(extra or {})
-            if token is not None:
-                kwargs["token"] = token
-            try:
-                return self.m.MilvusClient(self.uri, **kwargs)
-            except self.m.MilvusException as e:
-                raise conf.Failure(e.code, e.message) from e
-
-    backend = RemoteBackend(milvus_rbac, conformance_server.url)
-    # The cases run over HTTP; the clean-up between them runs embedded on the server's own file (same registry,
+    backend = ClientOfServer(milvus_rbac, conformance_server.url, protocol)
+    # The cases run over the network; the clean-up between them runs embedded on the server's own file (same registry,
     # no HTTP round trips), with the suite's own clean-up code.
     cleaner = conf.MilvusBackend(milvus_rbac, None, conformance_server.db)
     runner = conf.Runner(backend)

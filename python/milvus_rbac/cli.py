@@ -153,6 +153,10 @@ class _Session:
                 settings["root_password"] = os.environ[ROOT_PASSWORD_ENV]
         elif args.profile:
             raise UsageError("--profile applies to registry files; a server has its own")
+        if args.protocol:
+            if not uri.startswith(("http://", "https://")):
+                raise UsageError("--protocol applies to a server (http://HOST:PORT)")
+            settings["protocol"] = args.protocol
         if token:
             self.client = MilvusClient(uri, token=token, **settings)
         else:
@@ -384,6 +388,8 @@ def _common() -> argparse.ArgumentParser:
     where = common.add_mutually_exclusive_group()
     where.add_argument("--db", metavar="FILE", help="registry file (created on first use)")
     where.add_argument("--uri", metavar="URL", help=f"server (http://HOST:PORT) or file; default ${URI_ENV}")
+    common.add_argument("--protocol", choices=["grpc", "rest"],
+                        help="how to reach a server: Milvus's gRPC protocol (default) or its REST API v2")
     common.add_argument("--user", metavar="USER", help=f"connect as USER (password prompted); default ${TOKEN_ENV}")
     common.add_argument("--password-stdin", action="store_true",
                         help="read passwords from standard input, one per line, instead of prompting")
@@ -392,7 +398,7 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-_COMMON_DEFAULTS = {"db": None, "uri": None, "user": None, "password_stdin": False, "json": False, "profile": None}
+_COMMON_DEFAULTS = {"db": None, "uri": None, "protocol": None, "user": None, "password_stdin": False, "json": False, "profile": None}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -477,7 +483,7 @@ def _parser() -> argparse.ArgumentParser:
     leaf(commands, "import", _import, "restore a JSON file written by export ('-': stdin), all or nothing") \
         .add_argument("file", metavar="FILE")
 
-    serve_cmd = commands.add_parser("serve", help="serve a registry over Milvus's RESTful API v2")
+    serve_cmd = commands.add_parser("serve", help="serve a registry over Milvus's gRPC protocol and RESTful API v2")
     serve_cmd.add_argument("--db", default="./rbac.db", help="registry file, or :memory: (default ./rbac.db)")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")

@@ -35,8 +35,9 @@ struct Session {
 /// A client of a Milvus RBAC registry, with the user, role and privilege methods of `pymilvus.MilvusClient`.
 ///
 /// `uri` is `":memory:"` (a private in-memory registry), a SQLite file path (shared by every client and
-/// process that opens it), or `http://host:port` (a server, such as `milvus-rbac serve`). Credentials are
-/// checked here, as pymilvus's connect does: `token="user:password"`, or `user` and `password`. The
+/// process that opens it), or `http://host:port` (a server: `milvus-rbac serve` or a real Milvus, reached
+/// through Milvus's gRPC protocol as pymilvus reaches it; `protocol="rest"` uses its REST API v2 instead).
+/// Credentials are checked here, as pymilvus's connect does: `token="user:password"`, or `user` and `password`. The
 /// keyword-only settings (`profile`, `root_password`, `super_users`, `max_users`, `max_roles`,
 /// `authorization_enabled`, `root_should_bind_role`, `password_hash`) are extensions, stored when the
 /// registry is created. In a notebook, a client draws its users, roles and grants as tables.
