@@ -22,8 +22,10 @@ def assert_restored():
     assert pymilvus.MilvusClient is REAL
     assert pymilvus.milvus_client.MilvusClient is REAL
     assert implementation.MilvusClient is REAL
-    assert "__new__" not in vars(REAL)
+    # pymilvus's class builds its own instances again, with the constructor's arguments (a `__new__` that was set
+    # cannot be deleted without breaking them; see test_pymilvus_constructs_as_before_after_a_patch).
     assert type(REAL.__new__(REAL)) is REAL
+    assert type(REAL.__new__(REAL, "http://localhost:19530", token="root:Milvus")) is REAL
 
 
 def test_the_three_names_are_served_and_restored():
@@ -187,3 +189,18 @@ def test_threads_share_the_registry_of_a_uri():
         assert errors == []
         roles = pymilvus.MilvusClient(URI, token="root:Milvus").list_roles()
     assert roles == ["admin", "public"] + [f"role_{index}" for index in range(6)]
+
+
+def test_pymilvus_constructs_as_before_after_a_patch(tmp_path):
+    """Leaving the patch restores construction: a real pymilvus client (of an unreachable server) fails to
+    connect as it did before, rather than with a TypeError from object.__new__."""
+    import socket
+
+    with milvus_rbac.patch_pymilvus():
+        pymilvus.MilvusClient(token="root:Milvus").close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(pymilvus.MilvusException) as info:
+        pymilvus.MilvusClient(uri=f"http://127.0.0.1:{port}", token="root:Milvus", timeout=0.5)
+    assert info.value.code == 2

@@ -50,6 +50,18 @@ _CODE_UNEXPECTED = 65535
 _MISSING = object()
 
 
+def _inherited_new(owner: type) -> Callable[..., Any]:
+    """A `__new__` for `owner` that does what its inherited one does (object's takes no arguments)."""
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        parent_new = super(owner, cls).__new__
+        if parent_new is object.__new__:
+            return object.__new__(cls)
+        return parent_new(cls, *args, **kwargs)
+
+    return __new__
+
+
 def _key(uri: str) -> str:
     """The registry key of a URI: the URI without trailing slashes."""
     return uri.rstrip("/") or uri
@@ -220,7 +232,9 @@ class PymilvusPatch:
     ) -> None:
         for owner, name, value in reversed(self._restore):
             if value is _MISSING:
-                delattr(owner, name)
+                # Deleting a `__new__` once set leaves CPython calling object.__new__ with the constructor's
+                # arguments, which it refuses: put back one that behaves as the inherited one did.
+                setattr(owner, name, _inherited_new(owner))
             else:
                 setattr(owner, name, value)
         self._restore = []

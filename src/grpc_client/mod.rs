@@ -85,13 +85,6 @@ impl GrpcRegistry {
                 reason: AuthFailure::BadApiKey,
             });
         }
-        if shown.starts_with("https://") {
-            return Err(RbacError::Unsupported {
-                message: format!(
-                    "cannot connect to {shown}: gRPC over TLS is not supported yet; use protocol=\"rest\""
-                ),
-            });
-        }
         let unreachable = |detail: String| {
             RbacError::Remote {
             code: 2,
@@ -101,6 +94,12 @@ impl GrpcRegistry {
             legacy: LegacyCode::UnexpectedError,
         }
         };
+        if shown.starts_with("https://") {
+            return Err(unreachable(
+                "gRPC over TLS is not supported yet (protocol=\"rest\" reaches an https server)"
+                    .into(),
+            ));
+        }
         // One worker keeps the connection's task running between calls (HTTP/2 pings, a server's GOAWAY).
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
