@@ -7,6 +7,7 @@ Loading fails loudly: a suite that cannot be loaded must not turn into zero test
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -30,9 +31,16 @@ class ClientOfServer(CONFORMANCE.RbacBackend):  # type: ignore[misc, name-define
 
     name = "milvus_rbac_client"
 
-    def __init__(self, module: Any, uri: str, protocol: str):
+    def __init__(self, module: Any, uri: str, protocol: str, settle_seconds: float = 0.0):
         super().__init__(module, uri)
         self.protocol = protocol
+        self.settle_seconds = settle_seconds
+
+    def settle(self) -> None:
+        # A real Milvus's proxies may check privileges against a cache for a moment after a change; our server
+        # checks the registry itself (settle_seconds 0).
+        if self.settle_seconds:
+            time.sleep(self.settle_seconds)
 
     def connect(self, token: Optional[str], extra: Optional[Dict[str, Any]] = None) -> Any:
         kwargs: Dict[str, Any] = {"protocol": self.protocol, **(extra or {})}

@@ -13,7 +13,6 @@ against it as against a Milvus server.
 from __future__ import annotations
 
 import base64
-import os
 import logging
 import time
 from typing import Any, Dict, Iterator, List
@@ -286,8 +285,8 @@ def test_conformance_case_through_pymilvus(conformance_server: Server, case: Dic
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Our client against a real Milvus: the conformance cases through `milvus_rbac.MilvusClient(MILVUS_URI)` (gRPC),
-# with the answers pymilvus gets from the same server.
+# Our client against a real Milvus (`milvus_uri`: MILVUS_URI or the session's own 2.3.5): the conformance cases
+# through `milvus_rbac.MilvusClient(uri)` (gRPC), with the answers pymilvus gets from the same server.
 
 
 def _real_cases() -> List[Any]:
@@ -299,13 +298,11 @@ def _real_cases() -> List[Any]:
 
 
 @pytest.mark.parametrize("case", _real_cases())
-def test_conformance_case_through_our_client_to_milvus(case: Dict[str, Any]) -> None:
-    uri = os.environ.get("MILVUS_URI")
-    if not uri:
-        pytest.skip("MILVUS_URI is not set")
+def test_conformance_case_through_our_client_to_milvus(case: Dict[str, Any], milvus_uri: str) -> None:
+    uri = milvus_uri
     import milvus_rbac
 
-    backend = ClientOfServer(milvus_rbac, uri, "grpc")
+    backend = ClientOfServer(milvus_rbac, uri, "grpc", settle_seconds=CONFORMANCE.SETTLE_SECONDS)
     cleaner = CONFORMANCE.MilvusBackend(pymilvus, grpc, uri)
     runner = CONFORMANCE.Runner(backend)
     try:

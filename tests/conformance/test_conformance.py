@@ -1,5 +1,6 @@
 """Data-driven conformance suite: the cases in cases/*.json run against milvus_rbac and,
-when MILVUS_URI is set, against a real Milvus server through pymilvus.
+against a real Milvus server through pymilvus: the one MILVUS_URI names, or the Milvus 2.3.5 the session starts
+with MILVUS_RBAC_TEST_MILVUS=start (tests/real_milvus.py).
 
 The case format is documented in README.md beside this file. Every expectation in the
 cases is what a real Milvus 2.3.5 server (authorization on) answered.
@@ -420,10 +421,15 @@ class Runner:
 
 
 @pytest.fixture(scope="session")
-def milvus_backend() -> MilvusBackend:
-    uri = os.environ.get("MILVUS_URI")
-    if not uri:
-        pytest.skip("MILVUS_URI is not set")
+def milvus_backend(request: pytest.FixtureRequest) -> MilvusBackend:
+    # tests/conftest.py's `milvus_uri`: MILVUS_URI, or the Milvus the session started; MILVUS_URI alone when this
+    # directory runs without that conftest (--confcutdir).
+    try:
+        uri = request.getfixturevalue("milvus_uri")
+    except pytest.FixtureLookupError:
+        uri = os.environ.get("MILVUS_URI", "")
+        if not uri:
+            pytest.skip("MILVUS_URI is not set")
     pymilvus = pytest.importorskip("pymilvus")
     grpc = pytest.importorskip("grpc")
     _silence_pymilvus()
