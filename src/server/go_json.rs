@@ -16,6 +16,15 @@ enum Stop {
 
 type Scan = Result<(), Stop>;
 
+/// Go's `maxNestingDepth`: its scanner refuses the 10,001st open container with "exceeded max depth".
+const MAX_NESTING_DEPTH: usize = 10_000;
+
+/// An open container of the value being scanned.
+enum Container {
+    Object,
+    Array,
+}
+
 /// Go's `quoteChar`: the byte as a rune, quoted as `strconv.Quote` would, between single quotes.
 fn quote_char(c: u8) -> String {
     match c {
@@ -62,11 +71,72 @@ impl Scanner<'_> {
         }
     }
 
-    /// A value whose first byte `c` has been read; `context` is Go's words for a byte that starts no value.
-    fn value(&mut self, c: u8, context: &str) -> Scan {
+    /// One value from its first byte `c`. Containers are tracked on a heap stack, not by recursion, so that a
+    /// body of a million `[` cannot exhaust the thread's stack; past Go's depth limit the scan stops as Go's does.
+    fn value(&mut self, mut c: u8) -> Scan {
+        let mut open: Vec<Container> = Vec::new();
+        loop {
+            // Read one value from its first byte `c`; a container that is not empty is opened and its first
+            // member's first byte becomes `c`.
+            match c {
+                b'{' | b'[' if open.len() >= MAX_NESTING_DEPTH => {
+                    return Err(Stop::Invalid(c, "exceeded max depth".into()));
+                }
+                b'{' => {
+                    let first = self.next_token()?;
+                    if first != b'}' {
+                        self.object_key(first)?;
+                        open.push(Container::Object);
+                        c = self.next_token()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    let first = self.next_token()?;
+                    if first != b']' {
+                        open.push(Container::Array);
+                        c = first;
+                        continue;
+                    }
+                }
+                _ => self.scalar(c)?,
+            }
+            // A value ended: what may follow it in the containers it closes.
+            loop {
+                match open.last() {
+                    None => return Ok(()),
+                    Some(Container::Array) => match self.next_token()? {
+                        b',' => {
+                            c = self.next_token()?;
+                            break;
+                        }
+                        b']' => {
+                            open.pop();
+                        }
+                        other => return Err(Stop::Invalid(other, "after array element".into())),
+                    },
+                    Some(Container::Object) => match self.next_token()? {
+                        b',' => {
+                            let key = self.next_token()?;
+                            self.object_key(key)?;
+                            c = self.next_token()?;
+                            break;
+                        }
+                        b'}' => {
+                            open.pop();
+                        }
+                        other => {
+                            return Err(Stop::Invalid(other, "after object key:value pair".into()))
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// A value that is not a container, from its first byte `c`.
+    fn scalar(&mut self, c: u8) -> Scan {
         match c {
-            b'{' => self.object(),
-            b'[' => self.array(),
             b'"' => self.string(),
             b'-' => match self.next()? {
                 b'0'..=b'9' => self.number(),
@@ -79,7 +149,22 @@ impl Scanner<'_> {
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
             b'n' => self.literal("null"),
-            c => Err(Stop::Invalid(c, context.into())),
+            c => Err(Stop::Invalid(c, "looking for beginning of value".into())),
+        }
+    }
+
+    /// An object's key from its first byte `c`, and the colon after it.
+    fn object_key(&mut self, c: u8) -> Scan {
+        if c != b'"' {
+            return Err(Stop::Invalid(
+                c,
+                "looking for beginning of object key string".into(),
+            ));
+        }
+        self.string()?;
+        match self.next_token()? {
+            b':' => Ok(()),
+            colon => Err(Stop::Invalid(colon, "after object key".into())),
         }
     }
 
@@ -93,48 +178,6 @@ impl Scanner<'_> {
             }
         }
         Ok(())
-    }
-
-    fn object(&mut self) -> Scan {
-        let mut c = self.next_token()?;
-        if c == b'}' {
-            return Ok(());
-        }
-        loop {
-            if c != b'"' {
-                return Err(Stop::Invalid(
-                    c,
-                    "looking for beginning of object key string".into(),
-                ));
-            }
-            self.string()?;
-            let colon = self.next_token()?;
-            if colon != b':' {
-                return Err(Stop::Invalid(colon, "after object key".into()));
-            }
-            let first = self.next_token()?;
-            self.value(first, "looking for beginning of value")?;
-            match self.next_token()? {
-                b',' => c = self.next_token()?,
-                b'}' => return Ok(()),
-                other => return Err(Stop::Invalid(other, "after object key:value pair".into())),
-            }
-        }
-    }
-
-    fn array(&mut self) -> Scan {
-        let mut c = self.next_token()?;
-        if c == b']' {
-            return Ok(());
-        }
-        loop {
-            self.value(c, "looking for beginning of value")?;
-            match self.next_token()? {
-                b',' => c = self.next_token()?,
-                b']' => return Ok(()),
-                other => return Err(Stop::Invalid(other, "after array element".into())),
-            }
-        }
     }
 
     /// The rest of a string whose opening quote has been read. Go takes any byte from 0x20 up, valid UTF-8 or
@@ -205,9 +248,7 @@ impl Scanner<'_> {
 /// serde refuses and Go takes: invalid UTF-8 or lone surrogates in strings, numbers beyond f64).
 pub fn syntax_error(bytes: &[u8]) -> Option<String> {
     let mut scanner = Scanner { bytes, at: 0 };
-    let scanned = scanner
-        .next_token()
-        .and_then(|c| scanner.value(c, "looking for beginning of value"));
+    let scanned = scanner.next_token().and_then(|c| scanner.value(c));
     match scanned {
         Ok(()) => None,
         Err(Stop::Eof) => Some("unexpected EOF".into()),
@@ -317,10 +358,40 @@ mod tests {
         }
         for fine in [
             &br#"{"a": [1, -2.5e+3, true, false, null, "\u00e9\n"]} trailing"#[..],
+            br#"{"a": {"b": {}, "c": [[], {"d": [1, {"e": null}]}]}, "f": ""}"#,
             b"{\"a\": \"\xff\"}",
             b"7",
         ] {
             assert_eq!(syntax_error(fine), None);
         }
+    }
+
+    /// Go stops at its depth limit with its own words; deeper bodies are scanned without recursion, so a million
+    /// open brackets (the body limit allows them) neither overflow the stack nor take long.
+    #[test]
+    fn nesting_is_bounded_as_go_bounds_it() {
+        let at_limit = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(syntax_error(at_limit.as_bytes()), None);
+        let objects = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
+        assert_eq!(syntax_error(objects.as_bytes()), None);
+        for body in [
+            "[".repeat(10_001),
+            "[".repeat(30_000),
+            "[".repeat(1_000_000),
+        ] {
+            assert_eq!(
+                syntax_error(body.as_bytes()).as_deref(),
+                Some("invalid character '[' exceeded max depth")
+            );
+        }
+        let deep_object = format!("{}{{", r#"{"a":"#.repeat(10_000));
+        assert_eq!(
+            syntax_error(deep_object.as_bytes()).as_deref(),
+            Some("invalid character '{' exceeded max depth")
+        );
+        assert_eq!(
+            syntax_error("[".repeat(9_999).as_bytes()).as_deref(),
+            Some("unexpected EOF")
+        );
     }
 }
