@@ -135,6 +135,7 @@ legacy_codes! {
     DropPrivilegeGroupFailure = 59,
     ListPrivilegeGroupsFailure = 60,
     OperatePrivilegeGroupFailure = 61,
+    RateLimit = 49,
 }
 
 /// Why authentication failed, worded as Milvus's authentication interceptor words it.
@@ -282,6 +283,9 @@ pub enum RbacError {
     /// A wrong argument or setting, reported as pymilvus reports client-side checks (code 1).
     #[error("{message}")]
     Param { message: String },
+    /// Too much expensive work at once (password checks), as Milvus's rate limiter refuses: code 8.
+    #[error("{message}")]
+    RateLimited { message: String },
     /// The registry file could not be opened, read or written.
     #[error("{message}")]
     Storage { message: String },
@@ -289,6 +293,8 @@ pub enum RbacError {
 
 /// Milvus's `ErrParameterInvalid`.
 pub const CODE_INVALID_PARAMETER: i32 = 1100;
+/// Milvus's `ErrServiceRateLimit`.
+pub const CODE_RATE_LIMIT: i32 = 8;
 /// Milvus's catch-all code for coordinator failures.
 pub const CODE_UNEXPECTED: i32 = 65535;
 
@@ -305,6 +311,7 @@ impl RbacError {
             // pymilvus reports a failed connection with code 2.
             RbacError::Authentication { .. } => 2,
             RbacError::Param { .. } => 1,
+            RbacError::RateLimited { .. } => CODE_RATE_LIMIT,
             RbacError::Remote { code, .. } => *code,
             _ => CODE_UNEXPECTED,
         }
@@ -336,6 +343,7 @@ impl RbacError {
                 LegacyCode::PermissionDenied
             }
             RbacError::Remote { legacy, .. } => *legacy,
+            RbacError::RateLimited { .. } => LegacyCode::RateLimit,
             _ => LegacyCode::UnexpectedError,
         }
     }

@@ -2,7 +2,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -16,9 +17,115 @@ const SPARE_MEMORIES: usize = 4;
 /// time than a third of the hash, and two threads doing it slowed each other down.
 static SPARE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 
-/// Run `work` on `blocks` blocks of argon2 memory, wiped before they are kept for the next hash (they hold
-/// password-derived data).
-fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
+/// The most argon2 runs waiting for a turn; one more is refused at once (each run costs up to 19 MiB at the
+/// strong setting, so without a bound, a crowd of wrong passwords drove a server to gigabytes).
+const MAX_WAITING_RUNS: usize = 64;
+/// The longest a run waits for its turn before it is refused.
+const MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// The largest argon2 costs a stored hash may ask for: 64 MiB, 16 passes, 16 lanes (ours ask for 19 MiB, 2, 1).
+/// A hash beyond them (planted by a restore, say) would make its next login allocate what it asks.
+const MAX_MEMORY_KIB: u32 = 64 * 1024;
+const MAX_ITERATIONS: u32 = 16;
+const MAX_LANES: u32 = 16;
+
+/// Turns for argon2 runs: at most `max_running` at once (0: one per CPU), at most `max_waiting` waiting, each
+/// for at most `max_wait`.
+struct Turns {
+    /// (running, waiting)
+    counts: Mutex<(usize, usize)>,
+    freed: Condvar,
+    max_running: usize,
+    max_waiting: usize,
+    max_wait: Duration,
+}
+
+static TURNS: Turns = Turns::new(0, MAX_WAITING_RUNS, MAX_WAIT);
+
+/// One per CPU: more runs at once would only share the CPUs and hold more memory.
+fn cpus() -> usize {
+    static CPUS: OnceLock<usize> = OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A turn to run argon2, given back when dropped.
+struct Turn<'a>(&'a Turns);
+
+impl Turns {
+    const fn new(max_running: usize, max_waiting: usize, max_wait: Duration) -> Turns {
+        Turns {
+            counts: Mutex::new((0, 0)),
+            freed: Condvar::new(),
+            max_running,
+            max_waiting,
+            max_wait,
+        }
+    }
+
+    fn max_running(&self) -> usize {
+        if self.max_running == 0 {
+            cpus()
+        } else {
+            self.max_running
+        }
+    }
+
+    fn counts(&self) -> MutexGuard<'_, (usize, usize)> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take(&self) -> Result<Turn<'_>> {
+        let busy = |running: usize, waiting: usize| {
+            RbacError::RateLimited {
+            message: format!(
+                "rate limit exceeded: too many password checks at once ({running} running, {waiting} waiting); \
+                 try again later"
+            ),
+        }
+        };
+        let limit = self.max_running();
+        let mut counts = self.counts();
+        if counts.0 < limit && counts.1 == 0 {
+            counts.0 += 1;
+            return Ok(Turn(self));
+        }
+        if counts.1 >= self.max_waiting {
+            return Err(busy(counts.0, counts.1));
+        }
+        counts.1 += 1;
+        let deadline = Instant::now() + self.max_wait;
+        loop {
+            let now = Instant::now();
+            if counts.0 < limit || now >= deadline {
+                break;
+            }
+            counts = self
+                .freed
+                .wait_timeout(counts, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        counts.1 -= 1;
+        if counts.0 < limit {
+            counts.0 += 1;
+            Ok(Turn(self))
+        } else {
+            Err(busy(counts.0, counts.1))
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.counts().0 -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Run `work` on `blocks` blocks of argon2 memory, in a turn, wiped before they are kept for the next hash
+/// (they hold password-derived data).
+fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> Result<R> {
+    let _turn = TURNS.take()?;
     let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
     let mut memory = spare.unwrap_or_default();
     if memory.len() < blocks {
@@ -35,7 +142,34 @@ fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> R {
     if spare.len() < SPARE_MEMORIES {
         spare.push(memory);
     }
-    result
+    Ok(result)
+}
+
+/// Why `stored` cannot be kept as a password hash: it must be an argon2id PHC string with a salt, a digest and
+/// costs within the bounds above.
+pub fn check_stored_hash(stored: &str) -> std::result::Result<(), String> {
+    let parsed =
+        PasswordHash::new(stored).map_err(|_| "is not an argon2id PHC string".to_string())?;
+    if parsed.algorithm.as_str() != "argon2id" || parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err("is not an argon2id PHC string".into());
+    }
+    let params = Params::try_from(&parsed)
+        .map_err(|err| format!("has invalid argon2 parameters ({err})"))?;
+    if !within_bounds(&params) {
+        return Err(format!(
+            "asks for argon2 costs m={},t={},p={} beyond the accepted m={MAX_MEMORY_KIB},t={MAX_ITERATIONS},p={MAX_LANES}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        ));
+    }
+    Ok(())
+}
+
+fn within_bounds(params: &Params) -> bool {
+    params.m_cost() <= MAX_MEMORY_KIB
+        && params.t_cost() <= MAX_ITERATIONS
+        && params.p_cost() <= MAX_LANES
 }
 
 /// Which argon2id parameters new hashes get.
@@ -130,7 +264,7 @@ impl PasswordHasher {
         let argon2 = self.argon2();
         with_memory(self.params.block_count(), |memory| {
             argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut output, memory)
-        })
+        })?
         .map_err(|err| fail(&err))?;
         let phc = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
@@ -142,56 +276,91 @@ impl PasswordHasher {
         Ok(phc.to_string())
     }
 
-    /// Whether `password` matches `stored`, in constant time; a malformed stored hash never matches (and costs
-    /// a verification all the same, so that it cannot be told from a wrong password).
-    pub fn verify(&self, password: &str, stored: &str) -> Verified {
+    /// Whether `password` matches `stored`, in constant time; a malformed stored hash, or one asking for costs
+    /// beyond the bounds, never matches (and costs a verification all the same, so that it cannot be told from
+    /// a wrong password). Fails only when too many argon2 runs wait already.
+    pub fn verify(&self, password: &str, stored: &str) -> Result<Verified> {
         match PasswordHash::new(stored) {
             Ok(parsed) => self.verify_parsed(password, &parsed),
-            Err(_) => {
-                self.verify_decoy(password);
-                Verified::No
-            }
+            Err(_) => self.verify_decoy(password).map(|()| Verified::No),
         }
     }
 
-    fn verify_parsed(&self, password: &str, parsed: &PasswordHash) -> Verified {
-        counters::verified();
+    fn verify_parsed(&self, password: &str, parsed: &PasswordHash) -> Result<Verified> {
         let (Some(salt), Some(expected), Ok(params)) =
             (&parsed.salt, &parsed.hash, Params::try_from(parsed))
         else {
-            return Verified::No;
+            return self.verify_decoy(password).map(|()| Verified::No);
         };
         let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
-            return Verified::No;
+            return self.verify_decoy(password).map(|()| Verified::No);
         };
+        if !within_bounds(&params) {
+            return self.verify_decoy(password).map(|()| Verified::No);
+        }
         let version = parsed
             .version
             .and_then(|v| Version::try_from(v).ok())
             .unwrap_or_default();
-        let argon2 = Argon2::new(algorithm, version, params.clone());
-        let mut computed = vec![0u8; expected.len()];
-        let hashed = with_memory(params.block_count(), |memory| {
-            argon2.hash_password_into_with_memory(
-                password.as_bytes(),
-                salt.as_ref(),
-                &mut computed,
-                memory,
-            )
-        });
-        // Output's comparison is constant-time.
-        match Output::new(&computed) {
-            Ok(computed) if hashed.is_ok() && &computed == expected => Verified::Yes {
+        let matched = self.run_verification(
+            password,
+            salt.as_ref(),
+            expected,
+            algorithm,
+            version,
+            params,
+        )?;
+        if matched {
+            return Ok(Verified::Yes {
                 rehash: self.is_weaker(parsed),
-            },
-            _ => Verified::No,
+            });
         }
+        // A wrong password against a cheaper hash (restored from elsewhere) costs a full verification too, so
+        // that it answers no faster than for any other user.
+        if self.is_weaker(parsed) {
+            self.verify_decoy(password)?;
+        }
+        Ok(Verified::No)
+    }
+
+    fn run_verification(
+        &self,
+        password: &str,
+        salt: &[u8],
+        expected: &Output,
+        algorithm: Algorithm,
+        version: Version,
+        params: Params,
+    ) -> Result<bool> {
+        counters::verified();
+        let blocks = params.block_count();
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut computed = vec![0u8; expected.len()];
+        let hashed = with_memory(blocks, |memory| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, memory)
+        })?;
+        // Output's comparison is constant-time.
+        Ok(
+            matches!(Output::new(&computed), Ok(computed) if hashed.is_ok() && &computed == expected),
+        )
     }
 
     /// Spend the time of one verification, for a user that does not exist.
-    pub fn verify_decoy(&self, password: &str) {
-        if let Ok(decoy) = PasswordHash::new(&self.decoy) {
-            let _ = self.verify_parsed(password, &decoy);
-        }
+    pub fn verify_decoy(&self, password: &str) -> Result<()> {
+        let decoy = PasswordHash::new(&self.decoy)
+            .unwrap_or_else(|_| unreachable!("the decoy is a well-formed PHC string"));
+        let (Some(salt), Some(expected)) = (&decoy.salt, &decoy.hash) else {
+            unreachable!("the decoy has a salt and a digest")
+        };
+        self.run_verification(
+            password,
+            salt.as_ref(),
+            expected,
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.params.clone(),
+        )
+        .map(drop)
     }
 
     /// Whether `stored` is weaker than the configured parameters, and should be replaced at the next
@@ -269,11 +438,14 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
         assert!(!hash.contains("P@ssw0rd"));
         assert_eq!(
-            hasher.verify("P@ssw0rd", &hash),
+            hasher.verify("P@ssw0rd", &hash).unwrap(),
             Verified::Yes { rehash: false }
         );
-        assert_eq!(hasher.verify("P@ssw0rD", &hash), Verified::No);
-        assert_eq!(hasher.verify("P@ssw0rd", "not a hash"), Verified::No);
+        assert_eq!(hasher.verify("P@ssw0rD", &hash).unwrap(), Verified::No);
+        assert_eq!(
+            hasher.verify("P@ssw0rd", "not a hash").unwrap(),
+            Verified::No
+        );
         assert_ne!(hash, hasher.hash("P@ssw0rd").unwrap(), "salted");
     }
 
@@ -284,7 +456,7 @@ mod tests {
             .unwrap();
         let strong = PasswordHasher::new(HashStrength::Strong);
         assert_eq!(
-            strong.verify("secret", &fast),
+            strong.verify("secret", &fast).unwrap(),
             Verified::Yes { rehash: true }
         );
         assert!(strong.needs_rehash(&fast) && strong.needs_rehash("not a hash"));
@@ -293,7 +465,9 @@ mod tests {
         assert!(!PasswordHasher::new(HashStrength::Fast).needs_rehash(&strong_hash));
         assert!(strong_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert_eq!(
-            PasswordHasher::new(HashStrength::Fast).verify("secret", &strong_hash),
+            PasswordHasher::new(HashStrength::Fast)
+                .verify("secret", &strong_hash)
+                .unwrap(),
             Verified::Yes { rehash: false }
         );
     }
@@ -316,18 +490,21 @@ mod tests {
         }
         let hasher = PasswordHasher::new(HashStrength::Fast);
         let before = counters::runs();
-        hasher.verify_decoy("P@ssw0rd");
+        hasher.verify_decoy("P@ssw0rd").unwrap();
         assert_eq!(
             counters::runs(),
             (before.0, before.1 + 1),
             "exactly one verification, no hashing"
         );
         for guess in ["", "decoy password", "decoydecoydecoyd", "P@ssw0rd"] {
-            assert_eq!(hasher.verify(guess, &hasher.decoy), Verified::No);
+            assert_eq!(hasher.verify(guess, &hasher.decoy).unwrap(), Verified::No);
         }
         // A malformed stored hash costs a verification too.
         let before = counters::runs();
-        assert_eq!(hasher.verify("P@ssw0rd", "$argon2id$garbage"), Verified::No);
+        assert_eq!(
+            hasher.verify("P@ssw0rd", "$argon2id$garbage").unwrap(),
+            Verified::No
+        );
         assert_eq!(counters::runs(), (before.0, before.1 + 1));
     }
 
@@ -478,5 +655,114 @@ mod tests {
                 "{profile:?}: an argon2 run for oversize input"
             );
         }
+    }
+
+    /// At most `max_running` runs at once; waiting is bounded in number and in time, and what does not fit
+    /// is refused with Milvus's rate-limit code rather than queued without end.
+    #[test]
+    fn argon2_runs_take_turns_and_a_full_queue_is_refused() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Barrier};
+
+        let turns = Arc::new(Turns::new(2, 3, Duration::from_secs(10)));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(8));
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let (turns, running, most, start) = (
+                    Arc::clone(&turns),
+                    Arc::clone(&running),
+                    Arc::clone(&most),
+                    Arc::clone(&start),
+                );
+                std::thread::spawn(move || {
+                    start.wait();
+                    let turn = turns.take()?;
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(200));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    drop(turn);
+                    Ok::<(), RbacError>(())
+                })
+            })
+            .collect();
+        let outcomes: Vec<Result<()>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        let refused: Vec<&RbacError> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+        assert_eq!(
+            outcomes.len() - refused.len(),
+            5,
+            "2 running and 3 waiting get a turn"
+        );
+        assert_eq!(most.load(Ordering::SeqCst), 2, "never more than 2 at once");
+        for err in refused {
+            assert_eq!(
+                (err.code(), err.compatible_code()),
+                (8, crate::error::LegacyCode::RateLimit)
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("rate limit exceeded: too many password checks"),
+                "{err}"
+            );
+        }
+        assert_eq!(*turns.counts(), (0, 0), "every turn given back");
+
+        // A waiter that gets no turn in time is refused too.
+        let impatient = Turns::new(1, 4, Duration::from_millis(50));
+        let held = impatient.take().unwrap();
+        assert!(matches!(
+            impatient.take(),
+            Err(RbacError::RateLimited { .. })
+        ));
+        drop(held);
+        assert!(impatient.take().is_ok());
+    }
+
+    /// Stored hashes are bounded: a restore cannot plant one whose next login asks for gigabytes, and one
+    /// already stored is never run (it costs a decoy verification and matches nothing).
+    #[test]
+    fn hashes_beyond_the_cost_bounds_are_refused_and_never_run() {
+        let hasher = PasswordHasher::new(HashStrength::Fast);
+        let good = hasher.hash("secret").unwrap();
+        assert_eq!(check_stored_hash(&good), Ok(()));
+        let greedy = good.replace("m=64,t=1,p=1", "m=4194304,t=1,p=1");
+        assert!(check_stored_hash(&greedy)
+            .unwrap_err()
+            .contains("m=4194304"));
+        for (costs, what) in [("m=64,t=100,p=1", "t=100"), ("m=1024,t=1,p=64", "p=64")] {
+            let hash = good.replace("m=64,t=1,p=1", costs);
+            assert!(
+                check_stored_hash(&hash).unwrap_err().contains(what),
+                "{costs}"
+            );
+        }
+        assert!(check_stored_hash("$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g").is_err());
+        assert!(check_stored_hash("not a hash").is_err());
+        let before = counters::runs();
+        assert_eq!(hasher.verify("secret", &greedy).unwrap(), Verified::No);
+        assert_eq!(
+            counters::runs(),
+            (before.0, before.1 + 1),
+            "one decoy verification"
+        );
+    }
+
+    /// A wrong password against a hash cheaper than the configured one also costs a full verification, so
+    /// that users restored with cheap hashes cannot be told apart by how fast they refuse.
+    #[test]
+    fn wrong_passwords_against_cheaper_hashes_cost_a_full_verification() {
+        let cheap = PasswordHasher::new(HashStrength::Fast)
+            .hash("secret")
+            .unwrap();
+        let strong = PasswordHasher::new(HashStrength::Strong);
+        let before = counters::runs();
+        assert_eq!(strong.verify("wrong", &cheap).unwrap(), Verified::No);
+        assert_eq!(
+            counters::runs(),
+            (before.0, before.1 + 2),
+            "the cheap run and a full decoy"
+        );
     }
 }

@@ -322,6 +322,9 @@ def test_a_refused_restore_can_be_retried_once_the_conflict_is_gone(client, prof
 # ------------------------------------------------------------------------------------------------
 # Malformed backups
 
+# A well-formed argon2id PHC string asking for 4 GiB of memory.
+GREEDY_HASH = "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + "A" * 43
+
 
 def _malformed() -> list[tuple[str, Any]]:
     good_user = {"user_name": "u", "password_hash": "", "description": "", "roles": []}
@@ -351,6 +354,10 @@ def _malformed() -> list[tuple[str, Any]]:
         ("user without hash", with_(users=[{"user_name": "u", "description": "", "roles": []}])),
         ("user with a plain password", with_(users=[{**good_user, "password_hash": PW}])),
         ("user with a bcrypt hash", with_(users=[{**good_user, "password_hash": "$2a$04$" + "x" * 53}])),
+        # argon2id costs beyond the bounds: the next login would allocate 4 GiB (or run 1,000 passes)
+        ("user with a greedy hash", with_(users=[{**good_user, "password_hash": GREEDY_HASH}])),
+        ("user with a slow hash", with_(users=[{**good_user, "password_hash": GREEDY_HASH.replace(
+            "m=4194304,t=1", "m=64,t=1000")}])),
         ("user roles not a list", with_(users=[{**good_user, "roles": "admin"}])),
         ("user name not text", with_(users=[{**good_user, "user_name": 7}])),
         ("role without name", with_(roles=[{"description": ""}])),

@@ -3,12 +3,20 @@ a test that failed on the code it was found in.
 
 - A REST body of 30,000 (or 1,000,000) `[` crashed the server (the code that words JSON errors as Go does recursed
   without limit): now it answers Milvus's 1801 with Go's "exceeded max depth" and keeps serving.
+- 256 clients sending wrong passwords drove a server to 4.6 GiB (an argon2 run of 19 MiB each, all at once): runs
+  now take turns, and a valid client is answered throughout.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
+import threading
+import time
+from typing import Any, Dict
+
 import pytest
-from server_fixtures import Server, module_server, ok, rest
+from server_fixtures import Server, ServerFactory, module_server, ok, rest, server_factory  # noqa: F401
 
 FORMAT_ERROR = 1801
 
@@ -52,3 +60,75 @@ def test_json_at_gos_depth_limit_is_read_as_a_value(server: Server) -> None:
     assert reply.json()["code"] == FORMAT_ERROR
     assert "exceeded max depth" not in reply.json()["message"]
     assert server.proc.poll() is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Failed logins: each wrong password costs an argon2 run of 19 MiB (the strong setting). Runs take turns (one per
+# CPU), a bounded number wait, and the rest are refused at once with Milvus's rate-limit code 8, so a crowd of
+# wrong passwords can neither exhaust memory nor keep a logged-in client waiting.
+
+CROWD = 256
+CROWD_SECONDS = 8.0
+RSS_LIMIT_KIB = 512 * 1024
+
+
+def _memory_kib(pid: int) -> Dict[str, int]:
+    fields = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0])
+    return fields
+
+
+def test_a_crowd_of_wrong_passwords_neither_exhausts_memory_nor_stalls_a_valid_client(
+    server_factory: ServerFactory,  # noqa: F811
+) -> None:
+    srv = server_factory("--profile", "milvus-2.4", "--password-hash", "strong")
+    ok(srv, "/users/create", {"userName": "victim", "password": "P@ssw0rd"})
+    stop = threading.Event()
+    answers: Dict[Any, int] = {}
+    lock = threading.Lock()
+
+    def attacker(n: int) -> None:
+        conn = http.client.HTTPConnection(srv.host, srv.port, timeout=30)
+        user = "victim" if n % 2 else f"ghost{n}"
+        headers = {"Authorization": f"Bearer {user}:wrong{n}", "Content-Type": "application/json"}
+        while not stop.is_set():
+            try:
+                conn.request("POST", "/v2/vectordb/users/list", body=b"{}", headers=headers)
+                reply = conn.getresponse()
+                code = json.loads(reply.read()).get("code")
+            except (OSError, http.client.HTTPException, ValueError) as err:
+                code = type(err).__name__
+                conn.close()
+                conn = http.client.HTTPConnection(srv.host, srv.port, timeout=30)
+            with lock:
+                answers[code] = answers.get(code, 0) + 1
+        conn.close()
+
+    crowd = [threading.Thread(target=attacker, args=(n,), daemon=True) for n in range(CROWD)]
+    # The valid client logs in before the crowd arrives: its later calls are checked against a keyed hash of
+    # its verified credential, not argon2.
+    assert ok(srv, "/users/list") == ["root", "victim"]
+    for thread in crowd:
+        thread.start()
+    slowest = 0.0
+    deadline = time.monotonic() + CROWD_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            assert ok(srv, "/users/list", timeout=10) == ["root", "victim"]
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in crowd:
+            thread.join(35)
+    memory = _memory_kib(srv.pid)
+    assert srv.proc.poll() is None
+    assert answers.get(1800, 0) > 0, answers  # wrong passwords were checked and refused ...
+    assert set(answers) <= {1800, 8}, answers  # ... or refused for the crowd (rate limit), nothing else
+    assert memory["VmHWM"] < RSS_LIMIT_KIB, (memory, answers)
+    assert slowest < 2.0, (slowest, answers)

@@ -85,7 +85,7 @@ impl Registry {
             return Ok(None);
         }
         let Some(entry) = view.user(self.store(), user)? else {
-            hasher.verify_decoy(password);
+            hasher.verify_decoy(password)?;
             return Ok(None);
         };
         let stored = entry.password_hash.as_str();
@@ -95,7 +95,7 @@ impl Registry {
                 rehash: hasher.needs_rehash(stored),
             }
         } else {
-            hasher.verify(password, stored)
+            hasher.verify(password, stored)?
         };
         match verified {
             Verified::No => Ok(None),

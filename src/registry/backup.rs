@@ -6,13 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use argon2::password_hash::phc::PasswordHash;
-
 use super::{Call, Registry};
 use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
 use crate::model::{is_builtin_role, BackupRole, BackupUser, RbacBackup, ANY, ROOT_USER};
 use crate::ops::args;
+use crate::password;
 use crate::validate;
 
 impl Registry {
@@ -190,11 +189,9 @@ impl Registry {
         for user in &backup.users {
             validate::username(&profile.username, &user.name)?;
             validate::description("user", &user.description)?;
-            let valid_hash = PasswordHash::new(&user.password_hash)
-                .is_ok_and(|hash| hash.algorithm.as_str() == "argon2id");
-            if !valid_hash {
+            if let Err(why) = password::check_stored_hash(&user.password_hash) {
                 return Err(malformed(format!(
-                    "the password of user [{}] is not an argon2id PHC string",
+                    "the password of user [{}] {why}",
                     user.name
                 )));
             }

@@ -542,14 +542,19 @@ fn not_served(rpc: &str) -> Option<Vec<u8>> {
         LegacyCode::UnexpectedError,
         format!("service unimplemented: milvus-rbac serves access control only, not {rpc}"),
     );
-    Some(match status_place(rpc)? {
+    Some(placed(&status, status_place(rpc)?))
+}
+
+/// An answer of an RPC that holds only `status`, where the RPC's answer carries it.
+fn placed(status: &Status, place: StatusPlace) -> Vec<u8> {
+    match place {
         StatusPlace::Whole => status.encode_to_vec(),
         StatusPlace::Field(number) => {
             let mut answer = Vec::new();
-            prost::encoding::message::encode(number, &status, &mut answer);
+            prost::encoding::message::encode(number, status, &mut answer);
             answer
         }
-    })
+    }
 }
 
 /// The answer to one call of `rpc` with `body`, from a caller with `credentials` in database `db`.
@@ -563,7 +568,16 @@ pub(super) fn answer(
     // Milvus authenticates every method first, Connect included.
     let caller = match registry.authenticate(credentials, db) {
         Ok(caller) => caller,
-        Err(err) => return refused::<Status>(err.into()),
+        Err(err @ RbacError::Authentication { .. }) => return refused::<Status>(err.into()),
+        // Not a verdict on the credentials (too many password checks at once): a Milvus status in the RPC's
+        // own answer, as Milvus's rate limiter answers.
+        Err(err) => {
+            let status = failure_status(err.code(), err.compatible_code(), err.to_string());
+            return Ok(placed(
+                &status,
+                status_place(rpc).unwrap_or(StatusPlace::Whole),
+            ));
+        }
     };
     let session = Session { registry, caller };
     let version = milvus_version(registry.profile().name);
