@@ -5,18 +5,21 @@ a test that failed on the code it was found in.
   without limit): now it answers Milvus's 1801 with Go's "exceeded max depth" and keeps serving.
 - 256 clients sending wrong passwords drove a server to 4.6 GiB (an argon2 run of 19 MiB each, all at once): runs
   now take turns, and a valid client is answered throughout.
+- Idle or stalled connections were held for ever (300 idle sockets stopped a 256-descriptor server): they are now
+  closed after an idle timeout, HTTP/1 headers must arrive in time, and connections beyond a limit wait.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from typing import Any, Dict
 
 import pytest
-from server_fixtures import Server, ServerFactory, module_server, ok, rest, server_factory  # noqa: F401
+from server_fixtures import FAST, Server, ServerFactory, module_server, ok, rest, server_factory, spawn  # noqa: F401
 
 FORMAT_ERROR = 1801
 
@@ -132,3 +135,69 @@ def test_a_crowd_of_wrong_passwords_neither_exhausts_memory_nor_stalls_a_valid_c
     assert set(answers) <= {1800, 8}, answers  # ... or refused for the crowd (rate limit), nothing else
     assert memory["VmHWM"] < RSS_LIMIT_KIB, (memory, answers)
     assert slowest < 2.0, (slowest, answers)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Idle and stalled connections were held for ever: on a server with 256 descriptors, 300 idle sockets stopped it
+# answering anyone. Connections now close after --idle-timeout without a byte either way (HTTP/1 headers must
+# arrive within --header-timeout), and at most --max-connections are open: the rest wait in the listen backlog.
+
+IDLE_S = 2.0
+
+
+def test_stalled_connections_lock_real_clients_out_only_until_the_idle_timeout(
+    server_factory: ServerFactory,  # noqa: F811
+) -> None:
+    srv = server_factory("--idle-timeout", str(IDLE_S), "--header-timeout", "1",
+                         launcher=["prlimit", "--nofile=128:128", *FAST])
+    stalled = []
+    try:
+        for n in range(150):
+            sock = socket.create_connection((srv.host, srv.port), timeout=5)
+            if n % 3 == 1:  # headers started, never finished
+                sock.sendall(b"POST /v2/vectordb/users/list HTTP/1.1\r\nHost: x\r\n")
+            elif n % 3 == 2:  # the HTTP/2 preface, then nothing
+                sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            stalled.append(sock)
+        started = time.monotonic()
+        assert ok(srv, "/users/list", timeout=IDLE_S * 4 + 10) == ["root"]
+        waited = time.monotonic() - started
+        assert waited < IDLE_S + 4, waited
+        # The stalled sockets were closed by the server.
+        closed = 0
+        for sock in stalled:
+            sock.settimeout(IDLE_S * 2 + 5)
+            try:
+                while sock.recv(4096):
+                    pass
+                closed += 1
+            except ConnectionResetError:
+                closed += 1
+            except socket.timeout:
+                pass
+        assert closed == len(stalled)
+        assert srv.proc.poll() is None
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_connections_beyond_the_limit_wait_in_the_backlog(server_factory: ServerFactory) -> None:  # noqa: F811
+    srv = server_factory("--max-connections", "4", "--idle-timeout", str(IDLE_S))
+    held = [socket.create_connection((srv.host, srv.port), timeout=5) for _ in range(4)]
+    try:
+        started = time.monotonic()
+        assert ok(srv, "/users/list", timeout=IDLE_S * 4 + 10) == ["root"]
+        waited = time.monotonic() - started
+        assert IDLE_S * 0.8 < waited < IDLE_S + 4, waited  # it waited for a slot, then was served
+    finally:
+        for sock in held:
+            sock.close()
+
+
+@pytest.mark.parametrize("flag,value", [("--max-connections", "0"), ("--idle-timeout", "0"),
+                                        ("--header-timeout", "-1"), ("--idle-timeout", "nan")])
+def test_connection_bounds_are_checked(flag: str, value: str, tmp_path: Any) -> None:
+    proc, stderr = spawn(str(tmp_path / "bad.db"), flag, value, cwd=tmp_path)
+    assert proc.wait(30) != 0
+    assert flag.lstrip("-").replace("-", "_") in stderr.read_text(), stderr.read_text()

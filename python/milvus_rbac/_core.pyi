@@ -23,6 +23,9 @@ def serve(
     port: int = 19530,
     *,
     log_level: str = "info",
+    max_connections: Optional[int] = None,
+    idle_timeout: float = 60.0,
+    header_timeout: float = 10.0,
     profile: Optional[str] = None,
     root_password: Optional[str] = None,
     super_users: Optional[Sequence[str]] = None,
@@ -32,7 +35,11 @@ def serve(
     root_should_bind_role: Optional[bool] = None,
     password_hash: Optional[str] = None,
 ) -> None:
-    """Serve a registry over Milvus's RESTful API v2 until SIGINT or SIGTERM."""
+    """Serve a registry over Milvus's gRPC protocol and RESTful API v2 until SIGINT or SIGTERM.
+
+    At most ``max_connections`` connections are open at once (default: the process's descriptor limit less 32);
+    a connection that moves no byte for ``idle_timeout`` seconds is closed, and an HTTP/1 request whose headers
+    take longer than ``header_timeout`` seconds is refused."""
 
 @final
 class MilvusClient:

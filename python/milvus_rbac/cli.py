@@ -373,7 +373,8 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not _NOT_GIVEN:
             given[name] = value
     try:
-        serve(args.db, args.host, args.port, log_level=args.log_level, **given)
+        serve(args.db, args.host, args.port, log_level=args.log_level, max_connections=args.max_connections,
+              idle_timeout=args.idle_timeout, header_timeout=args.header_timeout, **given)
     except KeyboardInterrupt:
         pass
     return 0
@@ -488,6 +489,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")
     serve_cmd.add_argument("--log-level", default="info", choices=["error", "warn", "info", "debug"])
+    # Bounds on connections, so that stalled or idle clients cannot hold the server's descriptors.
+    serve_cmd.add_argument("--max-connections", type=int, metavar="N",
+                           help="connections open at once (default: the descriptor limit less 32)")
+    serve_cmd.add_argument("--idle-timeout", type=float, default=60.0, metavar="SECONDS",
+                           help="close a connection that moved no byte for this long (default 60)")
+    serve_cmd.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                           help="refuse an HTTP/1 request whose headers take longer (default 10)")
     # The settings: each flag's ``dest`` is the setting's name (see SERVE_SETTINGS_FROM_ENV).
     serve_cmd.add_argument("--profile", choices=PROFILES)
     serve_cmd.add_argument("--super-user", action="append", dest="super_users", metavar="USER")

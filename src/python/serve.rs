@@ -4,25 +4,31 @@ use std::io::Write;
 
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
-use pyo3::types::PyInt;
+use pyo3::types::{PyBool, PyInt};
+use std::time::Duration;
 
 use super::args::{text, Setting};
 use super::client::SettingArgs;
 use super::errors::{param_error, to_py};
-use crate::connect::{serve as serve_registry, LogLevel, ServeConfig};
+use crate::connect::{serve as serve_registry, ConnectionLimits, LogLevel, ServeConfig};
 
-/// Serve the registry at `db` (a file path, or ":memory:") over Milvus's RESTful API v2 on `host`:`port`
-/// (port 0 picks a free one). Announces `milvus-rbac serving <db> on http://<host>:<port>` on stdout once it
-/// accepts connections, and returns after SIGINT or SIGTERM. The keyword settings are `MilvusClient`'s.
+/// Serve the registry at `db` (a file path, or ":memory:") over Milvus's gRPC protocol and RESTful API v2 on
+/// `host`:`port` (port 0 picks a free one). Announces `milvus-rbac serving <db> on http://<host>:<port>` on
+/// stdout once it accepts connections, and returns after SIGINT or SIGTERM. At most `max_connections`
+/// connections are open at once (default: the process's descriptor limit less 32); one that moves no byte for
+/// `idle_timeout` seconds is closed, and an HTTP/1 request whose headers take longer than `header_timeout`
+/// seconds is refused. The other keyword settings are `MilvusClient`'s.
 #[pyfunction]
 #[pyo3(signature = (
     db = None, host = None, port = None, *, log_level = None,
+    max_connections = None, idle_timeout = None, header_timeout = None,
     profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
     max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
     root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET
 ))]
 #[pyo3(
-    text_signature = "(db='./rbac.db', host='127.0.0.1', port=19530, *, log_level='info', profile=None, \
+    text_signature = "(db='./rbac.db', host='127.0.0.1', port=19530, *, log_level='info', \
+    max_connections=None, idle_timeout=60.0, header_timeout=10.0, profile=None, \
     root_password=None, super_users=None, max_users=100, max_roles=10, authorization_enabled=None, \
     root_should_bind_role=None, password_hash=None)"
 )]
@@ -33,6 +39,9 @@ pub fn serve(
     host: Option<&Bound<'_, PyAny>>,
     port: Option<&Bound<'_, PyAny>>,
     log_level: Option<&Bound<'_, PyAny>>,
+    max_connections: Option<&Bound<'_, PyAny>>,
+    idle_timeout: Option<&Bound<'_, PyAny>>,
+    header_timeout: Option<&Bound<'_, PyAny>>,
     profile: Setting,
     root_password: Setting,
     super_users: Setting,
@@ -57,6 +66,20 @@ pub fn serve(
             .parse()
             .map_err(|message: String| param_error(py, format!("`log_level`: {message}")))?,
     };
+    let defaults = ConnectionLimits::default();
+    let limits = ConnectionLimits {
+        max_connections: match max_connections {
+            Some(value) if !value.is_none() => Some(positive_count(py, value, "max_connections")?),
+            _ => None,
+        },
+        idle_timeout: seconds(py, idle_timeout, "idle_timeout", defaults.idle_timeout)?,
+        header_timeout: seconds(
+            py,
+            header_timeout,
+            "header_timeout",
+            defaults.header_timeout,
+        )?,
+    };
     let options = SettingArgs {
         profile,
         root_password,
@@ -72,6 +95,7 @@ pub fn serve(
         host,
         port,
         log_level,
+        limits,
     };
     py.detach(|| {
         serve_registry(&db, &options, &config, |address| {
@@ -85,5 +109,43 @@ pub fn serve(
     match py.check_signals() {
         Err(err) if err.is_instance_of::<PyKeyboardInterrupt>(py) => Ok(()),
         other => other,
+    }
+}
+
+/// A count of at least 1 (an int, not a bool).
+fn positive_count(py: Python<'_>, value: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
+    match value.extract::<usize>() {
+        Ok(count)
+            if count >= 1
+                && value.is_instance_of::<PyInt>()
+                && !value.is_instance_of::<PyBool>() =>
+        {
+            Ok(count)
+        }
+        _ => Err(param_error(
+            py,
+            format!("`{name}` value {value} is illegal: expected a whole number of at least 1"),
+        )),
+    }
+}
+
+/// Seconds between 0.01 and a day, `default` when not given.
+fn seconds(
+    py: Python<'_>,
+    value: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    default: Duration,
+) -> PyResult<Duration> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(default);
+    };
+    match value.extract::<f64>() {
+        Ok(secs) if !value.is_instance_of::<PyBool>() && (0.01..=86_400.0).contains(&secs) => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(param_error(
+            py,
+            format!("`{name}` value {value} is illegal: expected seconds from 0.01 to 86400"),
+        )),
     }
 }

@@ -7,6 +7,7 @@
 
 mod go_json;
 mod grpc;
+mod listen;
 mod openapi;
 mod request;
 mod translate;
@@ -32,6 +33,7 @@ use crate::ops::{OpSpec, OPERATIONS};
 use crate::registry::Registry;
 use crate::wire::grpc::SERVICE_PATH;
 use crate::wire::rest::{fields, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};
+pub use listen::ConnectionLimits;
 use openapi::openapi_document;
 use request::{Body, BodyError};
 use translate::{answer, request_of};
@@ -77,6 +79,7 @@ pub struct ServeConfig {
     /// 0 picks a free port (announced on stdout).
     pub port: u16,
     pub log_level: LogLevel,
+    pub limits: ConnectionLimits,
 }
 
 struct Shared {
@@ -332,19 +335,20 @@ pub fn serve(
         let signal = shutdown_signal().map_err(|err| failed("cannot watch signals", err))?;
         // The signal starts a graceful stop, which waits for open connections; a client that never lets go
         // (an HTTP/2 connection whose client no longer answers) gets SHUTDOWN_GRACE, then the server exits.
-        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
-        let graceful = async move {
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
             signal.await;
             let _ = stopping.send(true);
-        };
+        });
         ready(address);
-        let serving = axum::serve(listener, router(shared)).with_graceful_shutdown(graceful);
-        tokio::select! {
-            served = serving => served.map_err(|err| failed("stopped", err)),
-            _ = async {
-                let _ = stopped.wait_for(|stop| *stop).await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => Ok(()),
-        }
+        listen::serve_connections(
+            listener,
+            router(shared),
+            config.limits,
+            stopped,
+            SHUTDOWN_GRACE,
+        )
+        .await;
+        Ok(())
     })
 }
