@@ -30,6 +30,16 @@ fn target_of(uri: &str) -> Result<Target> {
             message: "`uri` value  is illegal".into(),
         });
     }
+    // SQLite would read `file:...` as a URI (`file::memory:` an in-memory database, `?mode=` options), not as
+    // the path it looks like: refused rather than half honoured. `./file:x` names such a file.
+    if uri.starts_with("file:") {
+        return Err(RbacError::Param {
+            message: format!(
+                "`uri` value {uri} is illegal: SQLite URIs (file:...) are not accepted; give a file path \
+                 (./{uri} for a file of that name) or :memory:"
+            ),
+        });
+    }
     Ok(Target::Local(if uri == ":memory:" {
         Location::Memory
     } else {

@@ -7,18 +7,26 @@ a test that failed on the code it was found in.
   now take turns, and a valid client is answered throughout.
 - Idle or stalled connections were held for ever (300 idle sockets stopped a 256-descriptor server): they are now
   closed after an idle timeout, HTTP/1 headers must arrive in time, and connections beyond a limit wait.
+- Files: registry files are made 0600; links, FIFOs and directories are refused at once; `file:` URIs are refused;
+  `export` writes a new 0600 file atomically and replaces one only with --force, never through a link.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
+import stat
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+from milvus_rbac import MilvusClient, MilvusException, ParamError
 from server_fixtures import FAST, Server, ServerFactory, module_server, ok, rest, server_factory, spawn  # noqa: F401
 
 FORMAT_ERROR = 1801
@@ -201,3 +209,81 @@ def test_connection_bounds_are_checked(flag: str, value: str, tmp_path: Any) -> 
     proc, stderr = spawn(str(tmp_path / "bad.db"), flag, value, cwd=tmp_path)
     assert proc.wait(30) != 0
     assert flag.lstrip("-").replace("-", "_") in stderr.read_text(), stderr.read_text()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry files hold password hashes. A pre-existing empty file (or a link to one) kept its 0644/0666 mode; a
+# FIFO at the path hung MilvusClient() for ever; `file::memory:` silently made an in-memory registry; `export`
+# overwrote an existing file, kept its mode and followed links.
+
+
+def _client(path: Any) -> MilvusClient:
+    return MilvusClient(str(path), token="root:Milvus", password_hash="fast")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o666])
+def test_a_pre_existing_registry_file_is_made_private(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "rbac.db"
+    path.touch()
+    path.chmod(mode)
+    _client(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_links_and_special_files_are_refused_at_once(tmp_path: Path) -> None:
+    target = tmp_path / "real.db"
+    _client(target).close()
+    target.chmod(0o644)
+    (tmp_path / "link.db").symlink_to(target)
+    os.mkfifo(tmp_path / "fifo.db")
+    (tmp_path / "dir.db").mkdir()
+    for name, words in [("link.db", "a symbolic link"), ("fifo.db", "not a regular file"),
+                        ("dir.db", "a directory")]:
+        started = time.monotonic()
+        with pytest.raises(MilvusException) as refused:
+            _client(tmp_path / name)
+        assert words in refused.value.message, refused.value.message
+        assert time.monotonic() - started < 5, name  # the FIFO hung before
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644, "a link's target is left alone"
+
+
+@pytest.mark.parametrize("uri", ["file::memory:", "file:rbac.db", "file:rbac.db?mode=ro"])
+def test_sqlite_uris_are_refused(uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParamError) as refused:
+        _client(uri)
+    assert "SQLite URIs (file:...) are not accepted" in refused.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def _cli(*args: str, cwd: Path) -> "subprocess.CompletedProcess[str]":
+    env = {**os.environ, "MILVUS_RBAC_TOKEN": "root:Milvus"}
+    return subprocess.run([sys.executable, "-m", "milvus_rbac", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_export_refuses_to_overwrite_and_never_follows_links(tmp_path: Path) -> None:
+    _client(tmp_path / "rbac.db").close()
+    existing = tmp_path / "backup.json"
+    existing.write_text("keep me")
+    existing.chmod(0o644)
+    done = _cli("--db", "rbac.db", "export", "backup.json", cwd=tmp_path)
+    assert done.returncode == 2 and "exists; give --force" in done.stderr, done.stderr
+    assert existing.read_text() == "keep me"
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a backup")
+    (tmp_path / "planted.json").symlink_to(victim)
+    done = _cli("--db", "rbac.db", "export", "planted.json", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    done = _cli("--db", "rbac.db", "export", "--force", "planted.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert victim.read_text() == "not a backup", "the link's target was written"
+    planted = tmp_path / "planted.json"
+    assert not planted.is_symlink() and json.loads(planted.read_text())["users"] == []
+    assert stat.S_IMODE(planted.stat().st_mode) == 0o600
+
+    done = _cli("--db", "rbac.db", "export", "--force", "backup.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600 and "users" in json.loads(existing.read_text())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".milvus-rbac-export-")) == []

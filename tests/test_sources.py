@@ -70,16 +70,19 @@ def test_every_reported_legacy_code_is_a_member():
 
 # --- settings -----------------------------------------------------------------------------------------------
 
+#: serve's own keyword-only arguments before the registry settings: the bounds on its connections.
+SERVE_BOUNDS = ["max_connections", "idle_timeout", "header_timeout"]
+
 
 def test_the_signatures_keyword_only_names_are_the_settings():
     assert keyword_only(inspect.signature(MilvusClient)) == list(_core.SETTINGS)
-    assert keyword_only(inspect.signature(serve)) == ["log_level", *_core.SETTINGS]
+    assert keyword_only(inspect.signature(serve)) == ["log_level", *SERVE_BOUNDS, *_core.SETTINGS]
 
 
 def test_the_stubs_keyword_only_names_are_the_settings():
     stubs = stub_keyword_only(STUBS)
     assert stubs["MilvusClient"] == list(_core.SETTINGS)
-    assert stubs["serve"] == ["log_level", *_core.SETTINGS]
+    assert stubs["serve"] == ["log_level", *SERVE_BOUNDS, *_core.SETTINGS]
 
 
 @pytest.mark.parametrize("setting", _core.SETTINGS)
@@ -115,14 +118,19 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
     monkeypatch.delenv(cli.ROOT_PASSWORD_ENV, raising=False)
     assert cli.main(["serve", "--db", ":memory:"]) == 0
     given = {name: value for name, value in calls.pop().items() if value is not None}
-    assert given == {"log_level": "info"}  # None leaves a setting out; the limits are left out unless given
+    # None leaves a setting out; the limits are left out unless given; the connection bounds have defaults
+    assert given == {"log_level": "info", "idle_timeout": 60.0, "header_timeout": 10.0}
 
     monkeypatch.setenv(cli.ROOT_PASSWORD_ENV, PW)
     flags = ["--profile", "milvus-2.5", "--super-user", "boss", "--max-users", "none", "--max-roles", "5",
-             "--no-authorization", "--root-should-bind-role", "--password-hash", "fast"]
+             "--no-authorization", "--root-should-bind-role", "--password-hash", "fast",
+             "--max-connections", "7", "--idle-timeout", "2.5", "--header-timeout", "1"]
     assert cli.main(["serve", "--db", ":memory:", *flags]) == 0
     assert calls.pop() == {
         "log_level": "info",
+        "max_connections": 7,
+        "idle_timeout": 2.5,
+        "header_timeout": 1.0,
         "profile": "milvus-2.5",
         "root_password": PW,
         "super_users": ["boss"],

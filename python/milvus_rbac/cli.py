@@ -22,10 +22,12 @@ The root password of a new registry is read from ``MILVUS_RBAC_ROOT_PASSWORD`` (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
 import sys
+import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from milvus_rbac._core import PROFILES as _PROFILES
@@ -328,13 +330,32 @@ def _export(s: _Session) -> None:
         s.stdout.write(text)
         return
     try:
-        # The backup holds password hashes: the file is the owner's alone, like the registry file.
-        descriptor = os.open(s.args.file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
+        _write_private(s.args.file, text, replace=s.args.force)
+    except FileExistsError:
+        raise UsageError(f"{s.args.file} exists; give --force to replace it") from None
     except OSError as error:
         raise UsageError(f"cannot write {s.args.file}: {error.strerror}") from None
     s.done(f"exported {_summary(backup)} to {s.args.file}")
+
+
+def _write_private(path: str, text: str, replace: bool) -> None:
+    """Write `text` to `path` as a new file of mode 0600 (a backup holds password hashes), all at once: it is
+    written and synced under a temporary name beside `path`, then linked in (which refuses an existing `path`,
+    a symbolic link included) or, with `replace`, renamed over it (which replaces a link, never its target)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=".milvus-rbac-export-", dir=directory)  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def _import(s: _Session) -> None:
@@ -479,8 +500,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--object", default="*", metavar="NAME")
     check.add_argument("--database", default="default", metavar="DB")
 
-    leaf(commands, "export", _export, "write users, roles, grants and groups to a JSON file ('-': stdout)") \
-        .add_argument("file", metavar="FILE")
+    export = leaf(commands, "export", _export,
+                  "write users, roles, grants and groups to a new JSON file, mode 0600 ('-': stdout)")
+    export.add_argument("file", metavar="FILE")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     leaf(commands, "import", _import, "restore a JSON file written by export ('-': stdin), all or nothing") \
         .add_argument("file", metavar="FILE")
 

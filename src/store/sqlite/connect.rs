@@ -1,8 +1,8 @@
 //! Opening a SQLite connection with the settings every registry relies on.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{ErrorKind, Read};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -90,13 +90,20 @@ pub fn connect_reader(path: &Path, access: Access) -> rusqlite::Result<Connectio
     Ok(connection)
 }
 
+/// Flags for every open of a registry file: a symbolic link is not followed (`ELOOP`), and a FIFO put at the
+/// path never blocks the open.
+const SAFE_OPEN: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+
 /// Create the file (mode 0600) if it is missing, and find out whether this process may write it. Asking the
-/// file system, rather than reading mode bits, gets root, ACLs and read-only mounts right.
+/// file system, rather than reading mode bits, gets root, ACLs and read-only mounts right. A symbolic link or
+/// anything but a regular file at `path` is refused; a file this process may write is made private (0600) if
+/// others may read it, as the registry holds password hashes.
 fn file_access(path: &Path) -> std::io::Result<Access> {
     let created = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
+        .custom_flags(SAFE_OPEN)
         .open(path);
     match created {
         Ok(_) => return Ok(Access::ReadWrite),
@@ -105,15 +112,75 @@ fn file_access(path: &Path) -> std::io::Result<Access> {
         Err(err) if cannot_write(&err) && path.is_file() => {}
         Err(err) => return Err(err),
     }
-    match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(_) => Ok(Access::ReadWrite),
+    refuse_special(path)?;
+    match open_safely(path, true) {
+        Ok(file) => {
+            regular(&file)?;
+            private(&file)?;
+            Ok(Access::ReadWrite)
+        }
         Err(err) if cannot_write(&err) => {
             // Readable at least? Otherwise report the plain permission error.
-            OpenOptions::new().read(true).open(path)?;
+            regular(&open_safely(path, false)?)?;
             Ok(Access::ReadOnly)
         }
         Err(err) => Err(err),
     }
+}
+
+fn open_safely(path: &Path, write: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(SAFE_OPEN)
+        .open(path)
+}
+
+/// A symbolic link (which SQLite would follow, and whose target's mode a chmod would change) or a special file
+/// at the registry's path is refused, with words that say which.
+fn refuse_special(path: &Path) -> std::io::Result<()> {
+    let kind = std::fs::symlink_metadata(path)?.file_type();
+    let what = if kind.is_symlink() {
+        "a symbolic link; give the path of the file it points to"
+    } else if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory, not a registry file"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Err(std::io::Error::new(ErrorKind::InvalidInput, what))
+}
+
+/// The opened file is a regular file (the path may have been swapped since `refuse_special` looked).
+fn regular(file: &File) -> std::io::Result<()> {
+    if file.metadata()?.file_type().is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device)",
+        ))
+    }
+}
+
+/// Group and others lose their access to a file this process may write (a file created empty by someone else,
+/// or copied with 0644): the registry holds password hashes.
+fn private(file: &File) -> std::io::Result<()> {
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    file.set_permissions(Permissions::from_mode(mode & 0o700))
+        .map_err(|err| {
+            std::io::Error::new(
+                err.kind(),
+                format!(
+                    "it is readable by others (mode {:o}) and cannot be made private: {err}",
+                    mode & 0o777
+                ),
+            )
+        })
 }
 
 /// A reader of a WAL database needs its `-shm` file. When it is missing and this process cannot create it (a
@@ -155,7 +222,7 @@ fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
 fn has_sqlite_header(path: &Path) -> std::io::Result<bool> {
     const MAGIC: &[u8; 16] = b"SQLite format 3\0";
     let mut head = Vec::with_capacity(MAGIC.len());
-    std::fs::File::open(path)?
+    open_safely(path, false)?
         .take(MAGIC.len() as u64)
         .read_to_end(&mut head)?;
     Ok(head.is_empty() || head == MAGIC)
