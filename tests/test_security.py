@@ -13,6 +13,7 @@ a test that failed on the code it was found in.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -287,3 +288,86 @@ def test_export_refuses_to_overwrite_and_never_follows_links(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(existing.stat().st_mode) == 0o600 and "users" in json.loads(existing.read_text())
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".milvus-rbac-export-")) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# `Request-Timeout: 0` answered 408 although the write went through: a timeout now only ever means "not done".
+
+
+def test_a_timeout_is_never_reported_for_a_committed_change(server: Server) -> None:
+    outcomes = set()
+    for n in range(40):
+        role = f"timed_{n}"
+        reply = rest(server, "/roles/create", {"roleName": role}, headers={"Request-Timeout": "0"})
+        created = role in ok(server, "/roles/list")
+        if reply.status == 408:
+            assert reply.json()["code"] == 10001 and not created, (n, reply)
+        else:
+            assert reply.json() == {"code": 0, "data": {}} and created, (n, reply)
+            ok(server, "/roles/drop", {"roleName": role})
+        outcomes.add(reply.status)
+    assert outcomes <= {200, 408}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Output: the CLI printed descriptions raw (terminal escape sequences could be planted by anyone allowed to set
+# one), and the server log did not quote user names (which, without authorization, are whatever clients send).
+
+ESCAPE = "\x1b]0;owned\x07\x1b[2J"
+
+
+def test_the_cli_escapes_what_it_prints(tmp_path: Path) -> None:
+    with _client(tmp_path / "rbac.db") as client:
+        client.create_role("planted", description=f"looks fine{ESCAPE}\nROLE  admin")
+    done = _cli("--db", "rbac.db", "roles", "describe", "planted", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert "looks fine\\x1b]0;owned\\x07\\x1b[2J\\nROLE  admin" in done.stdout
+    as_json = _cli("--db", "rbac.db", "--json", "roles", "describe", "planted", cwd=tmp_path)
+    assert json.loads(as_json.stdout)["description"] == f"looks fine{ESCAPE}\nROLE  admin"  # JSON keeps the data
+
+
+def test_the_server_log_quotes_names(server_factory: ServerFactory) -> None:  # noqa: F811
+    srv = server_factory("--log-level", "info", "--no-authorization")
+    # HTTP Basic carries any bytes in base64 (a header itself cannot hold control characters).
+    basic = base64.b64encode(f"intruder{ESCAPE}:x".encode()).decode()
+    assert rest(srv, "/users/list", token=None, headers={"Authorization": f"Basic {basic}"}).json()["code"] == 0
+    log = srv.stderr()
+    assert "\x1b" not in log and "\x07" not in log, log
+    assert 'user="intruder\\u{1b}]0;owned\\u{7}\\u{1b}[2J"' in log, log
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# MILVUS_RBAC_ROOT_PASSWORD is visible to others (`ps eww`): root's password may come from a file or standard input.
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_the_root_password_from_a_file_or_standard_input(tmp_path: Path, source: str) -> None:
+    secret = "S3cret root pw"  # inner spaces are the password's
+    (tmp_path / "root.pw").write_text(secret + "\n")
+    flag = ["--root-password-file", "root.pw" if source == "file" else "-"]
+    env = {k: v for k, v in os.environ.items() if k != "MILVUS_RBAC_ROOT_PASSWORD"}
+    server = subprocess.Popen(
+        [*FAST, "serve", "--db", str(tmp_path / "fresh.db"), "--port", "0", *flag, "--password-hash", "fast",
+         "--log-level", "error"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env, text=True)
+    try:
+        assert server.stdin is not None and server.stdout is not None
+        if source == "stdin":
+            server.stdin.write(secret + "\n")
+            server.stdin.flush()
+        announced = server.stdout.readline()
+        url = announced.split(" on ")[-1].strip()
+        assert ok(url, "/users/list", token=f"root:{secret}") == ["root"]
+        assert "S3cret" not in open(f"/proc/{server.pid}/environ", "rb").read().decode(errors="replace")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_root_password_comes_from_one_place(tmp_path: Path) -> None:
+    (tmp_path / "root.pw").write_text("S3cret\n")
+    env = {**os.environ, "MILVUS_RBAC_ROOT_PASSWORD": "Other1"}
+    done = subprocess.run([*FAST, "serve", "--db", "x.db", "--root-password-file", "root.pw"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "not both" in done.stderr, done.stderr

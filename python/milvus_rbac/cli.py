@@ -26,6 +26,7 @@ import contextlib
 import getpass
 import json
 import os
+import re
 import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
@@ -34,7 +35,7 @@ from milvus_rbac._core import PROFILES as _PROFILES
 from milvus_rbac._core import SETTINGS, MilvusClient, serve
 from milvus_rbac.exceptions import AuthenticationError, MilvusException
 
-__all__ = ["main", "format_table", "explain_text"]
+__all__ = ["main", "format_table", "explain_text", "printable"]
 
 ROOT_PASSWORD_ENV = "MILVUS_RBAC_ROOT_PASSWORD"
 URI_ENV = "MILVUS_RBAC_URI"
@@ -51,6 +52,20 @@ class UsageError(Exception):
     """A command given wrongly (exit code 2)."""
 
 
+_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (but newlines) escaped, so that names and descriptions printed to a
+    terminal cannot carry escape sequences.
+
+    >>> printable("plain\\nline\\x1b[2Jwiped\\ttab")
+    'plain\\nline\\\\x1b[2Jwiped\\\\x09tab'
+    """
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100
+                         else f"\\u{ord(match.group()):04x}", text)
+
+
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Rows under upper-case headers, in columns padded to their widest cell; sequences joined with commas.
 
@@ -61,7 +76,8 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """
 
     def cell(value: Any) -> str:
-        return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        return printable(text).replace("\n", "\\n")  # one line per row
 
     cells = [[column.upper() for column in columns]] + [[cell(value) for value in row] for row in rows]
     widths = [max(len(row[index]) for row in cells) for index in range(len(columns))]
@@ -166,14 +182,14 @@ class _Session:
 
     def emit(self, value: Any, human: Callable[[], str]) -> None:
         """Print ``value`` as JSON with ``--json``, else ``human()``."""
-        text = json.dumps(value, indent=2) if self.args.json else human()
+        text = json.dumps(value, indent=2) if self.args.json else printable(human())
         if text:
             print(text, file=self.stdout)
 
     def done(self, message: str) -> None:
         """Confirm a change (nothing with ``--json``: the exit code says it)."""
         if not self.args.json:
-            print(message, file=self.stdout)
+            print(printable(message), file=self.stdout)
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -385,6 +401,22 @@ def _limit(text: str) -> Optional[int]:
         raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
 
 
+def _root_password_from(source: str) -> str:
+    """Root's password from a file's first line, or from standard input ('-'; prompted at a terminal): a file or
+    a pipe keeps it out of the environment, which others may read (``ps eww``, /proc/PID/environ)."""
+    try:
+        if source == "-":
+            if sys.stdin.isatty():
+                return getpass.getpass("root password for a new registry: ")
+            line = sys.stdin.readline()
+        else:
+            with open(source, encoding="utf-8") as file:
+                line = file.readline()
+    except OSError as error:
+        raise UsageError(f"cannot read {source}: {error.strerror}") from None
+    return line.rstrip("\r\n")  # the line's end only: spaces belong to the password
+
+
 def _serve(args: argparse.Namespace) -> int:
     # None leaves a setting out, but for the limits (where it is unlimited): those are _NOT_GIVEN when left out.
     given: Dict[str, Any] = {}
@@ -393,6 +425,10 @@ def _serve(args: argparse.Namespace) -> int:
         value = os.environ.get(env) if env else getattr(args, name)
         if value is not _NOT_GIVEN:
             given[name] = value
+    if args.root_password_file is not None:
+        if given.get("root_password") is not None:
+            raise UsageError(f"give root's password by {ROOT_PASSWORD_ENV} or --root-password-file, not both")
+        given["root_password"] = _root_password_from(args.root_password_file)
     try:
         serve(args.db, args.host, args.port, log_level=args.log_level, max_connections=args.max_connections,
               idle_timeout=args.idle_timeout, header_timeout=args.header_timeout, **given)
@@ -512,6 +548,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")
     serve_cmd.add_argument("--log-level", default="info", choices=["error", "warn", "info", "debug"])
+    serve_cmd.add_argument("--root-password-file", metavar="FILE",
+                           help=f"root's password for a new registry, from FILE's first line ('-': standard input), "
+                                f"instead of ${ROOT_PASSWORD_ENV}")
     # Bounds on connections, so that stalled or idle clients cannot hold the server's descriptors.
     serve_cmd.add_argument("--max-connections", type=int, metavar="N",
                            help="connections open at once (default: the descriptor limit less 32)")
@@ -556,6 +595,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         except MilvusException as error:
             _error(error, False)
             return 1
+        except UsageError as error:
+            parser.error(str(error))
     for name, default in _COMMON_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)

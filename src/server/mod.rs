@@ -13,6 +13,7 @@ mod request;
 mod translate;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,11 @@ const CODE_UNAUTHENTICATED: i32 = 1800;
 
 /// How long a stopping server waits for its open connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Where a REST call stands against its `Request-Timeout`.
+const WAITING: u8 = 0;
+const RUNNING: u8 = 1;
+const GIVEN_UP: u8 = 2;
 
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -241,17 +247,37 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    // The request's timeout bounds the wait for the call to start: once it runs it is answered, so that a
+    // committed change is never reported as a timeout.
+    let turn = Arc::new(AtomicU8::new(WAITING));
     let work = {
         let shared = Arc::clone(&shared);
-        tokio::task::spawn_blocking(move || run(&shared, spec, &headers, &bytes))
+        let turn = Arc::clone(&turn);
+        tokio::task::spawn_blocking(move || {
+            turn.compare_exchange(WAITING, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+                .ok()
+                .map(|_| run(&shared, spec, &headers, &bytes))
+        })
     };
+    tokio::pin!(work);
     let outcome = match timeout {
-        Some(limit) => tokio::time::timeout(limit, work).await.ok(),
+        Some(limit) => match tokio::time::timeout(limit, &mut work).await {
+            Ok(done) => Some(done),
+            Err(_)
+                if turn
+                    .compare_exchange(WAITING, GIVEN_UP, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok() =>
+            {
+                None
+            }
+            Err(_) => Some(work.await),
+        },
         None => Some(work.await),
     };
     let (mut response, user) = match outcome {
-        Some(Ok(done)) => done,
-        Some(Err(_)) => (
+        Some(Ok(Some(done))) => done,
+        // A panic in the call (or a skipped call, which only a given-up request has).
+        Some(Ok(None) | Err(_)) => (
             envelope(StatusCode::INTERNAL_SERVER_ERROR, 65535, "internal error"),
             None,
         ),
@@ -267,7 +293,9 @@ async fn handle(
             spec.rest.map_or("", |route| route.path),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0,
-            user.as_deref().unwrap_or("-")
+            // Quoted with escapes: without authorization the name is whatever the client sent.
+            user.as_deref()
+                .map_or_else(|| "-".to_string(), |name| format!("{name:?}"))
         );
     }
     response

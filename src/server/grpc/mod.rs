@@ -79,7 +79,8 @@ impl tonic::server::UnaryService<Bytes> for Call {
                 .unwrap_or_else(|_| Err(tonic::Status::unknown("internal error")));
             if shared.log_level >= LogLevel::Info {
                 eprintln!(
-                    "gRPC {rpc} {} {:.1}ms",
+                    // The method name comes from the request's path: quoted with escapes.
+                    "gRPC {rpc:?} {} {:.1}ms",
                     outcome
                         .as_ref()
                         .map_or_else(|status| format!("{:?}", status.code()), |_| "OK".into()),
