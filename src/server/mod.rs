@@ -5,6 +5,8 @@
 //! stalls the event loop and reads proceed while a write waits for SQLite. Bodies over 1 MiB are refused with
 //! 413 before they are read whole.
 
+#[cfg(test)]
+mod fuzz_tests;
 mod go_json;
 mod grpc;
 mod listen;

@@ -3,7 +3,7 @@
 //! caller from the `authorization` and `dbname` metadata, and runs the call on the blocking pool (argon2 and
 //! SQLite never stall the event loop). What each RPC means is in `rpcs`.
 
-mod rpcs;
+pub(super) mod rpcs;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -558,7 +558,7 @@ fn placed(status: &Status, place: StatusPlace) -> Vec<u8> {
 }
 
 /// The answer to one call of `rpc` with `body`, from a caller with `credentials` in database `db`.
-pub(super) fn answer(
+pub(in crate::server) fn answer(
     registry: &Registry,
     rpc: &str,
     credentials: &Credentials,
