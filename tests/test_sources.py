@@ -70,8 +70,9 @@ def test_every_reported_legacy_code_is_a_member():
 
 # --- settings -----------------------------------------------------------------------------------------------
 
-#: serve's own keyword-only arguments before the registry settings: the bounds on its connections.
-SERVE_BOUNDS = ["max_connections", "idle_timeout", "header_timeout"]
+#: serve's own keyword-only arguments before the registry settings: bounds on its connections, TLS files.
+SERVE_BOUNDS = ["max_connections", "idle_timeout", "header_timeout", "server_pem_path", "server_key_path",
+                "ca_pem_path"]
 
 
 def test_the_signatures_keyword_only_names_are_the_settings():
@@ -119,7 +120,7 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
     assert cli.main(["serve", "--db", ":memory:"]) == 0
     given = {name: value for name, value in calls.pop().items() if value is not None}
     # None leaves a setting out; the limits are left out unless given; the connection bounds have defaults
-    assert given == {"log_level": "info", "idle_timeout": 60.0, "header_timeout": 10.0}
+    assert given == {"log_level": "info", "idle_timeout": 60.0, "header_timeout": 10.0}  # no TLS files
 
     monkeypatch.setenv(cli.ROOT_PASSWORD_ENV, PW)
     flags = ["--profile", "milvus-2.5", "--super-user", "boss", "--max-users", "none", "--max-roles", "5",
@@ -131,6 +132,9 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
         "max_connections": 7,
         "idle_timeout": 2.5,
         "header_timeout": 1.0,
+        "server_pem_path": None,
+        "server_key_path": None,
+        "ca_pem_path": None,
         "profile": "milvus-2.5",
         "root_password": PW,
         "super_users": ["boss"],

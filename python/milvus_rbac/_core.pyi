@@ -26,6 +26,9 @@ def serve(
     max_connections: Optional[int] = None,
     idle_timeout: float = 60.0,
     header_timeout: float = 10.0,
+    server_pem_path: Optional[str] = None,
+    server_key_path: Optional[str] = None,
+    ca_pem_path: Optional[str] = None,
     profile: Optional[str] = None,
     root_password: Optional[str] = None,
     super_users: Optional[Sequence[str]] = None,
@@ -39,7 +42,9 @@ def serve(
 
     At most ``max_connections`` connections are open at once (default: the process's descriptor limit less 32);
     a connection that moves no byte for ``idle_timeout`` seconds is closed, and an HTTP/1 request whose headers
-    take longer than ``header_timeout`` seconds is refused."""
+    take longer than ``header_timeout`` seconds is refused. With ``server_pem_path`` and ``server_key_path`` it
+    serves over TLS, and with ``ca_pem_path`` too, clients must present a certificate that CA signed (Milvus's
+    tlsMode 1 and 2)."""
 
 @final
 class MilvusClient:

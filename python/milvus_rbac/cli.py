@@ -431,7 +431,9 @@ def _serve(args: argparse.Namespace) -> int:
         given["root_password"] = _root_password_from(args.root_password_file)
     try:
         serve(args.db, args.host, args.port, log_level=args.log_level, max_connections=args.max_connections,
-              idle_timeout=args.idle_timeout, header_timeout=args.header_timeout, **given)
+              idle_timeout=args.idle_timeout, header_timeout=args.header_timeout,
+              server_pem_path=args.server_pem_path, server_key_path=args.server_key_path,
+              ca_pem_path=args.ca_pem_path, **given)
     except KeyboardInterrupt:
         pass
     return 0
@@ -551,6 +553,11 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--root-password-file", metavar="FILE",
                            help=f"root's password for a new registry, from FILE's first line ('-': standard input), "
                                 f"instead of ${ROOT_PASSWORD_ENV}")
+    # TLS as Milvus has it (tlsMode 1 with the server's files; 2 with a client CA too), by Milvus's names.
+    serve_cmd.add_argument("--server-pem-path", metavar="FILE", help="serve over TLS with this certificate (PEM)")
+    serve_cmd.add_argument("--server-key-path", metavar="FILE", help="the certificate's private key (PEM)")
+    serve_cmd.add_argument("--ca-pem-path", metavar="FILE",
+                           help="mutual TLS: clients must present a certificate this CA (PEM) signed")
     # Bounds on connections, so that stalled or idle clients cannot hold the server's descriptors.
     serve_cmd.add_argument("--max-connections", type=int, metavar="N",
                            help="connections open at once (default: the descriptor limit less 32)")

@@ -5,30 +5,35 @@ use std::io::Write;
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{text, Setting};
 use super::client::SettingArgs;
 use super::errors::{param_error, to_py};
-use crate::connect::{serve as serve_registry, ConnectionLimits, LogLevel, ServeConfig};
+use crate::connect::{serve as serve_registry, ConnectionLimits, LogLevel, ServeConfig, TlsFiles};
 
 /// Serve the registry at `db` (a file path, or ":memory:") over Milvus's gRPC protocol and RESTful API v2 on
 /// `host`:`port` (port 0 picks a free one). Announces `milvus-rbac serving <db> on http://<host>:<port>` on
 /// stdout once it accepts connections, and returns after SIGINT or SIGTERM. At most `max_connections`
 /// connections are open at once (default: the process's descriptor limit less 32); one that moves no byte for
 /// `idle_timeout` seconds is closed, and an HTTP/1 request whose headers take longer than `header_timeout`
-/// seconds is refused. The other keyword settings are `MilvusClient`'s.
+/// seconds is refused. With `server_pem_path` and `server_key_path` it serves over TLS (announcing https://),
+/// and with `ca_pem_path` too, clients must present a certificate that CA signed (Milvus's tlsMode 1 and 2).
+/// The other keyword settings are `MilvusClient`'s.
 #[pyfunction]
 #[pyo3(signature = (
     db = None, host = None, port = None, *, log_level = None,
     max_connections = None, idle_timeout = None, header_timeout = None,
+    server_pem_path = None, server_key_path = None, ca_pem_path = None,
     profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
     max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
     root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET
 ))]
 #[pyo3(
     text_signature = "(db='./rbac.db', host='127.0.0.1', port=19530, *, log_level='info', \
-    max_connections=None, idle_timeout=60.0, header_timeout=10.0, profile=None, \
+    max_connections=None, idle_timeout=60.0, header_timeout=10.0, server_pem_path=None, \
+    server_key_path=None, ca_pem_path=None, profile=None, \
     root_password=None, super_users=None, max_users=100, max_roles=10, authorization_enabled=None, \
     root_should_bind_role=None, password_hash=None)"
 )]
@@ -42,6 +47,9 @@ pub fn serve(
     max_connections: Option<&Bound<'_, PyAny>>,
     idle_timeout: Option<&Bound<'_, PyAny>>,
     header_timeout: Option<&Bound<'_, PyAny>>,
+    server_pem_path: Option<&Bound<'_, PyAny>>,
+    server_key_path: Option<&Bound<'_, PyAny>>,
+    ca_pem_path: Option<&Bound<'_, PyAny>>,
     profile: Setting,
     root_password: Setting,
     super_users: Setting,
@@ -80,6 +88,30 @@ pub fn serve(
             defaults.header_timeout,
         )?,
     };
+    let path = |value: Option<&Bound<'_, PyAny>>, name: &str| -> PyResult<Option<PathBuf>> {
+        match value {
+            Some(value) if !value.is_none() => Ok(Some(PathBuf::from(text(value, name)?))),
+            _ => Ok(None),
+        }
+    };
+    let tls = match (
+        path(server_pem_path, "server_pem_path")?,
+        path(server_key_path, "server_key_path")?,
+        path(ca_pem_path, "ca_pem_path")?,
+    ) {
+        (None, None, None) => None,
+        (Some(server_pem), Some(server_key), client_ca_pem) => Some(TlsFiles {
+            server_pem,
+            server_key,
+            client_ca_pem,
+        }),
+        _ => {
+            return Err(param_error(
+                py,
+                "TLS needs both `server_pem_path` and `server_key_path` (and `ca_pem_path` for mutual TLS)".into(),
+            ))
+        }
+    };
     let options = SettingArgs {
         profile,
         root_password,
@@ -96,11 +128,13 @@ pub fn serve(
         port,
         log_level,
         limits,
+        tls,
     };
+    let scheme = config.scheme();
     py.detach(|| {
         serve_registry(&db, &options, &config, |address| {
             let mut stdout = std::io::stdout();
-            let _ = writeln!(stdout, "milvus-rbac serving {db} on http://{address}");
+            let _ = writeln!(stdout, "milvus-rbac serving {db} on {scheme}://{address}");
             let _ = stdout.flush();
         })
     })

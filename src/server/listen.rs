@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 /// How long a connection closed for idleness may take to finish what it has in hand.
 const CLOSING_GRACE: Duration = Duration::from_secs(1);
@@ -160,12 +161,45 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// Serve `app` on `listener` within `limits` until `stop` turns true; then stop accepting, let open
-/// connections finish for `grace`, and return.
+/// One accepted connection, and what serving it needs.
+struct Connection {
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    app: Router,
+    activity: Arc<Activity>,
+    limits: ConnectionLimits,
+    stop: watch::Receiver<bool>,
+    grace: Duration,
+}
+
+impl Connection {
+    /// Serve HTTP/1.1 or HTTP/2 on `io` until the client closes it, it falls idle, or the server stops.
+    async fn serve<IO>(mut self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let service = TowerToHyperService::new(self.app);
+        let connection = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let finishing = tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = self.activity.idle_for(self.limits.idle_timeout) => CLOSING_GRACE,
+            _ = self.stop.wait_for(|stopping| *stopping) => self.grace,
+        };
+        // Idle, or the server stops: say goodbye (GOAWAY, or close after the response in hand).
+        connection.as_mut().graceful_shutdown();
+        let _ = tokio::time::timeout(finishing, connection).await;
+    }
+}
+
+/// Serve `app` on `listener` within `limits` (over TLS with `tls`) until `stop` turns true; then stop
+/// accepting, let open connections finish for `grace`, and return.
 pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
@@ -200,25 +234,34 @@ pub async fn serve_connections(
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Watched {
+        let watched = Watched {
             stream,
             activity: Arc::clone(&activity),
-        });
-        let service = TowerToHyperService::new(app.clone());
-        let builder = Arc::clone(&builder);
-        let mut stop = stop.clone();
+        };
+        let connection = Connection {
+            builder: Arc::clone(&builder),
+            app: app.clone(),
+            activity,
+            limits,
+            stop: stop.clone(),
+            grace,
+        };
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let connection = builder.serve_connection_with_upgrades(io, service);
-            tokio::pin!(connection);
-            let finishing = tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = activity.idle_for(limits.idle_timeout) => CLOSING_GRACE,
-                _ = stop.wait_for(|stopping| *stopping) => grace,
-            };
-            // Idle, or the server stops: say goodbye (GOAWAY, or close after the response in hand).
-            connection.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(finishing, connection).await;
+            match tls {
+                None => connection.serve(watched).await,
+                // The handshake is bounded as a request's headers are: a client that stalls in it is dropped.
+                Some(acceptor) => {
+                    let accepted =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(watched)).await;
+                    // A plain-text client, a wrong or missing client certificate: the handshake fails and the
+                    // connection closes.
+                    if let Ok(Ok(secured)) = accepted {
+                        connection.serve(secured).await;
+                    }
+                }
+            }
         });
     }
     // New connections are refused from now on, not left waiting in the backlog.

@@ -12,6 +12,7 @@ mod grpc;
 mod listen;
 mod openapi;
 mod request;
+mod tls;
 mod translate;
 
 use std::net::SocketAddr;
@@ -39,6 +40,7 @@ use crate::wire::rest::{fields, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUN
 pub use listen::ConnectionLimits;
 use openapi::openapi_document;
 use request::{Body, BodyError};
+pub use tls::TlsFiles;
 use translate::{answer, request_of};
 
 /// Milvus's code for a request without valid credentials.
@@ -88,6 +90,19 @@ pub struct ServeConfig {
     pub port: u16,
     pub log_level: LogLevel,
     pub limits: ConnectionLimits,
+    /// Serve over TLS (one-way, or mutual with a client CA).
+    pub tls: Option<TlsFiles>,
+}
+
+impl ServeConfig {
+    /// The URL scheme clients use: `https` over TLS.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 struct Shared {
@@ -347,6 +362,7 @@ pub fn serve(
             config.host, config.port
         ),
     };
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -375,6 +391,7 @@ pub fn serve(
             listener,
             router(shared),
             config.limits,
+            tls,
             stopped,
             SHUTDOWN_GRACE,
         )
