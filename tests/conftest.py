@@ -11,6 +11,7 @@ the setting out.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Callable, Iterator, Optional
 
@@ -40,6 +41,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _started_milvus is not None:
         _started_milvus.stop()
         _started_milvus = None
+
+
+@pytest.fixture
+def quiet_pymilvus() -> Iterator[None]:
+    """pymilvus logs every failed RPC with a traceback; tests that expect failures silence it."""
+    logger = logging.getLogger("pymilvus")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ against it as against a Milvus server.
 from __future__ import annotations
 
 import base64
-import logging
 import time
 from typing import Any, Dict, Iterator, List
 
@@ -35,14 +34,7 @@ ROOT = "root:Milvus"
 SERVICE = "/milvus.proto.milvus.MilvusService/"
 
 
-@pytest.fixture(autouse=True)
-def quiet_pymilvus() -> Iterator[None]:
-    """pymilvus logs every failed RPC with a traceback; these tests expect failures."""
-    logger = logging.getLogger("pymilvus")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    yield
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("quiet_pymilvus")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ and a plain-text client, which is refused.
 
 from __future__ import annotations
 
-import logging
 import re
 import shutil
 import socket
@@ -21,6 +20,7 @@ import pytest
 from server_fixtures import FAST, spawn
 
 pymilvus = pytest.importorskip("pymilvus")
+pytestmark = pytest.mark.usefixtures("quiet_pymilvus")
 
 ROOT = "root:Milvus"
 ANNOUNCEMENT = re.compile(r"^milvus-rbac serving .+ on (?P<url>(?P<scheme>https?)://(?P<host>[^\s:]+):(?P<port>\d+))$")
@@ -93,15 +93,6 @@ def mutual(tmp_path: Path, certificates: Dict[str, Path]) -> Iterator[TlsServer]
                     "--server-key-path", str(certificates["server.key"]), "--ca-pem-path", str(certificates["ca.pem"]))
     yield server
     server.stop()
-
-
-@pytest.fixture(autouse=True)
-def quiet_pymilvus() -> Iterator[None]:
-    logger = logging.getLogger("pymilvus")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    yield
-    logger.setLevel(level)
 
 
 def _walk_through(client: "pymilvus.MilvusClient") -> None:
