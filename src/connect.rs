@@ -47,6 +47,25 @@ fn target_of(uri: &str) -> Result<Target> {
     }))
 }
 
+/// How a client reaches a server: its protocol (`None`: gRPC) and TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub protocol: Option<Protocol>,
+    pub tls: ClientTls,
+}
+
+/// TLS for a client of an `https://` server, by pymilvus's names: the CA that signed the server's certificate
+/// (`ca_pem_path`, or `server_pem_path` for one-way TLS; by default the public web's roots), the client's own
+/// certificate and key for mutual TLS, and the name the server's certificate must carry (`server_name`; by
+/// default the URI's host).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTls {
+    pub ca_pem: Option<PathBuf>,
+    pub client_pem: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub server_name: Option<String>,
+}
+
 /// How a client reaches a server: Milvus's gRPC protocol (as pymilvus and the SDKs do; the default) or its REST
 /// API v2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,18 +91,17 @@ impl std::str::FromStr for Protocol {
 
 /// Connect to the registry at `uri` (`:memory:`, a file path, or `http(s)://host:port`) with `credentials`,
 /// checked as pymilvus's connect checks them; `db_name` is the client's database. `options` are the
-/// registry's settings, which a client of a server may not give; `protocol` (for a server only; `None`: gRPC)
-/// is how to reach it.
+/// registry's settings, which a client of a server may not give; `reach` (for a server only) is how to reach it.
 pub fn connect(
     uri: &str,
     credentials: &Credentials,
     db_name: &str,
     options: &RegistryOptions,
-    protocol: Option<Protocol>,
+    reach: &Reach,
 ) -> Result<(Arc<dyn Executor>, Caller)> {
     match target_of(uri)? {
-        Target::Local(_) if protocol.is_some() => Err(RbacError::Param {
-            message: "`protocol` applies to a server (http://host:port), not to a registry file"
+        Target::Local(_) if reach != &Reach::default() => Err(RbacError::Param {
+            message: "`protocol` and the TLS files apply to a server (http(s)://host:port), not to a registry file"
                 .into(),
         }),
         Target::Local(location) => {
@@ -99,7 +117,7 @@ pub fn connect(
                             .into(),
                 });
             }
-            connect_remote(&uri, credentials, db_name, protocol.unwrap_or_default())
+            connect_remote(&uri, credentials, db_name, reach)
         }
     }
 }
@@ -109,13 +127,20 @@ fn connect_remote(
     uri: &str,
     credentials: &Credentials,
     db_name: &str,
-    protocol: Protocol,
+    reach: &Reach,
 ) -> Result<(Arc<dyn Executor>, Caller)> {
-    Ok(match protocol {
+    Ok(match reach.protocol.unwrap_or_default() {
         Protocol::Grpc => {
             let (remote, caller) =
-                crate::grpc_client::GrpcRegistry::connect(uri, credentials, db_name)?;
+                crate::grpc_client::GrpcRegistry::connect(uri, credentials, db_name, &reach.tls)?;
             (Arc::new(remote), caller)
+        }
+        Protocol::Rest if uri.starts_with("https://") || reach.tls != ClientTls::default() => {
+            return Err(RbacError::Unsupported {
+                message: "TLS is not supported over REST by this client yet; Milvus's gRPC protocol (the \
+                          default) reaches an https:// server"
+                    .into(),
+            })
         }
         Protocol::Rest => {
             let (remote, caller) =
@@ -130,7 +155,7 @@ fn connect_remote(
     uri: &str,
     _credentials: &Credentials,
     _db_name: &str,
-    _protocol: Protocol,
+    _reach: &Reach,
 ) -> Result<(Arc<dyn Executor>, Caller)> {
     Err(RbacError::Unsupported {
         message: format!(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use milvus_rbac::connect::connect;
+use milvus_rbac::connect::{connect, Reach};
 use milvus_rbac::ops::{ArgKind, Executor, OpSpec, Reply, Request, Value};
 use milvus_rbac::{Caller, Credentials, HashStrength, ProfileName, RbacError, RegistryOptions};
 use serde_json::{json, Map, Value as Json};
@@ -158,7 +158,8 @@ impl Runner {
 
     fn connect(&self, credentials: &Credentials) -> Result<Client, (i64, String)> {
         let (executor, caller) =
-            connect(&self.uri, credentials, "", &self.options, None).map_err(failure)?;
+            connect(&self.uri, credentials, "", &self.options, &Reach::default())
+                .map_err(failure)?;
         Ok(Client { executor, caller })
     }
 

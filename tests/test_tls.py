@@ -9,6 +9,7 @@ and a plain-text client, which is refused.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -202,3 +203,48 @@ def test_tls_needs_both_files(tmp_path: Path, certificates: Dict[str, Path]) -> 
                            "--server-pem-path", str(certificates["server.pem"])],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode != 0 and "server_key_path" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Our own client over https://, with pymilvus's TLS arguments (gRPC, its default protocol).
+
+
+def test_our_client_over_one_way_tls(one_way: TlsServer, certificates: Dict[str, Path]) -> None:
+    import milvus_rbac
+
+    with milvus_rbac.MilvusClient(one_way.url, token=ROOT, server_pem_path=str(certificates["ca.pem"]),
+                                  server_name="localhost") as client:
+        _walk_through(client)
+        assert client.describe_user("user_1")["roles"] == ()
+    with pytest.raises(milvus_rbac.MilvusException) as refused:
+        milvus_rbac.MilvusClient(one_way.url, token=ROOT, server_pem_path=str(certificates["stranger.pem"]),
+                                 server_name="localhost")
+    assert refused.value.code == 2
+
+
+def test_our_client_over_mutual_tls(mutual: TlsServer, certificates: Dict[str, Path]) -> None:
+    import milvus_rbac
+
+    tls = {"ca_pem_path": str(certificates["ca.pem"]), "server_name": "localhost"}
+    with milvus_rbac.MilvusClient(mutual.url, token=ROOT, client_pem_path=str(certificates["client.pem"]),
+                                  client_key_path=str(certificates["client.key"]), **tls) as client:
+        _walk_through(client)
+    with pytest.raises(milvus_rbac.MilvusException) as refused:
+        milvus_rbac.MilvusClient(mutual.url, token=ROOT, **tls)
+    assert refused.value.code == 2
+    with pytest.raises(milvus_rbac.ParamError, match="client_key_path"):
+        milvus_rbac.MilvusClient(mutual.url, token=ROOT, client_pem_path=str(certificates["client.pem"]), **tls)
+    with pytest.raises(milvus_rbac.MilvusException, match="TLS is not supported over REST"):
+        milvus_rbac.MilvusClient(mutual.url, token=ROOT, protocol="rest", **tls)
+
+
+def test_the_cli_over_mutual_tls(mutual: TlsServer, certificates: Dict[str, Path], tmp_path: Path) -> None:
+    env = {**os.environ, "MILVUS_RBAC_TOKEN": ROOT}
+    command = [*FAST, "--uri", mutual.url, "--ca-pem-path", str(certificates["ca.pem"]),
+               "--client-pem-path", str(certificates["client.pem"]), "--client-key-path",
+               str(certificates["client.key"]), "--server-name", "localhost", "users", "list"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "root\n"), done.stderr
+    done = subprocess.run(command[:5] + command[-4:], capture_output=True, text=True, timeout=60, env=env,
+                          cwd=tmp_path)
+    assert done.returncode == 1 and "Fail connecting to server" in done.stderr, done.stderr  # no client certificate

@@ -52,8 +52,11 @@ class MilvusClient:
     ``pymilvus.MilvusClient``.
 
     ``uri`` is ``":memory:"`` (a private in-memory registry) or a SQLite file path shared by every client and
-    process that opens it. Credentials are checked at construction (``token="user:password"``, or ``user`` and
-    ``password``). The keyword-only settings are extensions, stored when the registry is created.
+    process that opens it, or ``http(s)://host:port``, a server reached through Milvus's gRPC protocol (``protocol=
+    "rest"``: its REST API v2). Credentials are checked at construction (``token="user:password"``, or ``user`` and
+    ``password``). The keyword-only settings are extensions, stored when the registry is created. Over
+    ``https://`` pymilvus's TLS keywords apply: ``server_pem_path``/``ca_pem_path``, ``client_pem_path``,
+    ``client_key_path`` and ``server_name``.
     """
 
     def __new__(

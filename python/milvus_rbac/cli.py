@@ -175,6 +175,11 @@ class _Session:
             if not uri.startswith(("http://", "https://")):
                 raise UsageError("--protocol applies to a server (http://HOST:PORT)")
             settings["protocol"] = args.protocol
+        for name in _CLIENT_TLS:
+            if getattr(args, name):
+                if not uri.startswith("https://"):
+                    raise UsageError(f"--{name.replace('_', '-')} applies to an https:// server")
+                settings[name] = getattr(args, name)
         if token:
             self.client = MilvusClient(uri, token=token, **settings)
         else:
@@ -450,6 +455,10 @@ def _common() -> argparse.ArgumentParser:
     where.add_argument("--uri", metavar="URL", help=f"server (http://HOST:PORT) or file; default ${URI_ENV}")
     common.add_argument("--protocol", choices=["grpc", "rest"],
                         help="how to reach a server: Milvus's gRPC protocol (default) or its REST API v2")
+    common.add_argument("--ca-pem-path", metavar="FILE", help="https://: the CA that signed the server's certificate")
+    common.add_argument("--client-pem-path", metavar="FILE", help="https:// with mutual TLS: this client's certificate")
+    common.add_argument("--client-key-path", metavar="FILE", help="https:// with mutual TLS: its private key")
+    common.add_argument("--server-name", metavar="NAME", help="https://: the name the server's certificate carries")
     common.add_argument("--user", metavar="USER", help=f"connect as USER (password prompted); default ${TOKEN_ENV}")
     common.add_argument("--password-stdin", action="store_true",
                         help="read passwords from standard input, one per line, instead of prompting")
@@ -458,7 +467,10 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-_COMMON_DEFAULTS = {"db": None, "uri": None, "protocol": None, "user": None, "password_stdin": False, "json": False, "profile": None}
+#: pymilvus's TLS arguments, which the CLI takes as options of the same names.
+_CLIENT_TLS = ("ca_pem_path", "client_pem_path", "client_key_path", "server_name")
+_COMMON_DEFAULTS = {"db": None, "uri": None, "protocol": None, "user": None, "password_stdin": False, "json": False,
+                    "profile": None, **{name: None for name in _CLIENT_TLS}}
 
 
 def _parser() -> argparse.ArgumentParser:

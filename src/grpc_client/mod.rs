@@ -10,9 +10,10 @@ use base64::Engine;
 use prost::Message;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::caller::{Caller, Credentials};
+use crate::connect::ClientTls;
 use crate::error::{AuthFailure, LegacyCode, RbacError, Result, CODE_UNEXPECTED};
 use crate::ops::{Executor, Reply, Request};
 use crate::wire::grpc::pb::common::Status;
@@ -65,6 +66,39 @@ answers_with_status!(
     BackupRbacMetaResponse,
 );
 
+/// The TLS of a connection to an https:// server, from its files (read now: a missing file is the caller's
+/// error, reported as pymilvus reports a bad argument).
+fn tls_config(tls: &ClientTls) -> Result<ClientTlsConfig> {
+    let read = |path: &std::path::PathBuf, what: &str| {
+        std::fs::read(path).map_err(|err| RbacError::Param {
+            message: format!("cannot read the {what} {}: {err}", path.display()),
+        })
+    };
+    let mut config = ClientTlsConfig::new();
+    config = match &tls.ca_pem {
+        Some(path) => config.ca_certificate(Certificate::from_pem(read(path, "CA certificate")?)),
+        None => config.with_webpki_roots(),
+    };
+    match (&tls.client_pem, &tls.client_key) {
+        (Some(pem), Some(key)) => {
+            config = config.identity(Identity::from_pem(
+                read(pem, "client certificate")?,
+                read(key, "client key")?,
+            ));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(RbacError::Param {
+                message: "mutual TLS needs both `client_pem_path` and `client_key_path`".into(),
+            })
+        }
+    }
+    if let Some(name) = &tls.server_name {
+        config = config.domain_name(name.clone());
+    }
+    Ok(config)
+}
+
 fn unsupported(what: &str) -> RbacError {
     RbacError::Unsupported {
         message: format!("{what} is not available over Milvus's gRPC protocol"),
@@ -78,6 +112,7 @@ impl GrpcRegistry {
         uri: &str,
         credentials: &Credentials,
         db_name: &str,
+        tls: &ClientTls,
     ) -> Result<(GrpcRegistry, Caller)> {
         let shown = without_userinfo(uri.trim_end_matches('/'));
         if matches!(credentials, Credentials::ApiKey) {
@@ -94,11 +129,11 @@ impl GrpcRegistry {
             legacy: LegacyCode::UnexpectedError,
         }
         };
-        if shown.starts_with("https://") {
-            return Err(unreachable(
-                "gRPC over TLS is not supported yet (protocol=\"rest\" reaches an https server)"
-                    .into(),
-            ));
+        let secure = shown.starts_with("https://");
+        if !secure && tls != &ClientTls::default() {
+            return Err(RbacError::Param {
+                message: "the TLS files apply to an https:// server".into(),
+            });
         }
         // One worker keeps the connection's task running between calls (HTTP/2 pings, a server's GOAWAY).
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -106,10 +141,15 @@ impl GrpcRegistry {
             .enable_all()
             .build()
             .map_err(|err| unreachable(err.to_string()))?;
-        let endpoint = Endpoint::from_shared(shown.clone())
+        let mut endpoint = Endpoint::from_shared(shown.clone())
             .map_err(|err| unreachable(err.to_string()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(CALL_TIMEOUT);
+        if secure {
+            endpoint = endpoint
+                .tls_config(tls_config(tls)?)
+                .map_err(|err| unreachable(err.to_string()))?;
+        }
         let channel = runtime
             .block_on(endpoint.connect())
             .map_err(|err| unreachable(err.to_string()))?;

@@ -14,7 +14,7 @@ use super::display::client_html;
 use super::errors::{param_error, to_py};
 use super::replies::Replies;
 use crate::caller::{Caller, Credentials};
-use crate::connect::{connect, Protocol};
+use crate::connect::{connect, ClientTls, Protocol, Reach};
 use crate::error::RbacError;
 use crate::ops::{ClientEffect, Executor, Request};
 use crate::profile::ProfileName;
@@ -36,7 +36,9 @@ struct Session {
 ///
 /// `uri` is `":memory:"` (a private in-memory registry), a SQLite file path (shared by every client and
 /// process that opens it), or `http://host:port` (a server: `milvus-rbac serve` or a real Milvus, reached
-/// through Milvus's gRPC protocol as pymilvus reaches it; `protocol="rest"` uses its REST API v2 instead).
+/// through Milvus's gRPC protocol as pymilvus reaches it; `protocol="rest"` uses its REST API v2 instead;
+/// over `https://`, pymilvus's TLS keywords `server_pem_path`/`ca_pem_path`, `client_pem_path`,
+/// `client_key_path` and `server_name` apply).
 /// Credentials are checked here, as pymilvus's connect does: `token="user:password"`, or `user` and `password`. The
 /// keyword-only settings (`profile`, `root_password`, `super_users`, `max_users`, `max_roles`,
 /// `authorization_enabled`, `root_should_bind_role`, `password_hash`) are extensions, stored when the
@@ -201,6 +203,22 @@ impl MilvusClient {
         let protocol = super::args::from_kwargs(kwargs, "protocol")?
             .map(|value| parsed::<Protocol>(&value, "protocol"))
             .transpose()?;
+        // pymilvus's TLS arguments (`server_pem_path` is its CA for one-way TLS, as `ca_pem_path` for mutual).
+        let kwarg_text = |name: &str| -> PyResult<Option<String>> {
+            match super::args::from_kwargs(kwargs, name)? {
+                Some(value) if !value.is_none() => text(&value, name).map(Some),
+                _ => Ok(None),
+            }
+        };
+        let tls = ClientTls {
+            ca_pem: kwarg_text("ca_pem_path")?
+                .or(kwarg_text("server_pem_path")?)
+                .map(Into::into),
+            client_pem: kwarg_text("client_pem_path")?.map(Into::into),
+            client_key: kwarg_text("client_key_path")?.map(Into::into),
+            server_name: kwarg_text("server_name")?,
+        };
+        let reach = Reach { protocol, tls };
         timeout.map(super::args::timeout).transpose()?;
         let text_or_empty = |value: Option<&Bound<'_, PyAny>>, param: &str, read: Reader| {
             value.map_or_else(|| Ok(String::new()), |value| read(value, param))
@@ -224,7 +242,7 @@ impl MilvusClient {
         }
         .options(py)?;
         let (executor, caller) = py
-            .detach(|| connect(&uri, &credentials, &db_name, &options, protocol))
+            .detach(|| connect(&uri, &credentials, &db_name, &options, &reach))
             .map_err(|err| to_py(py, err))?;
         Ok(MilvusClient {
             // Shown in reprs: credentials in a server's URI stay out.
