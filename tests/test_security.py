@@ -80,7 +80,7 @@ def test_json_at_gos_depth_limit_is_read_as_a_value(server: Server) -> None:
 # wrong passwords can neither exhaust memory nor keep a logged-in client waiting.
 
 CROWD = 256
-CROWD_SECONDS = 8.0
+CROWD_SECONDS = 20.0  # as the acceptance states it
 RSS_LIMIT_KIB = 512 * 1024
 
 
