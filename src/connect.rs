@@ -13,7 +13,7 @@ use crate::settings::RegistryOptions;
 use crate::store::Location;
 
 #[cfg(feature = "server")]
-pub use crate::server::{ConnectionLimits, LogLevel, ServeConfig, TlsFiles};
+pub use crate::server::{ConnectionLimits, LogLevel, LoginLimits, ServeConfig, TlsFiles};
 
 /// Where a URI points.
 enum Target {

@@ -371,3 +371,60 @@ def test_the_root_password_comes_from_one_place(tmp_path: Path) -> None:
     done = subprocess.run([*FAST, "serve", "--db", "x.db", "--root-password-file", "root.pw"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "not both" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Limits on failed logins (Milvus has none): per user name (default 30 a minute) and per client address (default
+# none). Past a limit, guesses are refused without an argon2 run; credentials the server already verified pass.
+
+
+def _registry_with_users(path: Path, *users: str) -> None:
+    with _client(path) as client:
+        for user in users:
+            client.create_user(user, "P@ssw0rd1")
+
+
+def _status(srv: Server, user: str, password: str) -> int:
+    return rest(srv, "/users/describe", {"userName": user}, token=f"{user}:{password}").status
+
+
+def test_a_user_is_locked_after_its_failed_logins_but_its_sessions_go_on(
+    server_factory: ServerFactory, tmp_path: Path  # noqa: F811
+) -> None:
+    db = tmp_path / "users.db"
+    _registry_with_users(db, "victim", "session")
+    srv = server_factory("--max-failed-logins", "3", db=str(db))
+    assert _status(srv, "session", "P@ssw0rd1") == 200  # verified by this server: a known credential
+    for user in ("victim", "session"):
+        for _ in range(3):
+            assert _status(srv, user, "wrong") == 401
+    assert _status(srv, "victim", "P@ssw0rd1") == 401, "locked: even the right password is not tried"
+    assert _status(srv, "session", "P@ssw0rd1") == 200, "a known credential passes the lock"
+    assert _status(srv, "root", "Milvus") == 200, "other users are not locked"
+    # The same over gRPC: pymilvus's Connect as the locked user fails as a wrong password does.
+    from milvus_rbac import AuthenticationError
+
+    with pytest.raises(AuthenticationError):
+        MilvusClient(srv.url, token="victim:P@ssw0rd1")
+    with MilvusClient(srv.url, token="session:P@ssw0rd1") as session:
+        assert session.describe_user("session")["user_name"] == "session"
+
+
+def test_an_address_is_locked_after_its_failed_logins(server_factory: ServerFactory, tmp_path: Path) -> None:  # noqa: F811
+    db = tmp_path / "users.db"
+    _registry_with_users(db, "fresh")
+    srv = server_factory("--max-failed-logins", "0", "--max-failed-logins-per-address", "3", db=str(db))
+    assert _status(srv, "root", "Milvus") == 200
+    for n in range(3):
+        assert _status(srv, f"ghost{n}", "wrong") == 401
+    assert _status(srv, "fresh", "P@ssw0rd1") == 401, "this address is locked"
+    assert _status(srv, "root", "Milvus") == 200, "a known credential passes the lock"
+
+
+def test_without_limits_every_guess_is_checked(server_factory: ServerFactory, tmp_path: Path) -> None:  # noqa: F811
+    db = tmp_path / "users.db"
+    _registry_with_users(db, "patient")
+    srv = server_factory("--max-failed-logins", "0", db=str(db))
+    for _ in range(40):
+        assert _status(srv, "patient", "wrong") == 401
+    assert _status(srv, "patient", "P@ssw0rd1") == 200

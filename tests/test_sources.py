@@ -72,7 +72,7 @@ def test_every_reported_legacy_code_is_a_member():
 
 #: serve's own keyword-only arguments before the registry settings: bounds on its connections, TLS files.
 SERVE_BOUNDS = ["max_connections", "idle_timeout", "header_timeout", "server_pem_path", "server_key_path",
-                "ca_pem_path"]
+                "ca_pem_path", "max_failed_logins", "max_failed_logins_per_address"]
 
 
 def test_the_signatures_keyword_only_names_are_the_settings():
@@ -120,7 +120,8 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
     assert cli.main(["serve", "--db", ":memory:"]) == 0
     given = {name: value for name, value in calls.pop().items() if value is not None}
     # None leaves a setting out; the limits are left out unless given; the connection bounds have defaults
-    assert given == {"log_level": "info", "idle_timeout": 60.0, "header_timeout": 10.0}  # no TLS files
+    assert given == {"log_level": "info", "idle_timeout": 60.0, "header_timeout": 10.0, "max_failed_logins": 30,
+                     "max_failed_logins_per_address": 0}  # no TLS files
 
     monkeypatch.setenv(cli.ROOT_PASSWORD_ENV, PW)
     flags = ["--profile", "milvus-2.5", "--super-user", "boss", "--max-users", "none", "--max-roles", "5",
@@ -135,6 +136,8 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
         "server_pem_path": None,
         "server_key_path": None,
         "ca_pem_path": None,
+        "max_failed_logins": 30,
+        "max_failed_logins_per_address": 0,
         "profile": "milvus-2.5",
         "root_password": PW,
         "super_users": ["boss"],

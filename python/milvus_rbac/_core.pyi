@@ -29,6 +29,8 @@ def serve(
     server_pem_path: Optional[str] = None,
     server_key_path: Optional[str] = None,
     ca_pem_path: Optional[str] = None,
+    max_failed_logins: int = 30,
+    max_failed_logins_per_address: int = 0,
     profile: Optional[str] = None,
     root_password: Optional[str] = None,
     super_users: Optional[Sequence[str]] = None,
@@ -44,7 +46,9 @@ def serve(
     a connection that moves no byte for ``idle_timeout`` seconds is closed, and an HTTP/1 request whose headers
     take longer than ``header_timeout`` seconds is refused. With ``server_pem_path`` and ``server_key_path`` it
     serves over TLS, and with ``ca_pem_path`` too, clients must present a certificate that CA signed (Milvus's
-    tlsMode 1 and 2)."""
+    tlsMode 1 and 2). A user name with ``max_failed_logins`` failed logins in a minute, or a client address with
+    ``max_failed_logins_per_address`` (0: no limit), has further guesses refused without an argon2 run
+    (credentials already verified in the process still pass)."""
 
 @final
 class MilvusClient:

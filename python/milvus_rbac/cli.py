@@ -438,7 +438,8 @@ def _serve(args: argparse.Namespace) -> int:
         serve(args.db, args.host, args.port, log_level=args.log_level, max_connections=args.max_connections,
               idle_timeout=args.idle_timeout, header_timeout=args.header_timeout,
               server_pem_path=args.server_pem_path, server_key_path=args.server_key_path,
-              ca_pem_path=args.ca_pem_path, **given)
+              ca_pem_path=args.ca_pem_path, max_failed_logins=args.max_failed_logins,
+              max_failed_logins_per_address=args.max_failed_logins_per_address, **given)
     except KeyboardInterrupt:
         pass
     return 0
@@ -570,6 +571,11 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--server-key-path", metavar="FILE", help="the certificate's private key (PEM)")
     serve_cmd.add_argument("--ca-pem-path", metavar="FILE",
                            help="mutual TLS: clients must present a certificate this CA (PEM) signed")
+    # Guessing: failed logins a minute before further guesses are refused without an argon2 run (0: no limit).
+    serve_cmd.add_argument("--max-failed-logins", type=int, default=30, metavar="N",
+                           help="per user name, a minute (default 30; 0: no limit)")
+    serve_cmd.add_argument("--max-failed-logins-per-address", type=int, default=0, metavar="N",
+                           help="per client address, a minute (default 0: no limit)")
     # Bounds on connections, so that stalled or idle clients cannot hold the server's descriptors.
     serve_cmd.add_argument("--max-connections", type=int, metavar="N",
                            help="connections open at once (default: the descriptor limit less 32)")

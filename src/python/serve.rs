@@ -11,7 +11,9 @@ use std::time::Duration;
 use super::args::{text, Setting};
 use super::client::SettingArgs;
 use super::errors::{param_error, to_py};
-use crate::connect::{serve as serve_registry, ConnectionLimits, LogLevel, ServeConfig, TlsFiles};
+use crate::connect::{
+    serve as serve_registry, ConnectionLimits, LogLevel, LoginLimits, ServeConfig, TlsFiles,
+};
 
 /// Serve the registry at `db` (a file path, or ":memory:") over Milvus's gRPC protocol and RESTful API v2 on
 /// `host`:`port` (port 0 picks a free one). Announces `milvus-rbac serving <db> on http://<host>:<port>` on
@@ -20,12 +22,15 @@ use crate::connect::{serve as serve_registry, ConnectionLimits, LogLevel, ServeC
 /// `idle_timeout` seconds is closed, and an HTTP/1 request whose headers take longer than `header_timeout`
 /// seconds is refused. With `server_pem_path` and `server_key_path` it serves over TLS (announcing https://),
 /// and with `ca_pem_path` too, clients must present a certificate that CA signed (Milvus's tlsMode 1 and 2).
-/// The other keyword settings are `MilvusClient`'s.
+/// A user name with `max_failed_logins` failed logins in a minute, or a client address with
+/// `max_failed_logins_per_address` (0: no limit), has further guesses refused without an argon2 run
+/// (credentials already verified still pass). The other keyword settings are `MilvusClient`'s.
 #[pyfunction]
 #[pyo3(signature = (
     db = None, host = None, port = None, *, log_level = None,
     max_connections = None, idle_timeout = None, header_timeout = None,
     server_pem_path = None, server_key_path = None, ca_pem_path = None,
+    max_failed_logins = None, max_failed_logins_per_address = None,
     profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
     max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
     root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET
@@ -33,7 +38,8 @@ use crate::connect::{serve as serve_registry, ConnectionLimits, LogLevel, ServeC
 #[pyo3(
     text_signature = "(db='./rbac.db', host='127.0.0.1', port=19530, *, log_level='info', \
     max_connections=None, idle_timeout=60.0, header_timeout=10.0, server_pem_path=None, \
-    server_key_path=None, ca_pem_path=None, profile=None, \
+    server_key_path=None, ca_pem_path=None, max_failed_logins=30, max_failed_logins_per_address=0, \
+    profile=None, \
     root_password=None, super_users=None, max_users=100, max_roles=10, authorization_enabled=None, \
     root_should_bind_role=None, password_hash=None)"
 )]
@@ -50,6 +56,8 @@ pub fn serve(
     server_pem_path: Option<&Bound<'_, PyAny>>,
     server_key_path: Option<&Bound<'_, PyAny>>,
     ca_pem_path: Option<&Bound<'_, PyAny>>,
+    max_failed_logins: Option<&Bound<'_, PyAny>>,
+    max_failed_logins_per_address: Option<&Bound<'_, PyAny>>,
     profile: Setting,
     root_password: Setting,
     super_users: Setting,
@@ -112,6 +120,21 @@ pub fn serve(
             ))
         }
     };
+    let login_defaults = LoginLimits::default();
+    let logins = LoginLimits {
+        per_user: failure_limit(
+            py,
+            max_failed_logins,
+            "max_failed_logins",
+            login_defaults.per_user,
+        )?,
+        per_address: failure_limit(
+            py,
+            max_failed_logins_per_address,
+            "max_failed_logins_per_address",
+            login_defaults.per_address,
+        )?,
+    };
     let options = SettingArgs {
         profile,
         root_password,
@@ -128,6 +151,7 @@ pub fn serve(
         port,
         log_level,
         limits,
+        logins,
         tls,
     };
     let scheme = config.scheme();
@@ -180,6 +204,27 @@ fn seconds(
         _ => Err(param_error(
             py,
             format!("`{name}` value {value} is illegal: expected seconds from 0.01 to 86400"),
+        )),
+    }
+}
+
+/// A number of failed logins (0: no limit), `default` when not given.
+fn failure_limit(
+    py: Python<'_>,
+    value: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    default: u32,
+) -> PyResult<u32> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(default);
+    };
+    match value.extract::<u32>() {
+        Ok(limit) if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() => {
+            Ok(limit)
+        }
+        _ => Err(param_error(
+            py,
+            format!("`{name}` value {value} is illegal: expected a whole number, 0 for no limit"),
         )),
     }
 }

@@ -39,6 +39,22 @@ impl Registry {
         }
     }
 
+    /// Whether `credentials` are a user's password that this process has already verified against the user's
+    /// current stored hash: a keyed digest, never an argon2 run. A server refusing guesses for a locked-out
+    /// user or address still lets such known-good credentials through.
+    pub fn knows_credential(&self, credentials: &Credentials) -> Result<bool> {
+        let Credentials::UserPassword { user, password } = credentials else {
+            return Ok(false);
+        };
+        let version = self.store().version()?;
+        let view = self.view_at(version.changes);
+        Ok(view.user(self.store(), user)?.is_some_and(|entry| {
+            self.shared
+                .verified
+                .contains(password, &entry.password_hash)
+        }))
+    }
+
     /// Check an open client's credential again: fails once its user is dropped or its password changed.
     pub(super) fn reauthenticate(&self, call: &Call<'_>) -> Result<()> {
         let caller = call.caller;

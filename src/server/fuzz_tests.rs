@@ -139,7 +139,7 @@ proptest! {
         let registry = registry();
         let token = if as_root { "root:Milvus" } else { "nobody:x" };
         let credentials = Credentials::parse("", "", token);
-        let _ = answer(&registry, rpc, &credentials, "default", &bytes);
+        let _ = answer(&registry, rpc, registry.authenticate(&credentials, "default"), &bytes);
     }
 
     /// Protobuf-shaped bodies: fields 1-12 of the wire types a message may hold, with lengths that lie.
@@ -158,6 +158,6 @@ proptest! {
         }
         let registry = registry();
         let credentials = Credentials::parse("", "", "root:Milvus");
-        let _ = answer(&registry, rpc, &credentials, "default", &bytes);
+        let _ = answer(&registry, rpc, registry.authenticate(&credentials, "default"), &bytes);
     }
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
+use axum::{Extension, Router};
+
+use super::Peer;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -165,6 +167,7 @@ impl AsyncWrite for Watched {
 struct Connection {
     builder: Arc<auto::Builder<TokioExecutor>>,
     app: Router,
+    peer: Peer,
     activity: Arc<Activity>,
     limits: ConnectionLimits,
     stop: watch::Receiver<bool>,
@@ -177,7 +180,7 @@ impl Connection {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let service = TowerToHyperService::new(self.app);
+        let service = TowerToHyperService::new(self.app.layer(Extension(self.peer)));
         let connection = self
             .builder
             .serve_connection_with_upgrades(TokioIo::new(io), service);
@@ -220,9 +223,9 @@ pub async fn serve_connections(
             },
             _ = stop.wait_for(|stopping| *stopping) => break,
         };
-        let stream = tokio::select! {
+        let (stream, address) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, address)) => (stream, address),
                 // Out of descriptors (or a connection reset before it was accepted): the waiting connections
                 // stay in the backlog until a descriptor is free.
                 Err(_) => {
@@ -241,6 +244,7 @@ pub async fn serve_connections(
         let connection = Connection {
             builder: Arc::clone(&builder),
             app: app.clone(),
+            peer: Peer(Some(address.ip())),
             activity,
             limits,
             stop: stop.clone(),

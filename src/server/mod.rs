@@ -10,12 +10,13 @@ mod fuzz_tests;
 mod go_json;
 mod grpc;
 mod listen;
+mod lockout;
 mod openapi;
 mod request;
 mod tls;
 mod translate;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,18 +27,21 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use base64::Engine;
 use serde_json::json;
 
-use crate::caller::Credentials;
-use crate::error::{RbacError, Result};
+use crate::caller::{Caller, Credentials};
+use crate::error::{AuthFailure, RbacError, Result};
 use crate::model::DEFAULT_DATABASE;
 use crate::ops::{OpSpec, OPERATIONS};
 use crate::registry::Registry;
 use crate::wire::grpc::SERVICE_PATH;
 use crate::wire::rest::{fields, DENIAL_PREFIX, PREFIX, PROFILE_HEADER, USER_FOUND_HEADER};
 pub use listen::ConnectionLimits;
+use lockout::Lockout;
+pub use lockout::LoginLimits;
 use openapi::openapi_document;
 use request::{Body, BodyError};
 pub use tls::TlsFiles;
@@ -90,6 +94,7 @@ pub struct ServeConfig {
     pub port: u16,
     pub log_level: LogLevel,
     pub limits: ConnectionLimits,
+    pub logins: LoginLimits,
     /// Serve over TLS (one-way, or mutual with a client CA).
     pub tls: Option<TlsFiles>,
 }
@@ -108,6 +113,34 @@ impl ServeConfig {
 struct Shared {
     registry: Registry,
     log_level: LogLevel,
+    lockout: Lockout,
+}
+
+/// The address of the client of a connection (an extension of its every request).
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<IpAddr>);
+
+impl Shared {
+    /// Authenticate as the registry does, within the limits on failed logins: a locked-out user or address gets
+    /// Milvus's authentication error without an argon2 run, unless its credentials are already known good.
+    fn authenticate(&self, credentials: &Credentials, db: &str, peer: Peer) -> Result<Caller> {
+        let Credentials::UserPassword { user, .. } = credentials else {
+            return self.registry.authenticate(credentials, db);
+        };
+        if self.lockout.locked(user, peer.0) && !self.registry.knows_credential(credentials)? {
+            return Err(RbacError::Authentication {
+                reason: AuthFailure::BadCredentials,
+            });
+        }
+        let authenticated = self.registry.authenticate(credentials, db);
+        if let Err(RbacError::Authentication {
+            reason: AuthFailure::BadCredentials,
+        }) = &authenticated
+        {
+            self.lockout.failed(user, peer.0);
+        }
+        authenticated
+    }
 }
 
 /// The credentials of a request: `Authorization: Bearer user:password`, or HTTP Basic.
@@ -187,6 +220,7 @@ fn failure_response(failure: Failure, basic: bool) -> Response {
 fn run(
     shared: &Shared,
     spec: &'static OpSpec,
+    peer: Peer,
     headers: &HeaderMap,
     bytes: &[u8],
 ) -> (Response, Option<String>) {
@@ -199,7 +233,7 @@ fn run(
         .to_string();
     let outcome = (|| -> std::result::Result<_, Failure> {
         // Milvus authenticates before it reads the body.
-        let caller = shared.registry.authenticate(&credentials, &header_db)?;
+        let caller = shared.authenticate(&credentials, &header_db, peer)?;
         let request_struct = spec.rest.map_or("", |route| route.request);
         let body = Body::parse(request_struct, bytes)?;
         body.bind(&fields(spec).collect::<Vec<_>>())?;
@@ -246,6 +280,7 @@ fn announce_profile(shared: &Shared, response: &mut Response) {
 async fn handle(
     State(shared): State<Arc<Shared>>,
     spec: &'static OpSpec,
+    Extension(peer): Extension<Peer>,
     headers: HeaderMap,
     bytes: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -273,7 +308,7 @@ async fn handle(
         tokio::task::spawn_blocking(move || {
             turn.compare_exchange(WAITING, RUNNING, Ordering::AcqRel, Ordering::Acquire)
                 .ok()
-                .map(|_| run(&shared, spec, &headers, &bytes))
+                .map(|_| run(&shared, spec, peer, &headers, &bytes))
         })
     };
     tokio::pin!(work);
@@ -325,7 +360,7 @@ fn router(shared: Arc<Shared>) -> Router {
         if let Some(route) = spec.rest {
             router = router.route(
                 &format!("{PREFIX}{}", route.path),
-                post(move |state, headers, bytes| handle(state, spec, headers, bytes)),
+                post(move |state, peer, headers, bytes| handle(state, spec, peer, headers, bytes)),
             );
         }
     }
@@ -370,6 +405,7 @@ pub fn serve(
     let shared = Arc::new(Shared {
         registry,
         log_level: config.log_level,
+        lockout: Lockout::new(config.logins),
     });
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use tonic::metadata::MetadataMap;
 
-use super::{LogLevel, Shared};
+use super::{LogLevel, Peer, Shared};
 use crate::caller::Credentials;
 use crate::model::DEFAULT_DATABASE;
 use crate::wire::grpc::RawCodec;
@@ -52,6 +52,7 @@ fn database(metadata: &MetadataMap) -> String {
 struct Call {
     shared: Arc<Shared>,
     rpc: String,
+    peer: Peer,
 }
 
 type Answer = Result<tonic::Response<Bytes>, tonic::Status>;
@@ -63,6 +64,7 @@ impl tonic::server::UnaryService<Bytes> for Call {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let shared = Arc::clone(&self.shared);
         let rpc = std::mem::take(&mut self.rpc);
+        let peer = self.peer;
         Box::pin(async move {
             let started = Instant::now();
             let credentials = credentials(request.metadata());
@@ -71,7 +73,8 @@ impl tonic::server::UnaryService<Bytes> for Call {
             let work = {
                 let (shared, rpc) = (Arc::clone(&shared), rpc.clone());
                 tokio::task::spawn_blocking(move || {
-                    rpcs::answer(&shared.registry, &rpc, &credentials, &db, &body)
+                    let authenticated = shared.authenticate(&credentials, &db, peer);
+                    rpcs::answer(&shared.registry, &rpc, authenticated, &body)
                 })
             };
             let outcome = work
@@ -98,8 +101,13 @@ pub(super) async fn handle(
     Path(rpc): Path<String>,
     request: Request,
 ) -> Response {
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .copied()
+        .unwrap_or(Peer(None));
     let mut grpc = tonic::server::Grpc::new(RawCodec);
-    grpc.unary(Call { shared, rpc }, request)
+    grpc.unary(Call { shared, rpc, peer }, request)
         .await
         .map(Body::new)
         .into_response()

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 
-use crate::caller::{Caller, Credentials};
+use crate::caller::Caller;
 use crate::error::{LegacyCode, RbacError};
 use crate::model::DEFAULT_DATABASE;
 use crate::ops::{args, Reply, Request, Secret};
@@ -557,16 +557,15 @@ fn placed(status: &Status, place: StatusPlace) -> Vec<u8> {
     }
 }
 
-/// The answer to one call of `rpc` with `body`, from a caller with `credentials` in database `db`.
+/// The answer to one call of `rpc` with `body`, from the caller `authenticated` (or why it is not).
 pub(in crate::server) fn answer(
     registry: &Registry,
     rpc: &str,
-    credentials: &Credentials,
-    db: &str,
+    authenticated: crate::error::Result<Caller>,
     body: &[u8],
 ) -> Result<Vec<u8>, tonic::Status> {
     // Milvus authenticates every method first, Connect included.
-    let caller = match registry.authenticate(credentials, db) {
+    let caller = match authenticated {
         Ok(caller) => caller,
         Err(err @ RbacError::Authentication { .. }) => return refused::<Status>(err.into()),
         // Not a verdict on the credentials (too many password checks at once): a Milvus status in the RPC's
