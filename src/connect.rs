@@ -135,16 +135,9 @@ fn connect_remote(
                 crate::grpc_client::GrpcRegistry::connect(uri, credentials, db_name, &reach.tls)?;
             (Arc::new(remote), caller)
         }
-        Protocol::Rest if uri.starts_with("https://") || reach.tls != ClientTls::default() => {
-            return Err(RbacError::Unsupported {
-                message: "TLS is not supported over REST by this client yet; Milvus's gRPC protocol (the \
-                          default) reaches an https:// server"
-                    .into(),
-            })
-        }
         Protocol::Rest => {
             let (remote, caller) =
-                crate::remote::RemoteRegistry::connect(uri, credentials, db_name)?;
+                crate::remote::RemoteRegistry::connect(uri, credentials, db_name, &reach.tls)?;
             (Arc::new(remote), caller)
         }
     })

@@ -234,8 +234,16 @@ def test_our_client_over_mutual_tls(mutual: TlsServer, certificates: Dict[str, P
     assert refused.value.code == 2
     with pytest.raises(milvus_rbac.ParamError, match="client_key_path"):
         milvus_rbac.MilvusClient(mutual.url, token=ROOT, client_pem_path=str(certificates["client.pem"]), **tls)
-    with pytest.raises(milvus_rbac.MilvusException, match="TLS is not supported over REST"):
+    # REST over TLS: the server's certificate must name the URI's host (no `server_name` over REST).
+    with pytest.raises(milvus_rbac.MilvusException, match="`server_name` is not supported over REST"):
         milvus_rbac.MilvusClient(mutual.url, token=ROOT, protocol="rest", **tls)
+    rest_tls = {"ca_pem_path": str(certificates["ca.pem"]), "protocol": "rest"}
+    with milvus_rbac.MilvusClient(mutual.url, token=ROOT, client_pem_path=str(certificates["client.pem"]),
+                                  client_key_path=str(certificates["client.key"]), **rest_tls) as client:
+        assert client.list_roles() == ["admin", "public", "role_a"]
+    with pytest.raises(milvus_rbac.MilvusException) as refused:
+        milvus_rbac.MilvusClient(mutual.url, token=ROOT, **rest_tls)
+    assert refused.value.code == 2
 
 
 def test_the_cli_over_mutual_tls(mutual: TlsServer, certificates: Dict[str, Path], tmp_path: Path) -> None:

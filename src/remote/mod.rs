@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{json, Value as Json};
+use ureq::tls::{parse_pem, Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::Agent;
+
+use crate::connect::ClientTls;
 
 use crate::caller::{Caller, Credentials};
 use crate::error::{AuthFailure, LegacyCode, RbacError, Result, Rpc, CODE_UNEXPECTED};
@@ -54,21 +57,74 @@ fn unsupported(what: &str) -> RbacError {
     }
 }
 
+/// The TLS of requests to an https:// server, from pymilvus's TLS files (the public web's roots by default).
+/// REST cannot check a certificate against another name than the URI's host: `server_name` is refused.
+fn tls_config(tls: &ClientTls) -> Result<TlsConfig> {
+    let fail = |what: &str, path: &std::path::Path, err: &dyn std::fmt::Display| RbacError::Param {
+        message: format!("cannot use the {what} {}: {err}", path.display()),
+    };
+    let read = |what: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|err| fail(what, path, &err))
+    };
+    if tls.server_name.is_some() {
+        return Err(RbacError::Unsupported {
+            message: "`server_name` is not supported over REST: the server's certificate must name the URI's host"
+                .into(),
+        });
+    }
+    let mut config = TlsConfig::builder();
+    if let Some(path) = &tls.ca_pem {
+        let pem = read("CA certificate", path)?;
+        let roots = parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(PemItem::Certificate(certificate)) => Some(Ok(certificate)),
+                Ok(_) => None,
+                Err(err) => Some(Err(err)),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|err| fail("CA certificate", path, &err))?;
+        config = config.root_certs(RootCerts::Specific(std::sync::Arc::new(roots)));
+    }
+    match (&tls.client_pem, &tls.client_key) {
+        (Some(pem), Some(key)) => {
+            let certificate = Certificate::from_pem(&read("client certificate", pem)?)
+                .map_err(|err| fail("client certificate", pem, &err))?;
+            let private = PrivateKey::from_pem(&read("client key", key)?)
+                .map_err(|err| fail("client key", key, &err))?;
+            config = config.client_cert(Some(ClientCert::new_with_certs(&[certificate], private)));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(RbacError::Param {
+                message: "mutual TLS needs both `client_pem_path` and `client_key_path`".into(),
+            })
+        }
+    }
+    Ok(config.build())
+}
+
 impl RemoteRegistry {
     /// Connect to the server at `uri` and check the credentials, as pymilvus does when it connects.
     pub fn connect(
         uri: &str,
         credentials: &Credentials,
         db_name: &str,
+        tls: &ClientTls,
     ) -> Result<(RemoteRegistry, Caller)> {
         if matches!(credentials, Credentials::ApiKey) {
             return Err(RbacError::Authentication {
                 reason: AuthFailure::BadApiKey,
             });
         }
+        if !uri.starts_with("https://") && tls != &ClientTls::default() {
+            return Err(RbacError::Param {
+                message: "the TLS files apply to an https:// server".into(),
+            });
+        }
         let agent: Agent = Agent::config_builder()
             .timeout_global(Some(REQUEST_TIMEOUT))
             .http_status_as_error(false)
+            .tls_config(tls_config(tls)?)
             .build()
             .into();
         let mut remote = RemoteRegistry {
