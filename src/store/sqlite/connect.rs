@@ -1,14 +1,15 @@
 //! Opening a SQLite connection with the settings every registry relies on.
 
-use std::fs::{File, OpenOptions, Permissions};
+use std::fs::{File, Permissions};
 use std::io::{ErrorKind, Read};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use super::fd_locks::{self, KeptFile};
 use super::storage_error;
 use crate::error::{RbacError, Result};
 use crate::store::Location;
@@ -52,6 +53,7 @@ fn open_file(path: &Path, access: Access) -> rusqlite::Result<Connection> {
         Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
         Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
     };
+    fd_locks::install();
     let connection = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     if access == Access::ReadOnly && needs_wal_files(&connection) {
         open_immutable(path)
@@ -99,12 +101,11 @@ const SAFE_OPEN: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 /// anything but a regular file at `path` is refused; a file this process may write is made private (0600) if
 /// others may read it, as the registry holds password hashes.
 fn file_access(path: &Path) -> std::io::Result<Access> {
-    let created = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(SAFE_OPEN)
-        .open(path);
+    let created = fd_locks::open(
+        path,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | SAFE_OPEN,
+        0o600,
+    );
     match created {
         Ok(_) => return Ok(Access::ReadWrite),
         Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
@@ -121,19 +122,17 @@ fn file_access(path: &Path) -> std::io::Result<Access> {
         }
         Err(err) if cannot_write(&err) => {
             // Readable at least? Otherwise report the plain permission error.
-            regular(&open_safely(path, false)?)?;
+            regular(&*open_safely(path, false)?)?;
             Ok(Access::ReadOnly)
         }
         Err(err) => Err(err),
     }
 }
 
-fn open_safely(path: &Path, write: bool) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(write)
-        .custom_flags(SAFE_OPEN)
-        .open(path)
+/// Opened through `fd_locks`, as SQLite's opens are: closing it must not drop another SQLite's locks.
+fn open_safely(path: &Path, write: bool) -> std::io::Result<KeptFile> {
+    let access = if write { libc::O_RDWR } else { libc::O_RDONLY };
+    fd_locks::open(path, access | SAFE_OPEN, 0)
 }
 
 /// A symbolic link (which SQLite would follow, and whose target's mode a chmod would change) or a special file
@@ -209,6 +208,7 @@ fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
         }
     }
     uri.push_str("?immutable=1");
+    fd_locks::install();
     Connection::open_with_flags(
         uri,
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -222,9 +222,8 @@ fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
 fn has_sqlite_header(path: &Path) -> std::io::Result<bool> {
     const MAGIC: &[u8; 16] = b"SQLite format 3\0";
     let mut head = Vec::with_capacity(MAGIC.len());
-    open_safely(path, false)?
-        .take(MAGIC.len() as u64)
-        .read_to_end(&mut head)?;
+    let file = open_safely(path, false)?;
+    (&*file).take(MAGIC.len() as u64).read_to_end(&mut head)?;
     Ok(head.is_empty() || head == MAGIC)
 }
 

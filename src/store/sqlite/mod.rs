@@ -10,6 +10,7 @@
 //! last commit while a writer works).
 
 mod connect;
+mod fd_locks;
 mod schema;
 mod tx;
 mod wal_index;
