@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::caller::{Caller, Credentials};
+pub use crate::client_tls::ClientTls;
 use crate::error::{RbacError, Result};
 use crate::ops::Executor;
 use crate::registry::Registry;
 use crate::settings::RegistryOptions;
-use crate::store::Location;
+use crate::store::{EtcdLocation, Location};
 
 #[cfg(feature = "server")]
 pub use crate::server::{ConnectionLimits, LogLevel, LoginLimits, ServeConfig, TlsFiles};
@@ -40,6 +41,9 @@ fn target_of(uri: &str) -> Result<Target> {
             ),
         });
     }
+    if uri.starts_with("etcd://") {
+        return Ok(Target::Local(Location::Etcd(EtcdLocation::parse(uri)?)));
+    }
     Ok(Target::Local(if uri == ":memory:" {
         Location::Memory
     } else {
@@ -52,18 +56,6 @@ fn target_of(uri: &str) -> Result<Target> {
 pub struct Reach {
     pub protocol: Option<Protocol>,
     pub tls: ClientTls,
-}
-
-/// TLS for a client of an `https://` server, by pymilvus's names: the CA that signed the server's certificate
-/// (`ca_pem_path`, or `server_pem_path` for one-way TLS; by default the public web's roots), the client's own
-/// certificate and key for mutual TLS, and the name the server's certificate must carry (`server_name`; by
-/// default the URI's host).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientTls {
-    pub ca_pem: Option<PathBuf>,
-    pub client_pem: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    pub server_name: Option<String>,
 }
 
 /// How a client reaches a server: Milvus's gRPC protocol (as pymilvus and the SDKs do; the default) or its REST

@@ -11,6 +11,7 @@
 mod authz;
 mod caller;
 mod catalog;
+mod client_tls;
 pub mod connect;
 mod credential_cache;
 mod error;

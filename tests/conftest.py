@@ -7,6 +7,9 @@ the setting out.
 `milvus_uri` is a real Milvus server's URI (see `real_milvus`): `MILVUS_URI`, or the server the session started when
 `MILVUS_RBAC_TEST_MILVUS=start`; the test is skipped when there is neither. `milvus_2_3_5_address` is that server's
 ``host:port`` when it is a Milvus 2.3.5 (the version whose answers the SDK tests expect), else the test is skipped.
+
+`etcd_cluster` is a 3-member etcd cluster on loopback shared by the session (see `etcd_cluster.py`); `etcd_uri` an
+`etcd://` registry on a prefix of it that no other test uses. Tests that stop members start a cluster of their own.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import pytest
 import real_milvus
+from etcd_cluster import Cluster
 from rbac_testing import PROFILES, SERVER_PROFILES
 
 from milvus_rbac import MilvusClient
@@ -78,6 +82,18 @@ def milvus_2_3_5_address(milvus_uri: str) -> str:
     if not version.startswith("v2.3.5"):
         pytest.skip(f"the server at {milvus_uri} is Milvus {version}; these answers were observed on 2.3.5")
     return milvus_uri.split("://", 1)[-1].rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster() -> Iterator[Cluster]:
+    cluster = Cluster(3)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def etcd_uri(etcd_cluster: Cluster) -> str:
+    return etcd_cluster.uri()
 
 
 @pytest.fixture

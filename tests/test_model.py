@@ -15,7 +15,9 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -92,7 +94,7 @@ class RegistryMachine(RuleBasedStateMachine):
     def open_registry(self, line: str, max_users: Optional[int], max_roles: Optional[int], super_users: List[str],
                       grants: List[str], member: bool, group: bool) -> None:
         self.dir = scratch_dir()
-        self.db = os.path.join(self.dir, "rbac.db")
+        self.db = self.registry_uri()
         self.model = Model(line, max_users, max_roles, super_users)
         self.root = MilvusClient(self.db, token="root:Milvus", profile=f"milvus-{line}", password_hash="fast",
                                  max_users=max_users, max_roles=max_roles, super_users=super_users)
@@ -102,6 +104,11 @@ class RegistryMachine(RuleBasedStateMachine):
         self.alice = MilvusClient(self.db, token=f"{ALICE}:{ALICE_PW}")
         self.alice_pw = ALICE_PW
         self.head_start(grants, member, group)
+
+    def registry_uri(self) -> str:
+        """Where each example's registry lives: a file in its scratch directory."""
+        assert self.dir
+        return os.path.join(self.dir, "rbac.db")
 
     def head_start(self, grants: List[str], member: bool, group: bool) -> None:
         """So that short sequences reach the second user's privileges: role r1 with some RBAC privileges, held by
@@ -411,3 +418,29 @@ RegistryMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 TestRegistryModel = RegistryMachine.TestCase
+
+# The etcd store under the same machine: one shared cluster, a fresh prefix per example.
+_etcd: Optional[Any] = None
+
+
+@pytest.fixture
+def etcd_for_model(etcd_cluster: Any) -> Iterator[None]:
+    global _etcd
+    _etcd = etcd_cluster
+    yield
+    _etcd = None
+
+
+class EtcdRegistryMachine(RegistryMachine):
+    def registry_uri(self) -> str:
+        assert _etcd is not None, "run through test_the_model_holds_on_etcd"
+        return _etcd.uri()
+
+
+EtcdRegistryMachine.TestCase.settings = settings(
+    RegistryMachine.TestCase.settings, max_examples=env_int("RBAC_MODEL_ETCD_EXAMPLES", 100)
+)
+
+
+def test_the_model_holds_on_etcd(etcd_for_model: None) -> None:
+    EtcdRegistryMachine.TestCase().runTest()

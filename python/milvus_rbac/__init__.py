@@ -1,7 +1,7 @@
 """milvus-rbac: Milvus's users, roles and privileges in an embedded ``MilvusClient``.
 
 ``MilvusClient`` has pymilvus's user, role and privilege methods on a registry kept in memory (``":memory:"``),
-in a SQLite file, or on a server (``"http://..."``: ``milvus-rbac serve`` or a real Milvus, over gRPC or REST).
+in a SQLite file, in etcd (``"etcd://host:port,..."``), or on a server (``"http://..."``: ``milvus-rbac serve`` or a real Milvus, over gRPC or REST).
 ``patch_pymilvus()`` serves ``pymilvus.MilvusClient``'s own calls the same way; ``milvus_rbac.testing`` and the
 pytest plugin (fixtures ``milvus_client``, ``milvus_registry``, ``patch_pymilvus``) are for test suites.
 

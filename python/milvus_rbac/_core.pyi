@@ -56,7 +56,9 @@ class MilvusClient:
     ``pymilvus.MilvusClient``.
 
     ``uri`` is ``":memory:"`` (a private in-memory registry) or a SQLite file path shared by every client and
-    process that opens it, or ``http(s)://host:port``, a server reached through Milvus's gRPC protocol (``protocol=
+    process that opens it, or ``etcd://host:port[,host:port...][/prefix]``, a registry kept in etcd under the
+    prefix (default ``/milvus-rbac/``; etcd's credentials and TLS from ``MILVUS_RBAC_ETCD_*``), or
+    ``http(s)://host:port``, a server reached through Milvus's gRPC protocol (``protocol=
     "rest"``: its REST API v2). Credentials are checked at construction (``token="user:password"``, or ``user`` and
     ``password``). The keyword-only settings are extensions, stored when the registry is created. Over
     ``https://`` pymilvus's TLS keywords apply: ``server_pem_path``/``ca_pem_path``, ``client_pem_path``,

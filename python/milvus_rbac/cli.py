@@ -9,7 +9,7 @@ Usage (options may come before or after the command)::
     milvus-rbac --db ./rbac.db --user root --json export backup.json
     milvus-rbac serve --db ./rbac.db --port 19530
 
-Where: ``--db FILE`` (a registry file, created on first use) or ``--uri URL`` (a server, or a file), or the
+Where: ``--db FILE`` (a registry file, created on first use, or ``etcd://HOST:PORT,.../PREFIX``) or ``--uri URL`` (a server, or a file), or the
 environment variable ``MILVUS_RBAC_URI``. Who: ``--user USER``, whose password is prompted for, or read from
 standard input with ``--password-stdin``; else the token ``user:password`` in ``MILVUS_RBAC_TOKEN``. Passwords
 are never taken from the command line: new ones are prompted for too (or read from standard input, one per
@@ -151,18 +151,24 @@ class _Session:
         self.stdout = stdout
         self.stdin = stdin
         self.passwords = _Passwords(args.password_stdin, stdin)
-        uri = args.db or args.uri or os.environ.get(URI_ENV)
+        # `copy SRC DST` names its registries; every other command works on --db/--uri.
+        uri = getattr(args, "source", None) or args.db or args.uri or os.environ.get(URI_ENV)
         if not uri:
             raise UsageError(f"give the registry: --db FILE or --uri URL (or set {URI_ENV})")
         self.user = ""
         self.password: Optional[str] = None
-        token = ""
+        self.token = ""
         if args.user:
             self.user = args.user
             self.password = self.passwords.read(f"Password for {args.user}: ")
         elif os.environ.get(TOKEN_ENV):
-            token = os.environ[TOKEN_ENV]
-            self.user, _, self.password = token.partition(":")
+            self.token = os.environ[TOKEN_ENV]
+            self.user, _, self.password = self.token.partition(":")
+        self.client = self.open(uri)
+
+    def open(self, uri: str) -> MilvusClient:
+        """A client of the registry at ``uri``, with the caller's credentials and the command's options."""
+        args = self.args
         settings: Dict[str, Any] = {}
         if not uri.startswith(("http://", "https://")):
             if args.profile:
@@ -180,10 +186,9 @@ class _Session:
                 if not uri.startswith("https://"):
                     raise UsageError(f"--{name.replace('_', '-')} applies to an https:// server")
                 settings[name] = getattr(args, name)
-        if token:
-            self.client = MilvusClient(uri, token=token, **settings)
-        else:
-            self.client = MilvusClient(uri, user=self.user, password=self.password or "", **settings)
+        if self.token:
+            return MilvusClient(uri, token=self.token, **settings)
+        return MilvusClient(uri, user=self.user, password=self.password or "", **settings)
 
     def emit(self, value: Any, human: Callable[[], str]) -> None:
         """Print ``value`` as JSON with ``--json``, else ``human()``."""
@@ -394,6 +399,18 @@ def _import(s: _Session) -> None:
     s.done(f"imported {_summary(backup)} from {s.args.file}")
 
 
+def _copy(s: _Session) -> None:
+    backup = s.client.backup_rbac()
+    with s.open(s.args.destination) as target:
+        target.restore_rbac(backup)
+        copied = target.backup_rbac()
+    if copied != backup:
+        raise MilvusException(
+            message=f"{s.args.destination} does not hold what was copied: its users, roles, grants or groups differ"
+        )
+    s.done(f"copied {_summary(backup)} from {s.args.source} to {s.args.destination}")
+
+
 # --- serve -------------------------------------------------------------------------------------------------
 
 
@@ -452,7 +469,7 @@ def _common() -> argparse.ArgumentParser:
     """The options every registry command takes, before or after its name."""
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     where = common.add_mutually_exclusive_group()
-    where.add_argument("--db", metavar="FILE", help="registry file (created on first use)")
+    where.add_argument("--db", metavar="FILE", help="registry file (created on first use), or etcd://HOST:PORT,.../PREFIX")
     where.add_argument("--uri", metavar="URL", help=f"server (http://HOST:PORT) or file; default ${URI_ENV}")
     common.add_argument("--protocol", choices=["grpc", "rest"],
                         help="how to reach a server: Milvus's gRPC protocol (default) or its REST API v2")
@@ -558,8 +575,16 @@ def _parser() -> argparse.ArgumentParser:
     leaf(commands, "import", _import, "restore a JSON file written by export ('-': stdin), all or nothing") \
         .add_argument("file", metavar="FILE")
 
+    copy = leaf(commands, "copy", _copy,
+                "copy users (with their password hashes), roles, grants and groups from SRC to DST, all or nothing, "
+                "and check that DST then holds them")
+    copy.add_argument("source", metavar="SRC", help="registry file, etcd://..., or server")
+    copy.add_argument("destination", metavar="DST", help="registry file, etcd://..., or server")
+
     serve_cmd = commands.add_parser("serve", help="serve a registry over Milvus's gRPC protocol and RESTful API v2")
-    serve_cmd.add_argument("--db", default="./rbac.db", help="registry file, or :memory: (default ./rbac.db)")
+    serve_cmd.add_argument(
+        "--db", default="./rbac.db", help="registry file, :memory:, or etcd://HOST:PORT,.../PREFIX (default ./rbac.db)"
+    )
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=19530, help="port (default 19530; 0 picks a free one)")
     serve_cmd.add_argument("--log-level", default="info", choices=["error", "warn", "info", "debug"])

@@ -10,10 +10,10 @@ use base64::Engine;
 use prost::Message;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::caller::{Caller, Credentials};
-use crate::connect::ClientTls;
+use crate::client_tls::{tonic_config, ClientTls};
 use crate::error::{AuthFailure, LegacyCode, RbacError, Result, CODE_UNEXPECTED};
 use crate::ops::{Executor, Reply, Request};
 use crate::wire::grpc::pb::common::Status;
@@ -66,39 +66,6 @@ answers_with_status!(
     BackupRbacMetaResponse,
 );
 
-/// The TLS of a connection to an https:// server, from its files (read now: a missing file is the caller's
-/// error, reported as pymilvus reports a bad argument).
-fn tls_config(tls: &ClientTls) -> Result<ClientTlsConfig> {
-    let read = |path: &std::path::PathBuf, what: &str| {
-        std::fs::read(path).map_err(|err| RbacError::Param {
-            message: format!("cannot read the {what} {}: {err}", path.display()),
-        })
-    };
-    let mut config = ClientTlsConfig::new();
-    config = match &tls.ca_pem {
-        Some(path) => config.ca_certificate(Certificate::from_pem(read(path, "CA certificate")?)),
-        None => config.with_webpki_roots(),
-    };
-    match (&tls.client_pem, &tls.client_key) {
-        (Some(pem), Some(key)) => {
-            config = config.identity(Identity::from_pem(
-                read(pem, "client certificate")?,
-                read(key, "client key")?,
-            ));
-        }
-        (None, None) => {}
-        _ => {
-            return Err(RbacError::Param {
-                message: "mutual TLS needs both `client_pem_path` and `client_key_path`".into(),
-            })
-        }
-    }
-    if let Some(name) = &tls.server_name {
-        config = config.domain_name(name.clone());
-    }
-    Ok(config)
-}
-
 fn unsupported(what: &str) -> RbacError {
     RbacError::Unsupported {
         message: format!("{what} is not available over Milvus's gRPC protocol"),
@@ -147,7 +114,7 @@ impl GrpcRegistry {
             .timeout(CALL_TIMEOUT);
         if secure {
             endpoint = endpoint
-                .tls_config(tls_config(tls)?)
+                .tls_config(tonic_config(tls)?)
                 .map_err(|err| unreachable(err.to_string()))?;
         }
         let channel = runtime

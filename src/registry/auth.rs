@@ -127,7 +127,7 @@ impl Registry {
                     match tx.user(user)? {
                         Some(record) if record.password_hash == stored => {
                             tx.set_password_hash(user, &upgraded)?;
-                            Ok(upgraded)
+                            Ok(upgraded.clone())
                         }
                         _ => Ok(stored.to_string()),
                     }

@@ -186,7 +186,8 @@ impl Registry {
         self.store().read(work)
     }
 
-    fn write<T>(&self, work: impl FnOnce(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
+    /// See [`Store::write_with`]: `work` may run more than once.
+    fn write<T>(&self, work: impl FnMut(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
         self.store().write(work)
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value as Json};
 use ureq::tls::{parse_pem, Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::Agent;
 
-use crate::connect::ClientTls;
+use crate::client_tls::ClientTls;
 
 use crate::caller::{Caller, Credentials};
 use crate::error::{AuthFailure, LegacyCode, RbacError, Result, Rpc, CODE_UNEXPECTED};

@@ -14,8 +14,14 @@
 //! - [`Store::version`] moves with every committed transaction that changed something, whoever made it; its
 //!   credential count, with every one that added, removed or re-hashed a user.
 
+#[cfg(feature = "etcd")]
+mod etcd;
 mod memory;
+mod record;
 mod sqlite;
+
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdOptions;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,6 +36,62 @@ pub enum Location {
     Memory,
     /// A SQLite file, shared by every client and process that opens it.
     File(PathBuf),
+    /// A prefix of an etcd cluster, shared by every client and server that uses it.
+    Etcd(EtcdLocation),
+}
+
+/// A registry in etcd: `etcd://host:port[,host:port...][/prefix]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdLocation {
+    /// The members' `host:port`s.
+    pub endpoints: Vec<String>,
+    /// Where the registry's keys start: begins and ends with `/`.
+    pub prefix: String,
+}
+
+/// The prefix of a registry whose URI names none: one etcd can hold several registries.
+pub const DEFAULT_ETCD_PREFIX: &str = "/milvus-rbac/";
+
+impl EtcdLocation {
+    /// Parse an `etcd://` URI. Credentials have no place in it (URIs are shown and logged): etcd's user,
+    /// password and certificates come from the environment.
+    pub fn parse(uri: &str) -> Result<EtcdLocation> {
+        let illegal = |why: &str| RbacError::Param {
+            message: format!("`uri` value {uri} is illegal: {why}"),
+        };
+        let rest = uri
+            .strip_prefix("etcd://")
+            .ok_or_else(|| illegal("an etcd registry's URI starts with etcd://"))?;
+        let (hosts, path) = match rest.find('/') {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        if hosts.contains('@') {
+            return Err(illegal(
+                "etcd credentials do not go in the URI; set MILVUS_RBAC_ETCD_USER and \
+                 MILVUS_RBAC_ETCD_PASSWORD (or MILVUS_RBAC_ETCD_PASSWORD_FILE)",
+            ));
+        }
+        let mut endpoints = Vec::new();
+        for host in hosts.split(',') {
+            let port = host
+                .rsplit_once(':')
+                .map(|(name, port)| (name, port.parse::<u16>()));
+            match port {
+                Some((name, Ok(_))) if !name.is_empty() => endpoints.push(host.to_string()),
+                _ => return Err(illegal(&format!("{host:?} is not a host:port"))),
+            }
+        }
+        let prefix = match path.trim_matches('/') {
+            "" => DEFAULT_ETCD_PREFIX.to_string(),
+            inner => format!("/{inner}/"),
+        };
+        Ok(EtcdLocation { endpoints, prefix })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("etcd://{}{}", self.endpoints.join(","), self.prefix)
+    }
 }
 
 impl Location {
@@ -38,6 +100,7 @@ impl Location {
         match self {
             Location::Memory => ":memory:".to_string(),
             Location::File(path) => path.display().to_string(),
+            Location::Etcd(etcd) => etcd.describe(),
         }
     }
 }
@@ -65,7 +128,7 @@ pub struct Identity {
 pub fn identity(location: &Location) -> Option<Identity> {
     use std::os::unix::fs::MetadataExt;
     match location {
-        Location::Memory => None,
+        Location::Memory | Location::Etcd(_) => None,
         Location::File(path) => std::fs::metadata(path).ok().map(|meta| Identity {
             device: meta.dev(),
             inode: meta.ino(),
@@ -78,6 +141,17 @@ pub fn open(location: Location) -> Result<Box<dyn Store>> {
     Ok(match location {
         Location::Memory => Box::new(memory::MemoryStore::new()),
         Location::File(path) => Box::new(sqlite::SqliteStore::open(path)?),
+        #[cfg(feature = "etcd")]
+        Location::Etcd(etcd) => Box::new(etcd::EtcdStore::open(&etcd, &EtcdOptions::from_env()?)?),
+        #[cfg(not(feature = "etcd"))]
+        Location::Etcd(etcd) => {
+            return Err(RbacError::Unsupported {
+                message: format!(
+                    "{}: this build of milvus-rbac has no etcd store",
+                    etcd.describe()
+                ),
+            })
+        }
     })
 }
 
@@ -167,7 +241,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Run `work` in a read transaction.
     fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()>;
 
-    /// Run `work` in a write transaction, committed only if it succeeds.
+    /// Run `work` in a write transaction, committed only if it succeeds. A store whose writers race other
+    /// processes optimistically (etcd) runs `work` again, on the newer state, when one of them won: `work`
+    /// acts only through the transaction.
     fn write_with(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
 }
 
@@ -184,12 +260,11 @@ impl dyn Store + '_ {
         value.ok_or_else(ran_twice)
     }
 
-    /// Run `work` in a write transaction, committed only if it succeeds, and return what it returns.
-    pub fn write<T>(&self, work: impl FnOnce(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
-        let mut work = Some(work);
+    /// Run `work` in a write transaction, committed only if it succeeds, and return what it returns (from
+    /// its last run: see [`Store::write_with`]).
+    pub fn write<T>(&self, mut work: impl FnMut(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
         let mut value = None;
         self.write_with(&mut |tx| {
-            let work = work.take().ok_or_else(ran_twice)?;
             value = Some(work(tx)?);
             Ok(())
         })?;
@@ -197,10 +272,10 @@ impl dyn Store + '_ {
     }
 }
 
-/// A store runs a transaction's work exactly once; anything else is a bug in the store.
+/// A store runs a transaction's work at least once; anything else is a bug in the store.
 fn ran_twice() -> RbacError {
     RbacError::Storage {
-        message: "internal error: a store ran a transaction's work other than once".into(),
+        message: "internal error: a store committed a transaction without running its work".into(),
     }
 }
 
@@ -212,4 +287,4 @@ fn inconsistent(what: String) -> RbacError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -37,6 +37,25 @@ fn on_every_store(check: impl Fn(&dyn Store)) {
     check(open(Location::Memory).unwrap().as_ref());
     let file = TempFile::new();
     check(open(Location::File(file.0.clone())).unwrap().as_ref());
+    #[cfg(feature = "etcd")]
+    if let Some(location) = fresh_etcd() {
+        check(open(location).unwrap().as_ref());
+    }
+}
+
+/// A prefix no other test uses, on the test etcd (if there is one).
+#[cfg(feature = "etcd")]
+pub(super) fn fresh_etcd() -> Option<Location> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let endpoint = super::etcd::testing::endpoint()?;
+    Some(Location::Etcd(super::EtcdLocation {
+        endpoints: vec![endpoint],
+        prefix: format!(
+            "/test-{}-{}/",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ),
+    }))
 }
 
 fn grant(role: &str, object_type: &str, db: &str, object: &str, privilege: &str) -> Grant {

@@ -24,12 +24,14 @@ CASES_DIR = Path(__file__).parent / "cases"
 #   client_artifact  behaviour that pymilvus produces on the client side against 2.3.5
 UNSUPPORTED_TAGS: dict[str, set[str]] = {
     "milvus_rbac": {"client_artifact"},
+    "milvus_rbac_etcd": {"client_artifact"},
     "milvus": set(),
 }
 
 # How milvus_rbac clients are opened. A case that opens more than one client (an "as",
 # "connect" or "client" step) needs them all on one registry, so it gets a per-case SQLite
-# file; every other case runs on ":memory:".
+# file; every other case runs on ":memory:". The milvus_rbac_etcd backend runs every case on a
+# registry of its own in etcd (tests/conftest.py's `etcd_uri`).
 RBAC_OPTIONS: dict[str, Any] = {"profile": "milvus-2.4", "password_hash": "fast"}
 
 ROOT_PASSWORD = "Milvus"
@@ -446,7 +448,7 @@ def rbac_module() -> Any:
 def _params() -> list[Any]:
     params = []
     for topic, case in ALL_CASES:
-        for backend in ("milvus_rbac", "milvus"):
+        for backend in ("milvus_rbac", "milvus_rbac_etcd", "milvus"):
             marks = []
             if set(case.get("tags", ())) & UNSUPPORTED_TAGS[backend]:
                 marks.append(pytest.mark.skip(
@@ -464,7 +466,12 @@ def test_case(backend_name: str, case: dict[str, Any], request: pytest.FixtureRe
         backend: Backend = request.getfixturevalue("milvus_backend")
     else:
         module = request.getfixturevalue("rbac_module")
-        uri = str(tmp_path / "registry.db") if _case_opens_clients(case) else ":memory:"
+        if backend_name == "milvus_rbac_etcd":
+            uri = request.getfixturevalue("etcd_uri")
+        elif _case_opens_clients(case):
+            uri = str(tmp_path / "registry.db")
+        else:
+            uri = ":memory:"
         backend = RbacBackend(module, uri)
     runner = Runner(backend)
     try:

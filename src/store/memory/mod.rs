@@ -9,11 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+#[cfg(feature = "etcd")]
+mod records;
 mod writing;
 
 use super::{Location, ReadTx, Store, Version, WriteTx};
 use crate::error::Result;
 use crate::model::{Grant, Group, Names, UserRecord};
+use crate::store::record::RecordKey;
+#[cfg(feature = "etcd")]
+use crate::store::record::RecordValue;
 use writing::Writing;
 
 /// A grant's key within its role: object type, database, object name, privilege (the order grants are
@@ -93,29 +98,107 @@ impl Store for MemoryStore {
     }
 
     fn write_with(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        self.write_committing(work, &mut |_| Ok(()))
+    }
+}
+
+/// A transaction about to be kept: what it changed, for a store that writes it elsewhere first (etcd; without
+/// it, nothing reads these).
+#[cfg_attr(not(feature = "etcd"), allow(dead_code))]
+pub struct Committing<'s> {
+    state: &'s State,
+    touched: Vec<RecordKey>,
+    /// The version the transaction makes.
+    pub version: Version,
+}
+
+#[cfg(feature = "etcd")]
+impl Committing<'_> {
+    /// Each record the transaction changed, once, as it now is (`None`: removed).
+    pub fn changed(&self) -> Vec<(RecordKey, Option<RecordValue>)> {
+        self.touched
+            .iter()
+            .map(|key| (key.clone(), self.state.record(key)))
+            .collect()
+    }
+
+    /// Every record of the state the transaction leaves.
+    pub fn records(&self) -> Vec<(RecordKey, RecordValue)> {
+        self.state.records()
+    }
+}
+
+impl MemoryStore {
+    #[cfg(feature = "etcd")]
+    /// A store holding `records` (in any order), at `version`: a registry read from elsewhere.
+    pub fn loaded(
+        version: Version,
+        mut records: Vec<(RecordKey, RecordValue)>,
+    ) -> Result<MemoryStore> {
+        // Users, roles and groups before what refers to them: `RecordKey`'s order.
+        records.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut state = State {
+            version,
+            ..State::default()
+        };
+        for (key, value) in records {
+            state.put_record(key, value)?;
+        }
+        let store = MemoryStore::new();
+        store.changes.store(version.changes, Ordering::Release);
+        store
+            .credentials
+            .store(version.credentials, Ordering::Release);
+        *store.write_state() = state;
+        Ok(store)
+    }
+
+    /// A write transaction that, if it changed anything, is kept only once `commit` accepted its changes;
+    /// if `work` or `commit` fails, it is undone.
+    pub fn write_committing(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>,
+        commit: &mut dyn FnMut(&Committing<'_>) -> Result<()>,
+    ) -> Result<()> {
         let mut state = self.write_state();
         let mut tx = Writing {
             state: &mut state,
             undo: Vec::new(),
             credentials_changed: false,
+            touched: Vec::new(),
         };
         let outcome = work(&mut tx);
         let Writing {
             state,
             undo,
             credentials_changed,
+            mut touched,
         } = tx;
+        let mut version = state.version;
+        if credentials_changed {
+            version.credentials += 1;
+        }
+        if !undo.is_empty() {
+            version.changes += 1;
+        }
+        let outcome = outcome.and_then(|()| {
+            if undo.is_empty() {
+                return Ok(());
+            }
+            touched.sort();
+            touched.dedup();
+            commit(&Committing {
+                state,
+                touched,
+                version,
+            })
+        });
         match outcome {
             Ok(()) => {
-                if credentials_changed {
-                    state.version.credentials += 1;
-                    self.credentials
-                        .store(state.version.credentials, Ordering::Release);
-                }
-                if !undo.is_empty() {
-                    state.version.changes += 1;
-                    self.changes.store(state.version.changes, Ordering::Release);
-                }
+                state.version = version;
+                self.credentials
+                    .store(version.credentials, Ordering::Release);
+                self.changes.store(version.changes, Ordering::Release);
                 Ok(())
             }
             Err(err) => {

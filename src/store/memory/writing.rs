@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{GrantKey, State, Undo};
 use crate::error::Result;
 use crate::model::Grant;
+use crate::store::record::RecordKey;
 use crate::store::{inconsistent, ReadTx, WriteTx};
 
 /// A write transaction: the state under the write lock, and how to undo what was done so far.
@@ -13,6 +14,19 @@ pub(super) struct Writing<'s> {
     pub(super) undo: Vec<Undo>,
     /// Whether a user was added, removed or re-hashed.
     pub(super) credentials_changed: bool,
+    /// The records changed so far (some perhaps more than once), for a store that writes records.
+    pub(super) touched: Vec<RecordKey>,
+}
+
+fn grant_record(role: &str, key: &GrantKey) -> RecordKey {
+    let (object_type, db_name, object_name, privilege) = key.clone();
+    RecordKey::Grant {
+        role: role.to_string(),
+        object_type,
+        db_name,
+        object_name,
+        privilege,
+    }
 }
 
 fn key_of(grant: &Grant) -> GrantKey {
@@ -39,6 +53,7 @@ impl Writing<'_> {
             Some(value) => self.state.users.insert(name.to_string(), value),
             None => self.state.users.remove(name),
         };
+        self.touched.push(RecordKey::User(name.to_string()));
         let name = name.to_string();
         self.record(move |state| match before {
             Some(before) => {
@@ -55,6 +70,7 @@ impl Writing<'_> {
             Some(value) => self.state.roles.insert(name.to_string(), value),
             None => self.state.roles.remove(name),
         };
+        self.touched.push(RecordKey::Role(name.to_string()));
         let name = name.to_string();
         self.record(move |state| match before {
             Some(before) => {
@@ -70,6 +86,10 @@ impl Writing<'_> {
     fn set_membership(&mut self, user: &str, role: &str, member: bool) {
         let changed = set_membership(self.state, user, role, member);
         if changed {
+            self.touched.push(RecordKey::Membership {
+                user: user.to_string(),
+                role: role.to_string(),
+            });
             let (user, role) = (user.to_string(), role.to_string());
             self.record(move |state| {
                 set_membership(state, &user, &role, !member);
@@ -79,7 +99,7 @@ impl Writing<'_> {
 }
 
 /// Returns whether anything changed.
-fn set_membership(state: &mut State, user: &str, role: &str, member: bool) -> bool {
+pub(super) fn set_membership(state: &mut State, user: &str, role: &str, member: bool) -> bool {
     if member {
         let added = state
             .roles_of_user
@@ -117,6 +137,7 @@ impl WriteTx for Writing<'_> {
             .state
             .settings
             .insert(key.to_string(), value.to_string());
+        self.touched.push(RecordKey::Setting(key.to_string()));
         let key = key.to_string();
         self.record(move |state| match before {
             Some(before) => {
@@ -131,6 +152,7 @@ impl WriteTx for Writing<'_> {
 
     fn add_super_user(&mut self, name: &str) -> Result<()> {
         if self.state.super_users.insert(name.to_string()) {
+            self.touched.push(RecordKey::SuperUser(name.to_string()));
             let name = name.to_string();
             self.record(move |state| {
                 state.super_users.remove(&name);
@@ -207,6 +229,8 @@ impl WriteTx for Writing<'_> {
             self.set_membership(&user, name, false);
         }
         if let Some(held) = self.state.grants.remove(name) {
+            self.touched
+                .extend(held.keys().map(|key| grant_record(name, key)));
             let role = name.to_string();
             self.record(move |state| {
                 state.grants.insert(role, held);
@@ -248,6 +272,7 @@ impl WriteTx for Writing<'_> {
             return Ok(());
         }
         held.insert(key.clone(), grant.grantor.clone());
+        self.touched.push(grant_record(&grant.role_name, &key));
         let role = grant.role_name.clone();
         self.record(move |state| {
             if let Some(held) = state.grants.get_mut(&role) {
@@ -271,6 +296,7 @@ impl WriteTx for Writing<'_> {
         if held.is_empty() {
             self.state.grants.remove(&grant.role_name);
         }
+        self.touched.push(grant_record(&grant.role_name, &key));
         let role = grant.role_name.clone();
         self.record(move |state| {
             state.grants.entry(role).or_default().insert(key, grantor);
@@ -285,6 +311,7 @@ impl WriteTx for Writing<'_> {
             )));
         }
         self.state.groups.insert(name.to_string(), BTreeSet::new());
+        self.touched.push(RecordKey::Group(name.to_string()));
         let name = name.to_string();
         self.record(move |state| {
             state.groups.remove(&name);
@@ -294,6 +321,12 @@ impl WriteTx for Writing<'_> {
 
     fn delete_group(&mut self, name: &str) -> Result<()> {
         if let Some(members) = self.state.groups.remove(name) {
+            self.touched.push(RecordKey::Group(name.to_string()));
+            self.touched
+                .extend(members.iter().map(|privilege| RecordKey::GroupMember {
+                    group: name.to_string(),
+                    privilege: privilege.clone(),
+                }));
             let name = name.to_string();
             self.record(move |state| {
                 state.groups.insert(name, members);
@@ -309,6 +342,10 @@ impl WriteTx for Writing<'_> {
             )));
         };
         if members.insert(privilege.to_string()) {
+            self.touched.push(RecordKey::GroupMember {
+                group: group.to_string(),
+                privilege: privilege.to_string(),
+            });
             let (group, privilege) = (group.to_string(), privilege.to_string());
             self.record(move |state| {
                 if let Some(members) = state.groups.get_mut(&group) {
@@ -326,6 +363,10 @@ impl WriteTx for Writing<'_> {
             .get_mut(group)
             .is_some_and(|members| members.remove(privilege));
         if removed {
+            self.touched.push(RecordKey::GroupMember {
+                group: group.to_string(),
+                privilege: privilege.to_string(),
+            });
             let (group, privilege) = (group.to_string(), privilege.to_string());
             self.record(move |state| {
                 if let Some(members) = state.groups.get_mut(&group) {

@@ -1,0 +1,250 @@
+//! Where each record lives in etcd, and what its value holds.
+//!
+//! Under the registry's prefix: `head` (the current generation, the change counts and the last writer's
+//! transaction id), `turn` (the writer whose turn it is, while one holds it), and each record of the current generation under `g<generation>/<kind>/<names...>`, the
+//! names separated by `/`, with `%` and `/` in a name written as `%25` and `%2F`. A user's value is its
+//! password hash, a newline, and its description (a hash has no newline); a setting's, a role's description;
+//! a grant's, its grantor; the others hold nothing.
+
+use crate::error::{RbacError, Result};
+use crate::store::record::{RecordKey, RecordValue};
+use crate::store::Version;
+
+/// What `head` holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Head {
+    pub generation: String,
+    pub version: Version,
+    /// The transaction that wrote it: tells a writer whose answer was lost whether its commit happened.
+    pub transaction: String,
+}
+
+impl Head {
+    pub(super) fn encode(&self) -> Vec<u8> {
+        format!(
+            "{} {} {} {}",
+            self.generation, self.version.changes, self.version.credentials, self.transaction
+        )
+        .into_bytes()
+    }
+
+    pub(super) fn decode(value: &[u8]) -> Result<Head> {
+        let text = std::str::from_utf8(value).map_err(|_| corrupt("head", "not UTF-8"))?;
+        let mut fields = text.split(' ');
+        let mut next = || fields.next().ok_or_else(|| corrupt("head", text));
+        let generation = next()?.to_string();
+        let changes = next()?.parse().map_err(|_| corrupt("head", text))?;
+        let credentials = next()?.parse().map_err(|_| corrupt("head", text))?;
+        let transaction = next()?.to_string();
+        Ok(Head {
+            generation,
+            version: Version {
+                changes,
+                credentials,
+            },
+            transaction,
+        })
+    }
+}
+
+fn corrupt(key: &str, detail: &str) -> RbacError {
+    RbacError::Storage {
+        message: format!(
+            "the registry's etcd key {key:?} is not what milvus-rbac writes: {detail:?}"
+        ),
+    }
+}
+
+/// The key of `head` under `prefix`.
+pub(super) fn head_key(prefix: &str) -> Vec<u8> {
+    format!("{prefix}head").into_bytes()
+}
+
+/// The key of the registry's write turn (see the store's module).
+pub(super) fn turn_key(prefix: &str) -> Vec<u8> {
+    format!("{prefix}turn").into_bytes()
+}
+
+/// The first key of a generation's records, and the key after its last (etcd's `range_end`).
+pub(super) fn generation_range(prefix: &str, generation: &str) -> (Vec<u8>, Vec<u8>) {
+    (
+        format!("{prefix}g{generation}/").into_bytes(),
+        format!("{prefix}g{generation}0").into_bytes(),
+    )
+}
+
+fn escape(name: &str, into: &mut String) {
+    for c in name.chars() {
+        match c {
+            '%' => into.push_str("%25"),
+            '/' => into.push_str("%2F"),
+            c => into.push(c),
+        }
+    }
+}
+
+fn unescape(part: &str) -> Option<String> {
+    let mut out = String::with_capacity(part.len());
+    let mut rest = part;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        match rest.get(at..at + 3) {
+            Some("%25") => out.push('%'),
+            Some("%2F") => out.push('/'),
+            _ => return None,
+        }
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// A record's kind and names.
+fn parts(key: &RecordKey) -> (&'static str, Vec<&str>) {
+    match key {
+        RecordKey::Setting(name) => ("setting", vec![name]),
+        RecordKey::SuperUser(name) => ("super", vec![name]),
+        RecordKey::User(name) => ("user", vec![name]),
+        RecordKey::Role(name) => ("role", vec![name]),
+        RecordKey::Membership { user, role } => ("member", vec![user, role]),
+        RecordKey::Grant {
+            role,
+            object_type,
+            db_name,
+            object_name,
+            privilege,
+        } => (
+            "grant",
+            vec![role, object_type, db_name, object_name, privilege],
+        ),
+        RecordKey::Group(name) => ("group", vec![name]),
+        RecordKey::GroupMember { group, privilege } => ("privilege", vec![group, privilege]),
+    }
+}
+
+/// The etcd key of a record in `generation`.
+pub(super) fn record_key(prefix: &str, generation: &str, key: &RecordKey) -> Vec<u8> {
+    let (kind, names) = parts(key);
+    let mut text = format!("{prefix}g{generation}/{kind}");
+    for name in names {
+        text.push('/');
+        escape(name, &mut text);
+    }
+    text.into_bytes()
+}
+
+pub(super) fn record_value(value: &RecordValue) -> Vec<u8> {
+    match value {
+        RecordValue::Present => Vec::new(),
+        RecordValue::Text(text) => text.clone().into_bytes(),
+        RecordValue::User {
+            password_hash,
+            description,
+        } => format!("{password_hash}\n{description}").into_bytes(),
+    }
+}
+
+/// A record from its key (without the generation's prefix) and value.
+pub(super) fn decode_record(relative_key: &[u8], value: &[u8]) -> Result<(RecordKey, RecordValue)> {
+    let shown = String::from_utf8_lossy(relative_key);
+    let bad = || corrupt(&shown, "unknown record");
+    let key = std::str::from_utf8(relative_key).map_err(|_| bad())?;
+    let value = std::str::from_utf8(value).map_err(|_| bad())?;
+    let mut fields = key.split('/');
+    let kind = fields.next().ok_or_else(bad)?;
+    let names = fields
+        .map(unescape)
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(bad)?;
+    let text = || RecordValue::Text(value.to_string());
+    let record = match (kind, names.as_slice()) {
+        ("setting", [name]) => (RecordKey::Setting(name.clone()), text()),
+        ("super", [name]) => (RecordKey::SuperUser(name.clone()), RecordValue::Present),
+        ("user", [name]) => {
+            let (password_hash, description) = value.split_once('\n').ok_or_else(bad)?;
+            let user = RecordValue::User {
+                password_hash: password_hash.to_string(),
+                description: description.to_string(),
+            };
+            (RecordKey::User(name.clone()), user)
+        }
+        ("role", [name]) => (RecordKey::Role(name.clone()), text()),
+        ("member", [user, role]) => (
+            RecordKey::Membership {
+                user: user.clone(),
+                role: role.clone(),
+            },
+            RecordValue::Present,
+        ),
+        ("grant", [role, object_type, db_name, object_name, privilege]) => (
+            RecordKey::Grant {
+                role: role.clone(),
+                object_type: object_type.clone(),
+                db_name: db_name.clone(),
+                object_name: object_name.clone(),
+                privilege: privilege.clone(),
+            },
+            text(),
+        ),
+        ("group", [name]) => (RecordKey::Group(name.clone()), RecordValue::Present),
+        ("privilege", [group, privilege]) => (
+            RecordKey::GroupMember {
+                group: group.clone(),
+                privilege: privilege.clone(),
+            },
+            RecordValue::Present,
+        ),
+        _ => return Err(bad()),
+    };
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_with_awkward_names() {
+        let key = RecordKey::Grant {
+            role: "a/b%c".into(),
+            object_type: "Collection".into(),
+            db_name: "".into(),
+            object_name: "*".into(),
+            privilege: "%2F".into(),
+        };
+        let value = RecordValue::Text("root".into());
+        let full = record_key("/p/", "7", &key);
+        let relative = &full["/p/g7/".len()..];
+        assert_eq!(
+            decode_record(relative, &record_value(&value)).unwrap(),
+            (key, value)
+        );
+        let user = RecordValue::User {
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            description: "line\nbreak".into(),
+        };
+        let key = RecordKey::User("u".into());
+        let full = record_key("/p/", "7", &key);
+        assert_eq!(
+            decode_record(&full["/p/g7/".len()..], &record_value(&user)).unwrap(),
+            (key, user)
+        );
+        assert!(decode_record(b"grant/x", b"").is_err());
+        assert!(decode_record(b"user/%zz", b"h\n").is_err());
+    }
+
+    #[test]
+    fn head_round_trips_and_refuses_garbage() {
+        let head = Head {
+            generation: "ab12".into(),
+            version: Version {
+                changes: 5,
+                credentials: 2,
+            },
+            transaction: "t9".into(),
+        };
+        assert_eq!(Head::decode(&head.encode()).unwrap(), head);
+        assert!(Head::decode(b"ab12 x 2 t").is_err());
+        assert!(Head::decode(b"ab12").is_err());
+    }
+}
