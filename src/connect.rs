@@ -51,6 +51,16 @@ fn target_of(uri: &str) -> Result<Target> {
     }))
 }
 
+/// Remove the registry at `uri` (an `etcd://` one: its keys), as a test suite does with the registries it made.
+pub fn remove_registry(uri: &str) -> Result<()> {
+    match target_of(uri)? {
+        Target::Local(location) => crate::store::remove(&location),
+        Target::Remote(_) => Err(RbacError::Param {
+            message: format!("{uri} is a server; only a registry in etcd is removed this way"),
+        }),
+    }
+}
+
 /// How a client reaches a server: its protocol (`None`: gRPC) and TLS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reach {

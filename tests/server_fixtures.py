@@ -275,7 +275,13 @@ def rest(
     full_path = path if path.startswith("/openapi") or path.startswith("/v2/") else f"/v2/vectordb{path}"
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request(method, full_path, body=data, headers=all_headers)
+        try:
+            conn.request(method, full_path, body=data, headers=all_headers)
+        except (BrokenPipeError, ConnectionResetError):
+            # The server answered (a body too large: 413) and closed before the body was sent whole; its
+            # answer is there to read.
+            if not data or len(data) < 65536:
+                raise
         response = conn.getresponse()
         payload = response.read()
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, payload)

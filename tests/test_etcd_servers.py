@@ -34,8 +34,8 @@ def cluster() -> Iterator[Cluster]:
     own.stop()
 
 
-def two_servers(server_factory: ServerFactory, uri: str) -> Tuple[Server, Server]:
-    env = {"MILVUS_RBAC_ETCD_TIMEOUT": str(ETCD_TIMEOUT)}
+def two_servers(server_factory: ServerFactory, uri: str, timeout: float = ETCD_TIMEOUT) -> Tuple[Server, Server]:
+    env = {"MILVUS_RBAC_ETCD_TIMEOUT": str(timeout)}
     return server_factory(db=uri, env=env), server_factory(db=uri, env=env)
 
 
@@ -90,7 +90,8 @@ def write_grants(server: Server, writer: int, stop: threading.Event, acked: List
 def test_writers_on_two_servers_lose_nothing_when_a_member_dies(
     cluster: Cluster, server_factory: ServerFactory
 ) -> None:
-    a, b = two_servers(server_factory, cluster.uri())
+    # etcd's default timeout: a leader lost under load takes a loaded 2-core machine a few seconds to replace.
+    a, b = two_servers(server_factory, cluster.uri(), timeout=5)
     root(a).create_role("load")
     stop = threading.Event()
     acked: Dict[int, List[str]] = {n: [] for n in range(8)}

@@ -18,6 +18,8 @@ from test_tls import certificates  # noqa: F401 (a fixture)
 
 from milvus_rbac import AuthenticationError, MilvusClient, MilvusException
 
+pytest_plugins = ["pytester"]
+
 
 def test_prefixes_hold_separate_registries(etcd_cluster: Cluster) -> None:
     one = MilvusClient(etcd_cluster.uri(), token="root:Milvus")
@@ -183,3 +185,39 @@ def test_etcd_over_tls_with_a_client_certificate(
         assert "over_tls" in client.list_roles()
     finally:
         cluster.stop()
+
+
+def test_milvus_registry_lives_in_etcd_when_the_ini_says_so(pytester: pytest.Pytester, etcd_cluster: Cluster) -> None:
+    """The plugin's ``milvus_rbac_store`` ini option puts each test's registry under a prefix of its own in
+    etcd, removed after the test."""
+    base = f"etcd://{etcd_cluster.endpoints}/suite"
+    pytester.makeini(f"[pytest]\nmilvus_rbac_store = {base}\n")
+    pytester.makepyfile(
+        test_user_suite=f"""
+        import pytest
+
+        seen = []
+
+        @pytest.mark.milvus_rbac(profile="milvus-2.5")
+        def test_on_etcd(milvus_registry, milvus_client):
+            assert milvus_registry.uri.startswith("{base}/milvus-rbac-test-")
+            milvus_client.create_user("user_1", "P@ssw0rd")
+            milvus_registry.connect(token="user_1:P@ssw0rd").describe_user("user_1")
+            seen.append(milvus_registry.uri)
+
+        def test_removed_afterwards():
+            from milvus_rbac import MilvusClient
+            assert MilvusClient(seen[0], token="root:Milvus").list_users() == ["root"]
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=2)
+
+
+def test_only_etcd_registries_are_removed_by_uri(tmp_path: Path) -> None:
+    from milvus_rbac import _core
+
+    with pytest.raises(MilvusException, match="only a registry in etcd"):
+        _core.remove_registry(str(tmp_path / "x.db"))
+    with pytest.raises(MilvusException, match="is a server"):
+        _core.remove_registry("http://127.0.0.1:1")

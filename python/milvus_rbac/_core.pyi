@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, final
 
 from milvus_rbac.display import PrivilegeGroups, RoleDescription, UserDescription
 
-__all__ = ["LEGACY_CODES", "MilvusClient", "PROFILES", "SETTINGS", "__version__", "serve"]
+__all__ = ["LEGACY_CODES", "MilvusClient", "PROFILES", "SETTINGS", "__version__", "remove_registry", "serve"]
 __version__: str
 
 # The lists kept in Rust, read by the Python code rather than repeated there.
@@ -16,6 +16,10 @@ LEGACY_CODES: Tuple[Tuple[str, int], ...]
 SETTINGS: Tuple[str, ...]
 #: The profile names.
 PROFILES: Tuple[str, ...]
+
+def remove_registry(uri: str) -> None:
+    """Remove the registry at ``uri``, an ``etcd://host:port[,...]/prefix`` one: every key under its prefix.
+    Anything else is a ``ParamError`` (a file is removed as any file is)."""
 
 def serve(
     db: str = "./rbac.db",

@@ -7,7 +7,9 @@ Fixtures:
     is in memory, unless the test also uses ``milvus_registry``: then it is that registry's root client.
 ``milvus_registry``
     A :class:`milvus_rbac.testing.SharedRegistry`: a registry in a temporary file, whose ``connect(token=...)``
-    opens more clients on it, as other users (``milvus_registry.connect(token="user_1:P@ssw0rd")``).
+    opens more clients on it, as other users (``milvus_registry.connect(token="user_1:P@ssw0rd")``). With the
+    ini option ``milvus_rbac_store = etcd://host:port,...`` (or the environment variable ``MILVUS_RBAC_STORE``,
+    which wins), each test's registry is in that etcd instead, under a prefix of its own, removed after it.
 ``patch_pymilvus``
     For the test, ``pymilvus.MilvusClient(uri, token=...)`` is served in-process, one registry per URI (see
     :func:`milvus_rbac.patch_pymilvus`); the fixture's value is the :class:`milvus_rbac.PymilvusPatch`.
@@ -30,6 +32,7 @@ marker, on the test, its class or its module (the nearest wins, setting by setti
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -42,6 +45,14 @@ from milvus_rbac.testing import SharedRegistry, checked_settings
 __all__ = ["milvus_client", "milvus_registry", "patch_pymilvus_fixture", "marker_settings"]
 
 MARKER = "milvus_rbac"
+
+
+STORE_ENV = "MILVUS_RBAC_STORE"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``milvus_rbac_store`` ini option: where ``milvus_registry`` keeps its registries."""
+    parser.addini("milvus_rbac_store", "etcd://host:port,... for milvus_registry's registries (default: temporary files)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,7 +81,8 @@ def marker_settings(node: pytest.Item) -> Dict[str, Any]:
 @pytest.fixture
 def milvus_registry(request: pytest.FixtureRequest) -> Iterator[SharedRegistry]:
     """A registry in a temporary file shared by the clients that ``connect`` opens; deleted after the test."""
-    with SharedRegistry(**marker_settings(request.node)) as registry:
+    store = os.environ.get(STORE_ENV) or request.config.getini("milvus_rbac_store") or None
+    with SharedRegistry(store=store, **marker_settings(request.node)) as registry:
         yield registry
 
 

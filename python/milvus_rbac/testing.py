@@ -2,8 +2,9 @@
 
 A ``":memory:"`` registry belongs to the one client that opened it. To test access control across users, a
 test needs several clients (root, ``user_1``, ...) on the same registry: :class:`SharedRegistry` keeps it in a
-temporary SQLite file, opens clients on it, and removes it when closed. The pytest plugin's ``milvus_registry``
-fixture and :func:`milvus_rbac.patch_pymilvus` are built on it.
+temporary SQLite file (or, given ``store="etcd://host:port,..."``, under a prefix of its own in that etcd), opens
+clients on it, and removes it when closed. The pytest plugin's ``milvus_registry`` fixture and
+:func:`milvus_rbac.patch_pymilvus` are built on it.
 
 >>> from milvus_rbac.testing import SharedRegistry
 >>> with SharedRegistry(profile="milvus-2.5") as registry:
@@ -22,6 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Tuple, Type
 
@@ -73,22 +75,29 @@ class SharedRegistry:
     False
     """
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, *, store: Optional[str] = None, **settings: Any) -> None:
         self._settings = checked_settings(settings, "SharedRegistry")
         self._directory = tempfile.mkdtemp(prefix="milvus-rbac-")
-        self._uri = os.path.join(self._directory, "rbac.db")
+        if store is None:
+            self._uri = os.path.join(self._directory, "rbac.db")
+        elif store.startswith("etcd://"):
+            # A prefix of its own under the store's: registries of tests running side by side never meet.
+            self._uri = f"{store.rstrip('/')}/milvus-rbac-test-{uuid.uuid4().hex}"
+        else:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            raise ParamError(1, f"SharedRegistry: store must be an etcd://host:port[,...][/prefix] URI, not {store!r}")
         self._lock = threading.Lock()
         self._clients: List[MilvusClient] = []
         try:
-            # The first client creates the file with the settings; later ones find them stored.
+            # The first client creates the registry with the settings; later ones find them stored.
             self._clients.append(MilvusClient(self._uri, token=self.root_token, **self._settings))
         except BaseException:
-            shutil.rmtree(self._directory, ignore_errors=True)
+            self._remove()
             raise
 
     @property
     def uri(self) -> str:
-        """The registry file's path: what ``MilvusClient(uri)`` and the CLI's ``--db`` take."""
+        """The registry's file path (or ``etcd://`` URI): what ``MilvusClient(uri)`` and the CLI's ``--db`` take."""
         return self._uri
 
     @property
@@ -123,12 +132,19 @@ class SharedRegistry:
         return client
 
     def close(self) -> None:
-        """Close every client this registry opened and delete its file. Closing twice is harmless."""
+        """Close every client this registry opened and delete its file (or its keys in etcd). Closing twice is
+        harmless."""
         with self._lock:
             for client in self._clients:
                 client.close()
             self._clients.clear()
-            shutil.rmtree(self._directory, ignore_errors=True)
+            if os.path.exists(self._directory):
+                self._remove()
+
+    def _remove(self) -> None:
+        shutil.rmtree(self._directory, ignore_errors=True)
+        if self._uri.startswith("etcd://"):
+            _core.remove_registry(self._uri)
 
     def __enter__(self) -> SharedRegistry:
         return self

@@ -5,6 +5,7 @@ mod client;
 mod display;
 mod errors;
 mod methods;
+mod remove;
 mod replies;
 mod serve;
 
@@ -34,6 +35,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
     module.add_class::<client::MilvusClient>()?;
     module.add_function(wrap_pyfunction!(serve::serve, module)?)?;
+    module.add_function(wrap_pyfunction!(remove::remove_registry, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("LEGACY_CODES", PyTuple::new(py, LegacyCode::ALL)?)?;
     module.add(

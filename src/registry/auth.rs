@@ -15,6 +15,10 @@ impl Registry {
     /// Check `credentials` as Milvus's authentication interceptor does. With authorization disabled nothing is
     /// checked, and the caller is whoever the credentials name. `db_name` is the client's database.
     pub fn authenticate(&self, credentials: &Credentials, db_name: &str) -> Result<Caller> {
+        self.within_call(|| self.authenticate_now(credentials, db_name))
+    }
+
+    fn authenticate_now(&self, credentials: &Credentials, db_name: &str) -> Result<Caller> {
         let fail = |reason| Err(RbacError::Authentication { reason });
         let (user, password) = match credentials {
             Credentials::UserPassword { user, password } => (user, password),

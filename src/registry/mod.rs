@@ -112,6 +112,16 @@ impl Registry {
 
     /// Execute `request` for `caller`: availability, credential and privilege checks, then the rule.
     pub fn execute(&self, caller: &Caller, request: &Request) -> Result<Reply> {
+        self.within_call(|| self.execute_now(caller, request))
+    }
+
+    /// Run `run` as one call of the store (see [`Store::within_call`]): a server authenticates and executes a
+    /// request in one.
+    pub fn within_call<T>(&self, run: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.store().call(run)
+    }
+
+    fn execute_now(&self, caller: &Caller, request: &Request) -> Result<Reply> {
         let spec = request.spec();
         self.check_available(spec)?;
         let call = Call {

@@ -217,6 +217,34 @@ fn failure_response(failure: Failure, basic: bool) -> Response {
 }
 
 /// Authenticate, parse and run one request of `spec`'s operation (on the blocking pool).
+/// Authenticate, read the body, execute: one REST request, answered or refused.
+fn answer_request(
+    shared: &Shared,
+    spec: &'static OpSpec,
+    credentials: &Credentials,
+    header_db: &str,
+    peer: Peer,
+    bytes: &[u8],
+) -> std::result::Result<(translate::Answer, Option<String>), Failure> {
+    // Milvus authenticates before it reads the body.
+    let caller = shared.authenticate(credentials, header_db, peer)?;
+    let request_struct = spec.rest.map_or("", |route| route.request);
+    let body = Body::parse(request_struct, bytes)?;
+    body.bind(&fields(spec).collect::<Vec<_>>())?;
+    let db = body.text("dbName")?;
+    let caller = if db.is_empty() {
+        caller
+    } else {
+        caller.in_database(&db)
+    };
+    let request = request_of(spec, &body, header_db)?;
+    let reply = shared.registry.execute(&caller, &request)?;
+    Ok((
+        answer(reply, shared.registry.profile()),
+        caller.user().map(str::to_string),
+    ))
+}
+
 fn run(
     shared: &Shared,
     spec: &'static OpSpec,
@@ -231,25 +259,26 @@ fn run(
         .filter(|db| !db.is_empty())
         .unwrap_or(DEFAULT_DATABASE)
         .to_string();
-    let outcome = (|| -> std::result::Result<_, Failure> {
-        // Milvus authenticates before it reads the body.
-        let caller = shared.authenticate(&credentials, &header_db, peer)?;
-        let request_struct = spec.rest.map_or("", |route| route.request);
-        let body = Body::parse(request_struct, bytes)?;
-        body.bind(&fields(spec).collect::<Vec<_>>())?;
-        let db = body.text("dbName")?;
-        let caller = if db.is_empty() {
-            caller
-        } else {
-            caller.in_database(&db)
-        };
-        let request = request_of(spec, &body, &header_db)?;
-        let reply = shared.registry.execute(&caller, &request)?;
-        Ok((
-            answer(reply, shared.registry.profile()),
-            caller.user().map(str::to_string),
-        ))
-    })();
+    // One look at the registry's state for the whole request (see `Store::within_call`).
+    let mut answered = None;
+    let scope = shared.registry.within_call(|| {
+        answered = Some(answer_request(
+            shared,
+            spec,
+            &credentials,
+            &header_db,
+            peer,
+            bytes,
+        ));
+        Ok(())
+    });
+    let outcome = match (answered, scope) {
+        (Some(outcome), _) => outcome,
+        (None, Err(err)) => Err(Failure::Registry(err)),
+        (None, Ok(())) => Err(Failure::Registry(RbacError::Storage {
+            message: "internal error: a request was not answered".into(),
+        })),
+    };
     match outcome {
         Ok((answer, user)) => {
             let mut envelope = json!({ "code": 0, "data": answer.data });

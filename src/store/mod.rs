@@ -155,6 +155,21 @@ pub fn open(location: Location) -> Result<Box<dyn Store>> {
     })
 }
 
+/// Remove the registry at `location` entirely: its keys, for a registry in etcd (a file is removed as any file
+/// is; an in-memory registry goes with its client).
+pub fn remove(location: &Location) -> Result<()> {
+    match location {
+        #[cfg(feature = "etcd")]
+        Location::Etcd(etcd) => etcd::EtcdStore::remove(etcd, &EtcdOptions::from_env()?),
+        other => Err(RbacError::Param {
+            message: format!(
+                "only a registry in etcd is removed this way, not {}",
+                other.describe()
+            ),
+        }),
+    }
+}
+
 /// Reads inside one transaction: what they see is one committed state.
 pub trait ReadTx {
     /// Where the state this transaction sees stands.
@@ -238,6 +253,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// was read before is still current.
     fn version(&self) -> Result<Version>;
 
+    /// Run `run`, one client call: a store that asks elsewhere whether its state is current (etcd) asks once,
+    /// when the call starts, and answers the call's reads from that state. Calls may nest; the outermost asks.
+    fn within_call(&self, run: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        run()
+    }
+
     /// Run `work` in a read transaction.
     fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()>;
 
@@ -248,6 +269,18 @@ pub trait Store: Send + Sync + fmt::Debug {
 }
 
 impl dyn Store + '_ {
+    /// [`Store::within_call`], returning what `run` returns.
+    pub fn call<T>(&self, run: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut run = Some(run);
+        let mut value = None;
+        self.within_call(&mut || {
+            let run = run.take().ok_or_else(ran_twice)?;
+            value = Some(run()?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_twice)
+    }
+
     /// Run `work` in a read transaction and return what it returns.
     pub fn read<T>(&self, work: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
         let mut work = Some(work);
@@ -272,7 +305,7 @@ impl dyn Store + '_ {
     }
 }
 
-/// A store runs a transaction's work at least once; anything else is a bug in the store.
+/// A store runs a transaction's work at least once, and a call exactly once; anything else is a bug in the store.
 fn ran_twice() -> RbacError {
     RbacError::Storage {
         message: "internal error: a store committed a transaction without running its work".into(),

@@ -18,6 +18,7 @@ use tonic::metadata::MetadataMap;
 
 use super::{LogLevel, Peer, Shared};
 use crate::caller::Credentials;
+use crate::error::RbacError;
 use crate::model::DEFAULT_DATABASE;
 use crate::wire::grpc::RawCodec;
 
@@ -73,8 +74,28 @@ impl tonic::server::UnaryService<Bytes> for Call {
             let work = {
                 let (shared, rpc) = (Arc::clone(&shared), rpc.clone());
                 tokio::task::spawn_blocking(move || {
-                    let authenticated = shared.authenticate(&credentials, &db, peer);
-                    rpcs::answer(&shared.registry, &rpc, authenticated, &body)
+                    // One look at the registry's state for both (see `Store::within_call`).
+                    let mut answered = None;
+                    let scope = shared.registry.within_call(|| {
+                        let authenticated = shared.authenticate(&credentials, &db, peer);
+                        answered = Some(rpcs::answer(&shared.registry, &rpc, authenticated, &body));
+                        Ok(())
+                    });
+                    match (answered, scope) {
+                        (Some(answered), _) => answered,
+                        // The registry's state could not be read (etcd unreachable): answered as any
+                        // failure to authenticate against it is.
+                        (None, scope) => rpcs::answer(
+                            &shared.registry,
+                            &rpc,
+                            scope.and_then(|()| {
+                                Err(RbacError::Storage {
+                                    message: "internal error: a request was not answered".into(),
+                                })
+                            }),
+                            &body,
+                        ),
+                    }
                 })
             };
             let outcome = work

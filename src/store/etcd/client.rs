@@ -23,6 +23,9 @@ use super::EtcdOptions;
 use crate::error::{RbacError, Result};
 use crate::wire::grpc::RawCodec;
 
+/// The least time one attempt on one member gets.
+const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+
 /// A call's answer, or why there is none.
 #[derive(Debug)]
 pub(super) enum CallError {
@@ -155,7 +158,14 @@ impl EtcdClient {
                     continue;
                 }
             };
-            match self.unary(member, path, body.clone(), token.as_deref(), left) {
+            // A member that hangs (electing a leader, cut off from the others) must not take the whole budget:
+            // one attempt gets half of what is left, so that the others are tried in time.
+            let attempt_budget = if self.channels.len() > 1 {
+                (left / 2).max(MIN_ATTEMPT).min(left)
+            } else {
+                left
+            };
+            match self.unary(member, path, body.clone(), token.as_deref(), attempt_budget) {
                 Ok(bytes) => {
                     self.preferred.store(member, Ordering::Relaxed);
                     return A::decode(bytes).map_err(|err| {

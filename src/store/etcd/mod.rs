@@ -34,6 +34,7 @@ mod pb {
     include!(concat!(env!("OUT_DIR"), "/etcdserverpb.rs"));
 }
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -181,6 +182,32 @@ fn random_byte() -> Result<u8> {
     Ok(byte[0])
 }
 
+thread_local! {
+    /// The state each store on this thread answers the current call from (see `Store::within_call`): read
+    /// once when the call began, so that a call costs one look at `head`, not one per read.
+    static PINS: RefCell<Vec<(usize, Arc<Cached>)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn pinned(id: usize) -> Option<Arc<Cached>> {
+    PINS.with(|pins| {
+        pins.borrow()
+            .iter()
+            .find(|(pinned, _)| *pinned == id)
+            .map(|(_, cached)| Arc::clone(cached))
+    })
+}
+
+/// After the call's own commit: its reads see the state it committed.
+fn repin(id: usize, cached: &Arc<Cached>) {
+    PINS.with(|pins| {
+        for (pinned, held) in pins.borrow_mut().iter_mut() {
+            if *pinned == id {
+                *held = Arc::clone(cached);
+            }
+        }
+    });
+}
+
 /// A random identifier (generations, transactions, turns).
 fn random_id() -> Result<String> {
     let mut bytes = [0u8; 12];
@@ -243,13 +270,43 @@ impl EtcdStore {
         })
     }
 
+    /// Remove every key under the registry's prefix.
+    pub fn remove(location: &EtcdLocation, options: &EtcdOptions) -> Result<()> {
+        let client = EtcdClient::connect(&location.endpoints, options)?;
+        let mut end = location.prefix.clone().into_bytes();
+        // The prefix ends with `/`: the key after every key under it ends with the next byte.
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        client
+            .txn(&TxnRequest {
+                success: vec![delete(location.prefix.clone().into_bytes(), end)],
+                ..TxnRequest::default()
+            })
+            .map_err(|err| err.into_storage(&client.shown))?;
+        Ok(())
+    }
+
     fn failure(&self, err: CallError) -> RbacError {
         err.into_storage(&self.client.shown)
     }
 
+    /// What identifies this store among the pins of a thread.
+    fn id(&self) -> usize {
+        self as *const EtcdStore as usize
+    }
+
+    /// The state of the call this thread is in, if it is in one; else the registry as it stands now.
+    fn refresh(&self) -> Result<Arc<Cached>> {
+        match pinned(self.id()) {
+            Some(cached) => Ok(cached),
+            None => self.refresh_now(),
+        }
+    }
+
     /// The registry as it stands now: the cached state if `head` has not moved since it was read, else the
     /// records read again.
-    fn refresh(&self) -> Result<Arc<Cached>> {
+    fn refresh_now(&self) -> Result<Arc<Cached>> {
         let mut compacted = 0;
         loop {
             let answer = self
@@ -572,6 +629,24 @@ impl Store for EtcdStore {
         false
     }
 
+    fn within_call(&self, run: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        let id = self.id();
+        if pinned(id).is_some() {
+            return run();
+        }
+        let cached = self.refresh_now()?;
+        PINS.with(|pins| pins.borrow_mut().push((id, cached)));
+        // Unpinned however `run` ends (a panic unwinding through it included).
+        struct Unpin(usize);
+        impl Drop for Unpin {
+            fn drop(&mut self) {
+                PINS.with(|pins| pins.borrow_mut().retain(|(id, _)| *id != self.0));
+            }
+        }
+        let _unpin = Unpin(id);
+        run()
+    }
+
     fn version(&self) -> Result<Version> {
         self.refresh()?.memory.version()
     }
@@ -591,7 +666,19 @@ impl Store for EtcdStore {
             if lost >= LOSSES_BEFORE_TURN && turn.is_none() {
                 turn = self.take_turn()?;
             }
-            let cached = self.refresh()?;
+            // The call's state first (current when the call began); after a lost race, the newer one.
+            let cached = if lost == 0 {
+                let pinned = self.refresh()?;
+                // Another thread here may have committed since: its state is the newer guess.
+                let current = Arc::clone(&lock(&self.cached));
+                if current.head_revision > pinned.head_revision {
+                    current
+                } else {
+                    pinned
+                }
+            } else {
+                self.refresh_now()?
+            };
             let mut outcome = None;
             cached
                 .memory
@@ -616,13 +703,16 @@ impl Store for EtcdStore {
                 // Nothing changed, nothing to commit.
                 None => return Ok(()),
                 Some(Commit::Done(head_revision, head)) => {
+                    let committed = Arc::new(Cached {
+                        head_revision,
+                        head: Some(head),
+                        memory: Arc::clone(&cached.memory),
+                    });
+                    // The rest of the call reads what it wrote.
+                    repin(self.id(), &committed);
                     let mut current = lock(&self.cached);
                     if current.head_revision < head_revision {
-                        *current = Arc::new(Cached {
-                            head_revision,
-                            head: Some(head),
-                            memory: Arc::clone(&cached.memory),
-                        });
+                        *current = committed;
                     }
                     return Ok(());
                 }
