@@ -399,6 +399,59 @@ def _import(s: _Session) -> None:
     s.done(f"imported {_summary(backup)} from {s.args.file}")
 
 
+def _policy_plan(s: _Session) -> Optional[int]:
+    from milvus_rbac import policy
+
+    changes = policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+    s.emit(changes.to_json(), lambda: str(changes))
+    return None
+
+
+def _policy_apply(s: _Session) -> Optional[int]:
+    from milvus_rbac import policy
+
+    changes = policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+    policy.apply(s.client, changes)
+    s.emit(changes.to_json(), lambda: f"{changes}\napplied {len(changes.steps)} changes" if changes.steps else "no changes")
+    return None
+
+
+def _policy_drift(s: _Session) -> Optional[int]:
+    from milvus_rbac import policy
+
+    changes = policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+    s.emit(changes.to_json(), lambda: f"drift: the registry differs from {s.args.file}:\n{changes}"
+           if changes.steps else f"no drift from {s.args.file}")
+    return 1 if changes.steps else None
+
+
+def _policy_export(s: _Session) -> None:
+    from milvus_rbac import policy
+
+    text = policy.export(s.client, profile=s.args.profile)
+    if s.args.file == "-":
+        s.stdout.write(text)
+        return
+    try:
+        _write_private(s.args.file, text, replace=s.args.force)
+    except FileExistsError:
+        raise UsageError(f"{s.args.file} exists; give --force to replace it") from None
+    except OSError as error:
+        raise UsageError(f"cannot write {s.args.file}: {error.strerror}") from None
+    s.done(f"exported the registry's policy to {s.args.file}")
+
+
+def _load_policy(path: str) -> Any:
+    from milvus_rbac import policy
+
+    try:
+        return policy.load(path)
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    except policy.PolicyError as error:
+        raise UsageError(str(error)) from None
+
+
 def _copy(s: _Session) -> None:
     backup = s.client.backup_rbac()
     with s.open(s.args.destination) as target:
@@ -574,6 +627,22 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     leaf(commands, "import", _import, "restore a JSON file written by export ('-': stdin), all or nothing") \
         .add_argument("file", metavar="FILE")
+
+    policies = commands.add_parser("policy", help="access control as code: plan, apply, drift, export a YAML policy")
+    policy_commands = policies.add_subparsers(dest="subcommand", required=True, metavar="ACTION")
+    for name, run, help in (
+        ("plan", _policy_plan, "print the changes that would make the registry hold FILE's policy"),
+        ("apply", _policy_apply, "make those changes, in a safe order; stop at the first failure"),
+        ("drift", _policy_drift, "exit 1 if the registry differs from FILE's policy, and say how"),
+    ):
+        command = leaf(policy_commands, name, run, help)
+        command.add_argument("file", metavar="FILE")
+        command.add_argument("--prune", action="store_true",
+                             help="also remove what FILE does not mention (never root, admin or public)")
+    exported = leaf(policy_commands, "export", _policy_export,
+                    "write the registry's state as a policy file, mode 0600 ('-': stdout)")
+    exported.add_argument("file", metavar="FILE")
+    exported.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     copy = leaf(commands, "copy", _copy,
                 "copy users (with their password hashes), roles, grants and groups from SRC to DST, all or nothing, "

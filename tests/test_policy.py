@@ -1,0 +1,296 @@
+"""Access control as code (issue 16): policy files loaded with their errors placed, planned, applied, exported
+and checked for drift, on every kind of registry and on the real Milvus 2.3.5."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from server_fixtures import FAST, ServerFactory, server_factory  # noqa: F401 (a fixture)
+
+from milvus_rbac import MilvusClient, policy
+
+POLICY = """\
+profile: milvus-2.6
+privilege_groups:
+  readers: [Query, Search]
+roles:
+  reader:
+    description: reads books
+    grants:
+      - {privilege: readers, collection: books}
+      - {privilege: Search, collection: "*", database: db1}
+      - {object_type: Global, privilege: DescribeCollection}
+  writer:
+    grants:
+      - {object_type: Collection, object: books, privilege: Insert}
+users:
+  user_1:
+    description: the first user
+    roles: [reader, writer]
+    password_env: POLICY_TEST_PASSWORD
+  user_2:
+    roles: [reader]
+    password_file: user_2.pw
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("POLICY_TEST_PASSWORD", "P@ssw0rd1")
+    (tmp_path / "user_2.pw").write_text("P@ssw0rd2\n")
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY)
+    return path
+
+
+def registry(kind: str, tmp_path: Path, request: pytest.FixtureRequest, profile: str = "milvus-2.6") -> MilvusClient:
+    """A fresh registry of `kind`, as root."""
+    if kind == "memory":
+        uri = ":memory:"
+    elif kind == "file":
+        uri = str(tmp_path / "registry.db")
+    elif kind == "etcd":
+        uri = request.getfixturevalue("etcd_uri")
+    else:
+        factory: ServerFactory = request.getfixturevalue("server_factory")
+        uri = factory("--profile", profile).url
+    options: Dict[str, Any] = {} if kind == "server" else {"profile": profile, "password_hash": "fast"}
+    return MilvusClient(uri, token="root:Milvus", **options)
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "etcd", "server"])
+def test_apply_then_plan_is_empty_and_export_round_trips(
+    kind: str, policy_file: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    client = registry(kind, tmp_path, request)
+    rules = policy.load(str(policy_file))
+    first = policy.plan(client, rules)
+    assert [step.method for step in first.steps][:3] == ["create_privilege_group", "add_privileges_to_group",
+                                                        "create_role"]
+    policy.apply(client, first)
+    assert policy.plan(client, rules).steps == []
+    assert policy.plan(client, rules, prune=True).steps == []
+    assert client.describe_user("user_1")["roles"] == ("reader", "writer")
+    assert client.describe_user("user_1")["description"] == "the first user"
+    # Passwords came from the environment and the file.
+    if kind != "memory":
+        MilvusClient(client_uri(client), token="user_2:P@ssw0rd2").describe_user("user_2")
+    exported = policy.loads(policy.export(client, profile="milvus-2.6"))
+    assert policy.plan(client, exported, prune=True).steps == []
+
+
+def client_uri(client: MilvusClient) -> str:
+    return repr(client).split('uri="', 1)[1].split('"', 1)[0]
+
+
+def test_nothing_unmentioned_is_removed_without_prune_and_built_ins_never(policy_file: Path) -> None:
+    client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile="milvus-2.6")
+    client.create_role("by_hand")
+    client.create_user("someone", "P@ssw0rd9")
+    client.grant_role("someone", "by_hand")
+    client.grant_role("root", "by_hand")
+    client.grant_privilege("public", "Global", "CreateCollection", "*")
+    rules = policy.load(str(policy_file))
+    policy.apply(client, policy.plan(client, rules))
+    assert "by_hand" in client.list_roles() and "someone" in client.list_users()
+    pruned = policy.plan(client, rules, prune=True)
+    assert [str(step) for step in pruned.steps] == [
+        "- revoke_role by_hand from someone",
+        "- revoke_role by_hand from root",
+        "- drop_user someone",
+        "- drop_role by_hand",
+    ]
+    policy.apply(client, pruned)
+    assert client.list_roles() == ["admin", "public", "reader", "writer"]
+    assert client.list_users() == ["root", "user_1", "user_2"]
+    # public's grant is not in the policy, and public is never pruned.
+    assert any(g["privilege"] == "CreateCollection" for g in client.describe_role("public")["privileges"])
+
+
+def test_a_second_apply_changes_nothing_and_a_failure_says_what_ran(policy_file: Path) -> None:
+    client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile="milvus-2.6", max_roles=3)
+    rules = policy.load(str(policy_file))
+    with pytest.raises(policy.ApplyError) as failed:
+        policy.apply(client, policy.plan(client, rules))
+    assert failed.value.failed.text == "create_role writer"
+    assert [step.method for step in failed.value.done][:4] == [
+        "create_privilege_group", "add_privileges_to_group", "create_role", "alter_role"]
+    assert len(failed.value.done) == 7 and "writer" not in client.list_roles()
+    assert "reached the limit" in failed.value.message and "done: + create_privilege_group readers" in failed.value.message
+
+
+@pytest.mark.parametrize(
+    "text,error",
+    [
+        ("roles:\n  r:\n    grants:\n      - {privilege: Serch, collection: books}\n",
+         "<policy>:4:9: a grant to role r:"),
+        ("privilege_groups:\n  g: [Query, CreateCollection]\n", "<policy>:2:14: privilege group g: failed to check if privilege group alterable"),
+        ("users:\n  u:\n    roles: [ghost]\n", "<policy>:3:13: user u is granted role ghost, which the policy does not declare"),
+        ("role:\n  r: {}\n", "<policy>:1:1: unknown key 'role' in a policy"),
+        ("roles:\n  r:\n    grants:\n      - {collection: books}\n", "<policy>:4:9: a grant needs a privilege"),
+        ("roles: [r\n", "<policy>:2:1: not YAML"),
+        ("users:\n  u: {password_env: A, password_file: b}\n", "<policy>:2:6: user u takes password_env or password_file"),
+        ("profile: milvus-2.4\nprivilege_groups:\n  g: [Query]\n", "<policy>:3:6: privilege group g: create_privilege_group is not available in profile milvus-2.4"),
+    ],
+)
+def test_errors_name_the_place_and_the_rule(text: str, error: str) -> None:
+    with pytest.raises(policy.PolicyError) as refused:
+        policy.loads(text)
+    assert str(refused.value).startswith(error), str(refused.value)
+
+
+def test_a_missing_user_without_a_password_is_a_plan_error() -> None:
+    client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    with pytest.raises(policy.PolicyError, match="user ghost does not exist, and the policy gives no password"):
+        policy.plan(client, policy.loads("users:\n  ghost: {}\n"))
+
+
+def test_the_cli_plans_applies_and_reports_drift(policy_file: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    env = dict(os.environ, MILVUS_RBAC_TOKEN="root:Milvus")
+
+    def cli(*args: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run([*FAST, "--db", db, "--profile", "milvus-2.6", "policy", *args],
+                              capture_output=True, text=True, env=env, timeout=60)
+
+    assert cli("drift", str(policy_file)).returncode == 1
+    applied = cli("apply", str(policy_file))
+    assert applied.returncode == 0, applied.stderr
+    assert "applied 14 changes" in applied.stdout
+    assert cli("drift", str(policy_file)).returncode == 0
+    MilvusClient(db, token="root:Milvus").revoke_role("user_2", "reader")
+    drift = cli("drift", str(policy_file))
+    assert drift.returncode == 1 and drift.stdout.splitlines()[1:] == ["+ grant_role reader to user_2"]
+    exported = tmp_path / "exported.yaml"
+    assert cli("export", str(exported)).returncode == 0
+    assert oct(exported.stat().st_mode & 0o777) == "0o600"
+    assert cli("export", str(exported)).returncode == 2, "an existing file is kept without --force"
+    assert cli("drift", "--prune", str(exported)).returncode == 0
+
+
+# A random registry: groups, roles with grants in both forms, users with roles.
+PRIVILEGES = ["Search", "Query", "Insert", "Delete", "Load"]
+NAMES = st.sampled_from(["a", "b", "c"])
+
+
+@st.composite
+def registries(draw: Callable[..., Any]) -> Dict[str, Any]:
+    groups = {f"g_{name}": draw(st.sets(st.sampled_from(PRIVILEGES), min_size=1))
+              for name in draw(st.sets(NAMES))}
+    roles = {}
+    for name in draw(st.sets(NAMES)):
+        grants = draw(st.sets(st.tuples(st.sampled_from(PRIVILEGES + sorted(groups)),
+                                        st.sampled_from(["books", "*"]), st.sampled_from(["default", "db1"]))))
+        roles[f"r_{name}"] = sorted(grants)
+    users = {f"u_{name}": sorted(draw(st.sets(st.sampled_from(sorted(roles))))) if roles else []
+             for name in draw(st.sets(NAMES))}
+    return {"groups": groups, "roles": roles, "users": users}
+
+
+def build(spec: Dict[str, Any]) -> MilvusClient:
+    client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile="milvus-2.6")
+    for name, privileges in spec["groups"].items():
+        client.create_privilege_group(name)
+        client.add_privileges_to_group(name, sorted(privileges))
+    for name, grants in spec["roles"].items():
+        client.create_role(name)
+        for privilege, collection, db in grants:
+            client.grant_privilege_v2(name, privilege, collection, db)
+    for name, roles in spec["users"].items():
+        client.create_user(name, "P@ssw0rd1")
+        for role in roles:
+            client.grant_role(name, role)
+    return client
+
+
+def state(client: MilvusClient) -> Any:
+    backup = client.backup_rbac()
+    users = {u["user_name"]: sorted(u.get("roles", [])) for u in backup["users"]}
+    grants = sorted((g["role_name"], g["object_type"], g["object_name"], g["db_name"], g["privilege"])
+                    for g in backup["grants"])
+    groups = {g["privilege_group"]: sorted(g["privileges"]) for g in backup["privilege_groups"]}
+    return users, sorted(r["role_name"] for r in backup["roles"]), grants, groups
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=registries(), b=registries())
+def test_applying_an_export_of_b_onto_a_gives_b(a: Dict[str, Any], b: Dict[str, Any]) -> None:
+    target, source = build(a), build(b)
+    exported = policy.loads(policy.export(source, profile="milvus-2.6"))
+    # Users of B that A lacks are created: the export has no passwords, so give them one.
+    for name, spec in exported.users.items():
+        spec.password_env = "POLICY_HYPOTHESIS_PASSWORD"
+    os.environ["POLICY_HYPOTHESIS_PASSWORD"] = "P@ssw0rd1"
+    policy.apply(target, policy.plan(target, exported, prune=True))
+    assert state(target) == state(source)
+    assert policy.plan(target, exported, prune=True).steps == []
+
+
+def test_a_plan_shows_in_a_notebook() -> None:
+    client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+    shown = policy.plan(client, policy.loads("roles:\n  r: {}\n"))._repr_html_()
+    assert "+ create_role r" in shown and "#1a7f37" in shown
+
+
+# --- the real Milvus 2.3.5 ------------------------------------------------------------------------------------
+
+REAL_POLICY = """\
+profile: milvus-2.4
+roles:
+  cfpolicy_reader:
+    grants:
+      - {object_type: Collection, object: books, privilege: Search}
+      - {object_type: Global, privilege: DescribeCollection}
+users:
+  cfpolicy_user:
+    roles: [cfpolicy_reader]
+    password_env: POLICY_TEST_PASSWORD
+"""
+
+
+@pytest.fixture
+def real_milvus(milvus_uri: str, quiet_pymilvus: None) -> Iterator[MilvusClient]:
+    client = MilvusClient(milvus_uri, token="root:Milvus")
+    yield client
+    for user in ("cfpolicy_user",):
+        if user in client.list_users():
+            for role in client.describe_user(user)["roles"]:
+                client.revoke_role(user, role)
+            client.drop_user(user)
+    if "cfpolicy_reader" in client.list_roles():
+        for grant in client.describe_role("cfpolicy_reader")["privileges"]:
+            client.revoke_privilege("cfpolicy_reader", grant["object_type"], grant["privilege"],
+                                    grant["object_name"], db_name=grant["db_name"])
+        client.drop_role("cfpolicy_reader")
+
+
+def test_on_the_real_milvus_apply_plan_drift_and_restore(
+    real_milvus: MilvusClient, milvus_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pymilvus = pytest.importorskip("pymilvus")
+    monkeypatch.setenv("POLICY_TEST_PASSWORD", "P@ssw0rd1")
+    rules = policy.loads(REAL_POLICY)
+    policy.apply(real_milvus, policy.plan(real_milvus, rules))
+    assert policy.plan(real_milvus, rules).steps == []
+    by_hand = pymilvus.MilvusClient(uri=milvus_uri, token="root:Milvus")
+    by_hand.revoke_privilege("cfpolicy_reader", "Collection", "Search", "books")
+    drift: List[str] = [str(step) for step in policy.plan(real_milvus, rules).steps]
+    assert drift == ["+ grant Search on Collection books in default to cfpolicy_reader"]
+    policy.apply(real_milvus, policy.plan(real_milvus, rules))
+    assert policy.plan(real_milvus, rules).steps == []
+    # The export of the live cluster plans no change against it either.
+    exported = policy.loads(policy.export(real_milvus, profile="milvus-2.4"))
+    assert policy.plan(real_milvus, exported).steps == []
+
+
+def test_the_schema_is_published_with_the_package() -> None:
+    schema = policy.schema()
+    assert schema["title"] == "milvus-rbac policy"
+    assert set(schema["properties"]) == {"profile", "privilege_groups", "roles", "users"}
+    assert set(schema["properties"]["profile"]["enum"]) == set(__import__("milvus_rbac")._core.PROFILES)
