@@ -351,7 +351,11 @@ def _summary(backup: Dict[str, Any]) -> str:
 
 def _export(s: _Session) -> None:
     backup = s.client.backup_rbac()
-    text = json.dumps(backup, indent=2) + "\n"
+    _write_output(s, json.dumps(backup, indent=2) + "\n", f"exported {_summary(backup)} to {s.args.file}")
+
+
+def _write_output(s: _Session, text: str, done: str) -> None:
+    """Write an export to standard output ('-') or to a new private file (``--force`` replaces one)."""
     if s.args.file == "-":
         s.stdout.write(text)
         return
@@ -361,7 +365,7 @@ def _export(s: _Session) -> None:
         raise UsageError(f"{s.args.file} exists; give --force to replace it") from None
     except OSError as error:
         raise UsageError(f"cannot write {s.args.file}: {error.strerror}") from None
-    s.done(f"exported {_summary(backup)} to {s.args.file}")
+    s.done(done)
 
 
 def _write_private(path: str, text: str, replace: bool) -> None:
@@ -429,16 +433,7 @@ def _policy_export(s: _Session) -> None:
     from milvus_rbac import policy
 
     text = policy.export(s.client, profile=s.args.profile)
-    if s.args.file == "-":
-        s.stdout.write(text)
-        return
-    try:
-        _write_private(s.args.file, text, replace=s.args.force)
-    except FileExistsError:
-        raise UsageError(f"{s.args.file} exists; give --force to replace it") from None
-    except OSError as error:
-        raise UsageError(f"cannot write {s.args.file}: {error.strerror}") from None
-    s.done(f"exported the registry's policy to {s.args.file}")
+    _write_output(s, text, f"exported the registry's policy to {s.args.file}")
 
 
 def _load_policy(path: str) -> Any:
