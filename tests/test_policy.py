@@ -294,3 +294,46 @@ def test_the_schema_is_published_with_the_package() -> None:
     assert schema["title"] == "milvus-rbac policy"
     assert set(schema["properties"]) == {"profile", "privilege_groups", "roles", "users"}
     assert set(schema["properties"]["profile"]["enum"]) == set(__import__("milvus_rbac")._core.PROFILES)
+
+
+EXPECTING = POLICY + """\
+expectations:
+  - {user: user_1, may: Search, collection: books}
+  - {user: user_1, may: Insert, collection: books}
+  - {user: user_2, may_not: Insert, collection: books}
+  - {role: reader, may_not: DropCollection, collection: books}
+  - {role: writer, may: Search, collection: books}
+  - {user: user_2, may: Search, collection: films, database: db1}
+"""
+
+
+def test_expectations_are_checked_without_a_server(tmp_path: Path) -> None:
+    path = tmp_path / "expecting.yaml"
+    path.write_text(EXPECTING)
+    failures = policy.test(policy.load(str(path)))
+    assert [str(expectation) for expectation, _ in failures] == [
+        "a holder of role writer may Search on Collection books in default"]
+    assert failures[0][0].where.line == 27
+    with pytest.raises(AssertionError, match=r"expecting.yaml:27:5: expected: a holder of role writer may Search"):
+        policy.assert_expectations(str(path))
+    done = subprocess.run([*FAST, "policy", "test", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == "5 of 6 expectations hold"
+    path.write_text(EXPECTING.replace("  - {role: writer, may: Search, collection: books}\n", ""))
+    policy.assert_expectations(str(path))
+    done = subprocess.run([*FAST, "policy", "test", str(path)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "5 of 5 expectations hold\n")
+
+
+@pytest.mark.parametrize(
+    "entry,error",
+    [
+        ("{user: ghost, may: Search}", "an expectation of user ghost, which the policy does not declare"),
+        ("{role: r, may: Search, may_not: Query}", "an expectation says may or may_not"),
+        ("{may: Search}", "an expectation names a user or a role"),
+        ("{role: r, may: Search, collection: b, object: c}", "an expectation takes collection, or object_type"),
+    ],
+)
+def test_bad_expectations_are_placed(entry: str, error: str) -> None:
+    with pytest.raises(policy.PolicyError, match=f"^<policy>:4:5: {error}"):
+        policy.loads(f"roles:\n  r: {{}}\nexpectations:\n  - {entry}\n")

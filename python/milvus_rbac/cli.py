@@ -436,6 +436,24 @@ def _policy_export(s: _Session) -> None:
     _write_output(s, text, f"exported the registry's policy to {s.args.file}")
 
 
+def _policy_test(args: argparse.Namespace, stdout: TextIO) -> int:
+    """``policy test FILE``: the expectations, checked on an in-memory registry built from the file (no registry,
+    no credentials)."""
+    from milvus_rbac import policy
+
+    rules = _load_policy(args.file)
+    failures = policy.test(rules)
+    if args.json:
+        print(json.dumps([{"expectation": str(e), "where": str(e.where), "explanation": x} for e, x in failures],
+                         indent=2), file=stdout)
+    else:
+        for expectation, explanation in failures:
+            print(printable(policy.describe_failure(expectation, explanation)), file=stdout)
+        held = len(rules.expectations) - len(failures)
+        print(f"{held} of {len(rules.expectations)} expectations hold", file=stdout)
+    return 1 if failures else 0
+
+
 def _load_policy(path: str) -> Any:
     from milvus_rbac import policy
 
@@ -634,6 +652,10 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("file", metavar="FILE")
         command.add_argument("--prune", action="store_true",
                              help="also remove what FILE does not mention (never root, admin or public)")
+    tested = policy_commands.add_parser(
+        "test", help="check FILE's expectations on an in-memory registry built from it (no registry needed)")
+    tested.add_argument("file", metavar="FILE")
+    tested.add_argument("--json", action="store_true", help="the failures as JSON")
     exported = leaf(policy_commands, "export", _policy_export,
                     "write the registry's state as a policy file, mode 0600 ('-': stdout)")
     exported.add_argument("file", metavar="FILE")
@@ -703,6 +725,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "policy" and args.subcommand == "test":
+        try:
+            return _policy_test(args, sys.stdout)
+        except UsageError as error:
+            parser.error(str(error))
+        except MilvusException as error:
+            _error(error, args.json)
+            return 1
     if args.command == "serve":
         try:
             return _serve(args)

@@ -37,7 +37,8 @@ import yaml
 from milvus_rbac._core import MilvusClient
 from milvus_rbac.exceptions import MilvusException
 
-__all__ = ["Policy", "PolicyError", "Plan", "Step", "ApplyError", "load", "loads", "plan", "apply", "export"]
+__all__ = ["Policy", "PolicyError", "Plan", "Step", "ApplyError", "Expectation", "load", "loads", "plan", "apply",
+           "export", "test", "assert_expectations", "describe_failure"]
 
 #: Never dropped, whatever a policy says.
 BUILT_IN_USERS = frozenset({"root"})
@@ -82,6 +83,26 @@ class RoleSpec:
     where: Where
 
 
+@dataclasses.dataclass(frozen=True)
+class Expectation:
+    """What a user (or any holder of a role) may or may not do, written beside the policy: ``{user: user_1, may:
+    Search, collection: books}``, ``{role: reader, may_not: DropCollection, object_type: Global}``."""
+
+    user: Optional[str]
+    role: Optional[str]
+    allowed: bool
+    privilege: str
+    object_type: str
+    object_name: str
+    db_name: str
+    where: Where
+
+    def __str__(self) -> str:
+        who = self.user if self.user is not None else f"a holder of role {self.role}"
+        verb = "may" if self.allowed else "may not"
+        return f"{who} {verb} {self.privilege} on {self.object_type} {self.object_name} in {self.db_name}"
+
+
 @dataclasses.dataclass
 class Policy:
     """A loaded, checked policy: its groups, roles and users in registry form (see :func:`load`)."""
@@ -94,6 +115,8 @@ class Policy:
     #: Every privilege group the profile knows, built-in and the policy's: grants of these go through
     #: grant_privilege_v2, as Milvus takes groups only there.
     group_names: FrozenSet[str] = frozenset()
+    #: The file's ``expectations``, checked by :func:`test`.
+    expectations: List[Expectation] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +194,7 @@ def loads(text: str, source: str = "<policy>") -> Policy:
     reader = _Reader(source)
     if root is None:
         root = yaml.MappingNode("tag:yaml.org,2002:map", [])
-    top = reader.mapping(root, {"profile", "privilege_groups", "roles", "users"}, "a policy")
+    top = reader.mapping(root, {"profile", "privilege_groups", "roles", "users", "expectations"}, "a policy")
     profile = reader.text(top["profile"], "profile") if "profile" in top else DEFAULT_PROFILE
     group_nodes = reader.mapping(top["privilege_groups"], None, "privilege_groups") if "privilege_groups" in top else {}
     role_nodes = reader.mapping(top["roles"], None, "roles") if "roles" in top else {}
@@ -184,7 +207,18 @@ def loads(text: str, source: str = "<policy>") -> Policy:
         for role, where in spec.roles:
             if role not in roles and role not in BUILT_IN_ROLES:
                 raise PolicyError(f"{where}: user {name} is granted role {role}, which the policy does not declare")
-    return _checked(source, profile, groups, roles, users, {n: reader.where(node) for n, node in group_nodes.items()})
+    expectations = [reader.expectation(node) for node in
+                    (reader.sequence(top["expectations"], "expectations") if "expectations" in top else [])]
+    for expectation in expectations:
+        if expectation.user is not None and expectation.user not in users and expectation.user != "root":
+            raise PolicyError(f"{expectation.where}: an expectation of user {expectation.user}, which the policy "
+                              "does not declare")
+        if expectation.role is not None and expectation.role not in roles and expectation.role not in BUILT_IN_ROLES:
+            raise PolicyError(f"{expectation.where}: an expectation of role {expectation.role}, which the policy "
+                              "does not declare")
+    checked = _checked(source, profile, groups, roles, users, {n: reader.where(node) for n, node in group_nodes.items()})
+    checked.expectations = expectations
+    return checked
 
 
 class _Reader:
@@ -244,6 +278,23 @@ class _Reader:
                 grants.append((args, True, self.where(grant)))
         description = self.text(fields["description"], "a description") if "description" in fields else None
         return RoleSpec(description, grants, self.where(node))
+
+    def expectation(self, node: yaml.Node) -> Expectation:
+        keys = {"user", "role", "may", "may_not", "object_type", "object", "collection", "database"}
+        entry = {key: self.text(value, key) for key, value in self.mapping(node, keys, "an expectation").items()}
+        if ("user" in entry) == ("role" in entry):
+            raise self.fail(node, "an expectation names a user or a role")
+        if ("may" in entry) == ("may_not" in entry):
+            raise self.fail(node, "an expectation says may or may_not")
+        if "collection" in entry and ("object_type" in entry or "object" in entry):
+            raise self.fail(node, "an expectation takes collection, or object_type with object")
+        object_type = "Collection" if "collection" in entry else entry.get("object_type", "Global")
+        return Expectation(
+            user=entry.get("user"), role=entry.get("role"), allowed="may" in entry,
+            privilege=entry.get("may", entry.get("may_not", "")), object_type=object_type,
+            object_name=entry.get("collection", entry.get("object", "*")), db_name=entry.get("database", "default"),
+            where=self.where(node),
+        )
 
     def user(self, name: str, node: yaml.Node) -> UserSpec:
         fields = self.mapping(node, {"description", "roles", "password_env", "password_file"}, f"user {name}")
@@ -414,6 +465,10 @@ def plan(client: MilvusClient, policy: Policy, prune: bool = False) -> Plan:
     before the grants that name them, users before their roles; then (only with ``prune``) revokes before drops.
     Nothing the policy does not mention is removed unless ``prune``, and never ``root``, ``admin`` or
     ``public``."""
+    return _plan(client, policy, prune, _password)
+
+
+def _plan(client: MilvusClient, policy: Policy, prune: bool, password_of: Callable[[str, UserSpec], str]) -> Plan:
     live = _state(client)
     groups = policy.group_names | frozenset(live.groups)
     adds: List[Step] = []
@@ -447,7 +502,7 @@ def plan(client: MilvusClient, policy: Policy, prune: bool = False) -> Plan:
     for name, spec in policy.users.items():
         wanted = frozenset(role for role, _ in spec.roles)
         if name not in live.users:
-            args: Dict[str, Any] = {"user_name": name, "password": _password(name, spec)}
+            args: Dict[str, Any] = {"user_name": name, "password": password_of(name, spec)}
             if spec.description is not None:
                 args["description"] = spec.description
             adds.append(Step("create_user", args, f"create_user {name}", "+"))
@@ -492,6 +547,57 @@ def apply(client: MilvusClient, changes: Plan) -> None:
         except MilvusException as error:
             raise ApplyError(done, step, error) from error
         done.append(step)
+
+
+# --- expectations --------------------------------------------------------------------------------------------
+
+
+#: The password of the users of the registry an expectation check builds (nobody logs in to it).
+_CHECK_PASSWORD = "Expectation-check-1"
+
+
+def test(policy: Policy) -> List[Tuple[Expectation, Dict[str, Any]]]:
+    """Check the policy's expectations on an in-memory registry built from it, with ``check_privilege``: each
+    one that does not hold, with ``explain_privilege``'s account of the decision. No server is needed."""
+    failures = []
+    with MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=policy.profile,
+                      max_users=None, max_roles=None) as built:
+        apply(built, _plan(built, policy, False, lambda name, spec: _CHECK_PASSWORD))
+        for expectation in policy.expectations:
+            user = expectation.user
+            if user is None:
+                # A fresh user holding only the role stands for any holder of it.
+                user = f"expect_{expectation.role}"
+                if user not in built.list_users():
+                    built.create_user(user, _CHECK_PASSWORD)
+                    if expectation.role != "public":
+                        built.grant_role(user, expectation.role)
+            explanation = built.explain_privilege(user, expectation.privilege, expectation.object_type,
+                                                  expectation.object_name, expectation.db_name)
+            if bool(explanation["allowed"]) != expectation.allowed:
+                failures.append((expectation, explanation))
+    return failures
+
+
+def assert_expectations(path: str) -> None:
+    """For a test suite: load the policy at ``path`` and fail (``AssertionError``) with every expectation that
+    does not hold, each with its place and ``explain_privilege``'s account.
+
+    >>> assert_expectations  # doctest: +ELLIPSIS
+    <function assert_expectations at ...>
+    """
+    failures = test(load(path))
+    if failures:
+        raise AssertionError("\n".join(describe_failure(expectation, explanation)
+                                        for expectation, explanation in failures))
+
+
+def describe_failure(expectation: Expectation, explanation: Dict[str, Any]) -> str:
+    """One failed expectation, where it is written, and why the registry decided otherwise."""
+    decided = "allowed" if explanation["allowed"] else "denied"
+    detail = ", ".join(f"{key}={explanation[key]!r}" for key in ("reason", "role", "grant", "group")
+                       if explanation.get(key) is not None)
+    return f"{expectation.where}: expected: {expectation}; but {decided} ({detail})"
 
 
 # --- exporting -----------------------------------------------------------------------------------------------
