@@ -287,6 +287,16 @@ def test_on_the_real_milvus_apply_plan_drift_and_restore(
     # The export of the live cluster plans no change against it either.
     exported = policy.loads(policy.export(real_milvus, profile="milvus-2.4"))
     assert policy.plan(real_milvus, exported).steps == []
+    # check/explain against the real server: its roles and grants, our rules.
+    allowed = policy.explain_live(real_milvus, "cfpolicy_user", "Search", "Collection", "books")
+    assert (allowed["allowed"], allowed["role"]) == (True, "cfpolicy_reader")
+    assert not policy.explain_live(real_milvus, "cfpolicy_user", "Insert", "Collection", "books")["allowed"]
+    env = dict(os.environ, MILVUS_RBAC_TOKEN="root:Milvus")
+    checked = subprocess.run([*FAST, "--uri", milvus_uri, "--json", "check", "cfpolicy_user", "Search",
+                              "--object-type", "Collection", "--object", "books"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert checked.returncode == 0, checked.stderr
+    assert '"allowed": true' in checked.stdout
 
 
 def test_the_schema_is_published_with_the_package() -> None:
@@ -337,3 +347,23 @@ def test_expectations_are_checked_without_a_server(tmp_path: Path) -> None:
 def test_bad_expectations_are_placed(entry: str, error: str) -> None:
     with pytest.raises(policy.PolicyError, match=f"^<policy>:4:5: {error}"):
         policy.loads(f"roles:\n  r: {{}}\nexpectations:\n  - {entry}\n")
+
+
+def test_check_against_a_server_that_cannot_explain_uses_its_live_grants(
+    server_factory: ServerFactory,  # noqa: F811
+) -> None:
+    """Over gRPC there is no ExplainPrivilege (a real Milvus has none): the CLI's check reads the server's roles and
+    grants and decides with our rules."""
+    served = server_factory("--profile", "milvus-2.5")
+    client = MilvusClient(served.url, token="root:Milvus")
+    client.create_user("u", "P@ssw0rd1")
+    client.create_role("r")
+    client.grant_role("u", "r")
+    client.grant_privilege("r", "Collection", "Search", "books")
+    decided = policy.explain_live(client, "u", "Search", "Collection", "books", profile="milvus-2.5")
+    assert (decided["allowed"], decided["reason"], decided["role"]) == (True, "grant", "r")
+    env = dict(os.environ, MILVUS_RBAC_TOKEN="root:Milvus")
+    denied = subprocess.run([*FAST, "--uri", served.url, "check", "u", "Insert", "--object-type", "Collection",
+                             "--object", "books"], capture_output=True, text=True, env=env, timeout=60)
+    assert (denied.returncode, denied.stdout) == (0, "denied: no role of u grants Insert on Collection books in "
+                                                     "database default\n")

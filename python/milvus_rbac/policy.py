@@ -38,7 +38,7 @@ from milvus_rbac._core import MilvusClient
 from milvus_rbac.exceptions import MilvusException
 
 __all__ = ["Policy", "PolicyError", "Plan", "Step", "ApplyError", "Expectation", "load", "loads", "plan", "apply",
-           "export", "test", "assert_expectations", "describe_failure"]
+           "export", "test", "assert_expectations", "describe_failure", "explain_live"]
 
 #: Never dropped, whatever a policy says.
 BUILT_IN_USERS = frozenset({"root"})
@@ -598,6 +598,18 @@ def describe_failure(expectation: Expectation, explanation: Dict[str, Any]) -> s
     detail = ", ".join(f"{key}={explanation[key]!r}" for key in ("reason", "role", "grant", "group")
                        if explanation.get(key) is not None)
     return f"{expectation.where}: expected: {expectation}; but {decided} ({detail})"
+
+
+def explain_live(client: MilvusClient, user_name: str, privilege: str, object_type: str = "Global",
+                 object_name: str = "*", db_name: str = "default", profile: str = "milvus-2.4") -> Dict[str, Any]:
+    """``explain_privilege`` for a registry that cannot answer it (a real Milvus): its users, roles, grants and
+    groups are read through the client, copied into an in-memory registry of ``profile``, and the decision is made
+    there with milvus-rbac's rules."""
+    live = loads(export(client, profile=profile), source=f"the live state of {client!r}")
+    with MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=profile,
+                      max_users=None, max_roles=None) as built:
+        apply(built, _plan(built, live, False, lambda name, spec: _CHECK_PASSWORD))
+        return built.explain_privilege(user_name, privilege, object_type, object_name, db_name)
 
 
 # --- exporting -----------------------------------------------------------------------------------------------
