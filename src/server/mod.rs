@@ -260,25 +260,19 @@ fn run(
         .unwrap_or(DEFAULT_DATABASE)
         .to_string();
     // One look at the registry's state for the whole request (see `Store::within_call`).
-    let mut answered = None;
-    let scope = shared.registry.within_call(|| {
-        answered = Some(answer_request(
-            shared,
-            spec,
-            &credentials,
-            &header_db,
-            peer,
-            bytes,
-        ));
-        Ok(())
-    });
-    let outcome = match (answered, scope) {
-        (Some(outcome), _) => outcome,
-        (None, Err(err)) => Err(Failure::Registry(err)),
-        (None, Ok(())) => Err(Failure::Registry(RbacError::Storage {
-            message: "internal error: a request was not answered".into(),
-        })),
-    };
+    let outcome = shared
+        .registry
+        .within_call(|| {
+            Ok(answer_request(
+                shared,
+                spec,
+                &credentials,
+                &header_db,
+                peer,
+                bytes,
+            ))
+        })
+        .unwrap_or_else(|err| Err(Failure::Registry(err)));
     match outcome {
         Ok((answer, user)) => {
             let mut envelope = json!({ "code": 0, "data": answer.data });

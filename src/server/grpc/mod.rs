@@ -18,7 +18,6 @@ use tonic::metadata::MetadataMap;
 
 use super::{LogLevel, Peer, Shared};
 use crate::caller::Credentials;
-use crate::error::RbacError;
 use crate::model::DEFAULT_DATABASE;
 use crate::wire::grpc::RawCodec;
 
@@ -75,27 +74,14 @@ impl tonic::server::UnaryService<Bytes> for Call {
                 let (shared, rpc) = (Arc::clone(&shared), rpc.clone());
                 tokio::task::spawn_blocking(move || {
                     // One look at the registry's state for both (see `Store::within_call`).
-                    let mut answered = None;
-                    let scope = shared.registry.within_call(|| {
+                    let answered = shared.registry.within_call(|| {
                         let authenticated = shared.authenticate(&credentials, &db, peer);
-                        answered = Some(rpcs::answer(&shared.registry, &rpc, authenticated, &body));
-                        Ok(())
+                        Ok(rpcs::answer(&shared.registry, &rpc, authenticated, &body))
                     });
-                    match (answered, scope) {
-                        (Some(answered), _) => answered,
-                        // The registry's state could not be read (etcd unreachable): answered as any
-                        // failure to authenticate against it is.
-                        (None, scope) => rpcs::answer(
-                            &shared.registry,
-                            &rpc,
-                            scope.and_then(|()| {
-                                Err(RbacError::Storage {
-                                    message: "internal error: a request was not answered".into(),
-                                })
-                            }),
-                            &body,
-                        ),
-                    }
+                    // The registry's state could not be read (etcd unreachable): answered as any failure
+                    // to authenticate against it is.
+                    answered
+                        .unwrap_or_else(|err| rpcs::answer(&shared.registry, &rpc, Err(err), &body))
                 })
             };
             let outcome = work

@@ -48,7 +48,8 @@ use keys::Head;
 use pb::compare::{CompareResult, CompareTarget, TargetUnion};
 use pb::request_op::Request as Op;
 use pb::{
-    Compare, DeleteRangeRequest, LeaseGrantRequest, PutRequest, RangeRequest, RequestOp, TxnRequest,
+    Compare, DeleteRangeRequest, LeaseGrantRequest, PutRequest, RangeRequest, RangeResponse,
+    RequestOp, TxnRequest,
 };
 
 /// etcd refuses a transaction of more operations than this by default (`--max-txn-ops`).
@@ -174,12 +175,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn random_byte() -> Result<u8> {
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).map_err(|err| RbacError::Storage {
-        message: format!("no randomness: {err}"),
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|err| RbacError::Storage {
+        message: format!("no randomness for etcd transactions: {err}"),
     })?;
-    Ok(byte[0])
+    Ok(bytes)
 }
 
 thread_local! {
@@ -210,11 +211,10 @@ fn repin(id: usize, cached: &Arc<Cached>) {
 
 /// A random identifier (generations, transactions, turns).
 fn random_id() -> Result<String> {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(|err| RbacError::Storage {
-        message: format!("no randomness for an etcd transaction id: {err}"),
-    })?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(random_bytes::<12>()?
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 fn put(key: Vec<u8>, value: Vec<u8>) -> RequestOp {
@@ -234,6 +234,17 @@ fn delete(key: Vec<u8>, range_end: Vec<u8>) -> RequestOp {
             range_end,
             ..DeleteRangeRequest::default()
         })),
+    }
+}
+
+/// The condition that `key` does not exist (a missing key's create revision is 0).
+fn absent(key: Vec<u8>) -> Compare {
+    Compare {
+        result: CompareResult::Equal as i32,
+        target: CompareTarget::Create as i32,
+        key,
+        target_union: Some(TargetUnion::CreateRevision(0)),
+        ..Compare::default()
     }
 }
 
@@ -287,6 +298,14 @@ impl EtcdStore {
         Ok(())
     }
 
+    /// One key as it is now (a linearizable read): the answer, whose `kvs` holds it if it exists.
+    fn get(&self, key: Vec<u8>) -> std::result::Result<RangeResponse, CallError> {
+        self.client.range(&RangeRequest {
+            key,
+            ..RangeRequest::default()
+        })
+    }
+
     fn failure(&self, err: CallError) -> RbacError {
         err.into_storage(&self.client.shown)
     }
@@ -310,11 +329,7 @@ impl EtcdStore {
         let mut compacted = 0;
         loop {
             let answer = self
-                .client
-                .range(&RangeRequest {
-                    key: keys::head_key(&self.prefix),
-                    ..RangeRequest::default()
-                })
+                .get(keys::head_key(&self.prefix))
                 .map_err(|err| self.failure(err))?;
             let head_kv = answer.kvs.first();
             let head_revision = head_kv.map_or(0, |kv| kv.mod_revision);
@@ -506,13 +521,7 @@ impl EtcdStore {
                     ..Compare::default()
                 }
             }
-            None => Compare {
-                result: CompareResult::Equal as i32,
-                target: CompareTarget::Create as i32,
-                key: turn_key,
-                target_union: Some(TargetUnion::CreateRevision(0)),
-                ..Compare::default()
-            },
+            None => absent(turn_key),
         };
         let request = TxnRequest {
             compare: vec![
@@ -557,10 +566,7 @@ impl EtcdStore {
     /// `head`'s revision if it is the one `head` (a commit's) wrote: a send whose answer was lost, or an
     /// earlier send of the same request, applied it.
     fn committed(&self, head: &Head) -> std::result::Result<Option<i64>, CallError> {
-        let answer = self.client.range(&RangeRequest {
-            key: keys::head_key(&self.prefix),
-            ..RangeRequest::default()
-        })?;
+        let answer = self.get(keys::head_key(&self.prefix))?;
         Ok(answer.kvs.first().and_then(|kv| {
             let now = Head::decode(&kv.value).ok()?;
             (now.transaction == head.transaction).then_some(kv.mod_revision)
@@ -583,13 +589,7 @@ impl EtcdStore {
         let taken = self
             .client
             .txn(&TxnRequest {
-                compare: vec![Compare {
-                    result: CompareResult::Equal as i32,
-                    target: CompareTarget::Create as i32,
-                    key: turn_key.clone(),
-                    target_union: Some(TargetUnion::CreateRevision(0)),
-                    ..Compare::default()
-                }],
+                compare: vec![absent(turn_key.clone())],
                 success: vec![RequestOp {
                     request: Some(Op::RequestPut(PutRequest {
                         key: turn_key,
@@ -607,11 +607,7 @@ impl EtcdStore {
     /// Whether the turn is still `id` (it ends when its lease does).
     fn holds_turn(&self, id: &str) -> Result<bool> {
         let answer = self
-            .client
-            .range(&RangeRequest {
-                key: keys::turn_key(&self.prefix),
-                ..RangeRequest::default()
-            })
+            .get(keys::turn_key(&self.prefix))
             .map_err(|err| self.failure(err))?;
         Ok(answer
             .kvs
@@ -732,7 +728,9 @@ impl Store for EtcdStore {
                         }
                     }
                     // Someone else's turn, or a race lost: give the winner a moment.
-                    std::thread::sleep(Duration::from_millis(1 + u64::from(random_byte()? % 4)));
+                    std::thread::sleep(Duration::from_millis(
+                        1 + u64::from(random_bytes::<1>()?[0] % 4),
+                    ));
                 }
             }
         }
