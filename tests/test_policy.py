@@ -136,6 +136,7 @@ def test_a_second_apply_changes_nothing_and_a_failure_says_what_ran(policy_file:
         ("roles:\n  r:\n    grants:\n      - {collection: books}\n", "<policy>:4:9: a grant needs a privilege"),
         ("roles: [r\n", "<policy>:2:1: not YAML"),
         ("users:\n  u: {password_env: A, password_file: b}\n", "<policy>:2:6: user u takes password_env or password_file"),
+        ("roles: " + "[" * 100_000 + "]" * 100_000, "<policy>: nested too deeply to be a policy"),
         ("profile: milvus-2.4\nprivilege_groups:\n  g: [Query]\n", "<policy>:3:6: privilege group g: create_privilege_group is not available in profile milvus-2.4"),
     ],
 )

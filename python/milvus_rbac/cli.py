@@ -412,27 +412,29 @@ def _import(s: _Session) -> None:
     s.done(f"imported {_summary(backup)} from {s.args.file}")
 
 
-def _policy_plan(s: _Session) -> Optional[int]:
+def _planned(s: _Session) -> Any:
+    """The plan of FILE's policy against the registry (imported here: the other commands need no YAML)."""
     from milvus_rbac import policy
 
-    changes = policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+    return policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+
+
+def _policy_plan(s: _Session) -> None:
+    changes = _planned(s)
     s.emit(changes.to_json(), lambda: str(changes))
-    return None
 
 
-def _policy_apply(s: _Session) -> Optional[int]:
+def _policy_apply(s: _Session) -> None:
     from milvus_rbac import policy
 
-    changes = policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+    changes = _planned(s)
     policy.apply(s.client, changes)
-    s.emit(changes.to_json(), lambda: f"{changes}\napplied {len(changes.steps)} changes" if changes.steps else "no changes")
-    return None
+    s.emit(changes.to_json(),
+           lambda: f"{changes}\napplied {len(changes.steps)} changes" if changes.steps else "no changes")
 
 
 def _policy_drift(s: _Session) -> Optional[int]:
-    from milvus_rbac import policy
-
-    changes = policy.plan(s.client, _load_policy(s.args.file), prune=s.args.prune)
+    changes = _planned(s)
     s.emit(changes.to_json(), lambda: f"drift: the registry differs from {s.args.file}:\n{changes}"
            if changes.steps else f"no drift from {s.args.file}")
     return 1 if changes.steps else None

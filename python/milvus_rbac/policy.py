@@ -68,6 +68,9 @@ class Where:
 
 @dataclasses.dataclass
 class UserSpec:
+    """A user as the policy file declares it: its description and roles (with their places), and where its
+    password comes from when it has to be created."""
+
     description: Optional[str]
     roles: List[Tuple[str, Where]]
     password_env: Optional[str]
@@ -77,6 +80,8 @@ class UserSpec:
 
 @dataclasses.dataclass
 class RoleSpec:
+    """A role as the policy file declares it, before its grants are put in the registry's form."""
+
     description: Optional[str]
     # (how to grant: the keyword arguments of grant_privilege or grant_privilege_v2, which one, where)
     grants: List[Tuple[Dict[str, str], bool, Where]]
@@ -191,6 +196,9 @@ def loads(text: str, source: str = "<policy>") -> Policy:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise PolicyError(f"{where}: not YAML: {getattr(error, 'problem', error)}") from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively; a policy nests four levels at most.
+        raise PolicyError(f"{source}: nested too deeply to be a policy") from None
     reader = _Reader(source)
     if root is None:
         root = yaml.MappingNode("tag:yaml.org,2002:map", [])
