@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 use crate::caller::{Caller, Credentials};
-use crate::ops::{args, ArgKind, OpSpec, Reply, Request, Secret, Value, OPERATIONS};
+use crate::ops::{args, ArgKind, OpSpec, Reply, ReplyKind, Request, Secret, Value, OPERATIONS};
 use crate::password::HashStrength;
 use crate::profile::{Profile, ProfileName, DOCS, MILVUS_24, MILVUS_25, MILVUS_26};
 use crate::registry::Registry;
@@ -265,6 +265,12 @@ fn value(kind: ArgKind) -> BoxedStrategy<Value> {
         ArgKind::Timeout => Just(Value::Seconds(None)).boxed(),
         // Backups are checked by round trips (`Step::BackupAndRestore`).
         ArgKind::Backup => Just(Value::Backup(Box::default())).boxed(),
+        ArgKind::UserFilter => prop::option::of(user())
+            .prop_map(Value::OptionalText)
+            .boxed(),
+        ArgKind::Since => prop::option::of(0.0..2e9f64)
+            .prop_map(Value::Seconds)
+            .boxed(),
     }
 }
 
@@ -382,6 +388,22 @@ impl Reads<'_> {
             other => Err(TestCaseError::fail(format!("a backup answered {other:?}"))),
         }
     }
+
+    /// How many records the audit trail has had, checked intact.
+    fn trail_length(&self) -> Result<u64, TestCaseError> {
+        match self
+            .run(Request::VerifyAudit(args::VerifyAudit { timeout: None }))
+            .map_err(fail)?
+        {
+            Reply::AuditCheck(check) => {
+                prop_assert_eq!(check.problem, None);
+                Ok(check.last)
+            }
+            other => Err(TestCaseError::fail(format!(
+                "verify_audit answered {other:?}"
+            ))),
+        }
+    }
 }
 
 fn check_invariants(reads: &Reads<'_>) -> Result<(), TestCaseError> {
@@ -490,7 +512,23 @@ fn run_sequence(profile: ProfileName, steps: &[Step]) -> Result<(), TestCaseErro
             Step::Execute(request) => request,
         };
         let before = reads.users()?;
-        match registry.execute(&root, request) {
+        let trail_before = reads.trail_length()?;
+        let outcome = registry.execute(&root, request);
+        // Every change and every refused change leaves one record; so does a failed credential; reads and
+        // operations the profile lacks leave none.
+        let recorded = match &outcome {
+            Err(RbacError::Unsupported { .. }) => false,
+            Err(RbacError::Authentication { .. }) => true,
+            _ => request.spec().returns == ReplyKind::Done,
+        };
+        prop_assert_eq!(
+            reads.trail_length()?,
+            trail_before + u64::from(recorded),
+            "{:?}: {:?}",
+            request,
+            outcome.as_ref().err()
+        );
+        match outcome {
             Ok(_) => {
                 if let Request::CreateUser(created) = request {
                     // A new user starts with no roles: nothing was left behind by an earlier user of that name.

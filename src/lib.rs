@@ -8,6 +8,7 @@
 //! The public API is what a Rust program needs to run a registry: open one, authenticate, execute
 //! requests, read replies and errors.
 
+pub mod audit;
 mod authz;
 mod caller;
 mod catalog;

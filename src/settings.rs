@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::audit::DEFAULT_RETENTION;
 use crate::error::{RbacError, Result};
 use crate::password::HashStrength;
 use crate::profile::ProfileName;
@@ -41,6 +42,7 @@ setting_names! {
     AuthorizationEnabled = "authorization_enabled",
     RootShouldBindRole = "root_should_bind_role",
     PasswordHash = "password_hash",
+    AuditRetention = "audit_retention",
 }
 
 impl fmt::Display for SettingName {
@@ -66,6 +68,8 @@ pub struct RegistryOptions {
     /// configuration (so root can be given a role first, then bound to it).
     pub root_should_bind_role: Option<bool>,
     pub password_hash: Option<HashStrength>,
+    /// How many audit records the registry keeps (the newest).
+    pub audit_retention: Option<u64>,
 }
 
 /// The settings of an open registry.
@@ -80,6 +84,8 @@ pub struct Settings {
     pub max_roles: Limit,
     pub authorization_enabled: bool,
     pub password_hash: HashStrength,
+    /// How many audit records the registry keeps: the oldest go as new ones come.
+    pub audit_retention: u64,
 }
 
 /// Milvus's `common.security.defaultRootPassword`.
@@ -147,7 +153,14 @@ impl Settings {
             max_roles: options.max_roles.unwrap_or(Some(10)),
             authorization_enabled: options.authorization_enabled.unwrap_or(true),
             password_hash: options.password_hash.unwrap_or(HashStrength::Strong),
+            audit_retention: options.audit_retention.unwrap_or(DEFAULT_RETENTION),
         };
+        if settings.audit_retention == 0 {
+            return Err(param(format!(
+                "`{}` must be at least 1: every change is recorded",
+                SettingName::AuditRetention
+            )));
+        }
         if settings.max_users == Some(0) {
             return Err(param(format!(
                 "`{}` must be at least 1: root counts as a user",
@@ -189,6 +202,10 @@ impl Settings {
             stored_flag(self.authorization_enabled),
         )?;
         set(SettingName::PasswordHash, self.password_hash.as_str())?;
+        set(
+            SettingName::AuditRetention,
+            &self.audit_retention.to_string(),
+        )?;
         for user in &self.super_users {
             tx.add_super_user(user)?;
         }
@@ -210,6 +227,13 @@ impl Settings {
             password_hash: stored(tx, SettingName::PasswordHash, |text| {
                 HashStrength::from_str(text).ok()
             })?,
+            // A registry made before the audit trail keeps the default.
+            audit_retention: match tx.setting(SettingName::AuditRetention.as_str())? {
+                None => DEFAULT_RETENTION,
+                Some(text) => text
+                    .parse()
+                    .map_err(|_| unreadable(SettingName::AuditRetention))?,
+            },
         }))
     }
 
@@ -275,6 +299,16 @@ impl Settings {
                 SettingName::PasswordHash,
                 format!("{:?}", self.password_hash.as_str()),
                 format!("{:?}", strength.as_str()),
+            ));
+        }
+        if let Some(kept) = options
+            .audit_retention
+            .filter(|kept| *kept != self.audit_retention)
+        {
+            return Err(mismatch(
+                SettingName::AuditRetention,
+                self.audit_retention.to_string(),
+                kept.to_string(),
             ));
         }
         Ok(())

@@ -1,7 +1,8 @@
 """Crash durability (issue 5, point 1): a writer process is killed with SIGKILL at random moments while it
 performs a stream of acknowledged operations on a file registry. After each kill the file is reopened and must
 hold exactly the acknowledged operations, plus at most the one that was in flight (entirely or not at all),
-with `PRAGMA integrity_check` ok.
+with `PRAGMA integrity_check` ok, and its audit trail exactly their records (issue 16: a change and its record
+commit together).
 
 The stream and its model are in crash_workload.py. Each operation is acknowledged on the writer's stdout after
 the call returned, so an acknowledged operation is one a user was told had happened.
@@ -81,6 +82,17 @@ def initial_state(tmp: Path) -> work.State:
     return work.State(users={"root": work.ROOT_PW}, roles=set(roles), members=set(members), grants=set(grants))
 
 
+#: The stream's operations that change the registry (the others are reads, which leave no record).
+CHANGES = {work.operation(i)[0] for i in range(3 * work.STEPS)} - {"list_users", "list_roles"}
+
+
+def recorded_changes(db: Path) -> List[str]:
+    """The operations of the trail's successful changes, oldest first, after checking the trail is intact."""
+    with MilvusClient(str(db), token="root:Milvus") as reader:
+        assert reader.verify_audit()["problem"] is None
+        return [r["operation"] for r in reader.audit() if r["result"] == "ok" and r["operation"] in CHANGES]
+
+
 def test_acknowledged_operations_survive_sigkill(tmp_path):
     kills = env_int("RBAC_CRASH_KILLS", 24)
     rng = random.Random(env_int("RBAC_CRASH_SEED", 20260))
@@ -129,6 +141,9 @@ def test_acknowledged_operations_survive_sigkill(tmp_path):
                 f"the registry holds neither state:\nactual   {actual}\nexpected {without.tables()}\n"
                 f"or       {with_next.tables()}"
             )
+        # The audit trail holds one record per change the file holds, in order: the in-flight change and its record
+        # landed together or not at all.
+        assert recorded_changes(db) == [work.operation(i)[0] for i in range(done) if work.operation(i)[0] in CHANGES]
     # The stream went somewhere: through several blocks, including their drops.
     assert done >= 3 * work.STEPS, done
     # Last, a clean run to the end of the next block finishes normally on the same file.

@@ -295,6 +295,9 @@ OPS = [
         lambda root, _: group(root, "g_held") == (), groups=True,
     ),
     global_op("backup_rbac", "BackupRBAC", lambda c: c.backup_rbac(), "RestoreRBAC"),
+    # Reading the audit trail takes the backup's privilege (our choice: Milvus has no audit trail).
+    global_op("audit", "BackupRBAC", lambda c: c.audit(), "RestoreRBAC"),
+    global_op("verify_audit", "BackupRBAC", lambda c: c.verify_audit(), "RestoreRBAC"),
     global_op(
         "restore_rbac", "RestoreRBAC", lambda c: c.restore_rbac(BACKUP), "BackupRBAC",
         lambda root, _: "r_restored" in root.list_roles(),

@@ -116,7 +116,12 @@ def test_no_password_in_the_database_or_its_wal(tmp_path):
     with closing(sqlite3.connect(db)) as conn:
         hashes = [h for (h,) in conn.execute("SELECT password_hash FROM users")]
         values = [str(v) for table, in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                  for row in conn.execute(f'SELECT * FROM "{table}"') for v in row]
+                  if table != "audit_chain" for row in conn.execute(f'SELECT * FROM "{table}"') for v in row]
+        # The one stored digest: the audit trail's newest hash, which is its newest record's (checked by
+        # assert_no_secret above to hold no password).
+        (head,) = conn.execute("SELECT head FROM audit_chain").fetchone()
+        (newest,) = conn.execute("SELECT record FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    assert newest.endswith("\t" + head)
     assert len(hashes) == 3 and all(h.startswith("$argon2id$v=19$m=64,t=1,p=1$") for h in hashes), hashes
     # Nothing else stored looks like a password hash of another kind (bcrypt, a hex digest, ...).
     for value in values:

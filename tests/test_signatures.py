@@ -39,6 +39,7 @@ SETTINGS = [
     "authorization_enabled",
     "root_should_bind_role",
     "password_hash",
+    "audit_retention",
 ]
 
 

@@ -1,7 +1,8 @@
 """Type stubs for the native module ``milvus_rbac._core``."""
 
+import datetime
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, final
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, final
 
 from milvus_rbac.display import PrivilegeGroups, RoleDescription, UserDescription
 
@@ -43,6 +44,7 @@ def serve(
     authorization_enabled: Optional[bool] = None,
     root_should_bind_role: Optional[bool] = None,
     password_hash: Optional[str] = None,
+    audit_retention: int = 100000,
 ) -> None:
     """Serve a registry over Milvus's gRPC protocol and RESTful API v2 until SIGINT or SIGTERM.
 
@@ -86,6 +88,7 @@ class MilvusClient:
         authorization_enabled: Optional[bool] = None,
         root_should_bind_role: Optional[bool] = None,
         password_hash: Optional[str] = None,
+        audit_retention: int = 100000,
         **kwargs: Any,
     ) -> "MilvusClient": ...
     def create_user(
@@ -240,6 +243,16 @@ class MilvusClient:
         self, meta: Dict[str, Any], timeout: Optional[float] = None, **kwargs: Any
     ) -> None:
         """Extension: restore a ``backup_rbac`` dict, all or nothing."""
+    def audit(
+        self,
+        user_name: Optional[str] = None,
+        since: Union[None, float, int, str, datetime.datetime] = None,
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> List[Dict[str, Any]]:
+        """Extension: the audit trail, oldest first (changes, refused changes, denials, failed logins)."""
+    def verify_audit(self, timeout: Optional[float] = None, **kwargs: Any) -> Dict[str, Any]:
+        """Extension: check the audit trail's hash chain and bounds; ``intact`` and the first ``problem``."""
     def close(self) -> None:
         """Release the registry."""
     def _repr_html_(self) -> str:

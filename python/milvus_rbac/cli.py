@@ -7,6 +7,7 @@ Usage (options may come before or after the command)::
     milvus-rbac --db ./rbac.db --user root grant privilege reader CollectionReadOnly --collection books
     milvus-rbac --db ./rbac.db --user root check user_1 Search --object-type Collection --object books
     milvus-rbac --db ./rbac.db --user root --json export backup.json
+    milvus-rbac --db ./rbac.db --user root audit --since 1d --user alice
     milvus-rbac serve --db ./rbac.db --port 19530
 
 Where: ``--db FILE`` (a registry file, created on first use, or ``etcd://HOST:PORT,.../PREFIX``) or ``--uri URL`` (a server, or a file), or the
@@ -488,6 +489,48 @@ def _copy(s: _Session) -> None:
     s.done(f"copied {_summary(backup)} from {s.args.source} to {s.args.destination}")
 
 
+# --- audit ---------------------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _since(text: str) -> float:
+    """``--since``: a duration back from now (``30m``, ``2h``, ``7d``), or a moment in ISO 8601; as seconds since
+    the epoch."""
+    import datetime
+    import time
+
+    duration = _DURATION.match(text.strip())
+    if duration:
+        return time.time() - float(duration.group(1)) * _SECONDS[duration.group(2)]
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration (30m, 2h, 7d) or an ISO 8601 time (2026-12-04T10:00:00Z), got {text!r}") from None
+    return moment.timestamp()
+
+
+def _audit_line(record: Dict[str, Any]) -> List[Any]:
+    target = " ".join(f"{name}={value}" for name, value in record["target"].items())
+    result = record["result"] if record["result"] == "ok" else f"{record['result']} ({record['code']}): {record['message']}"
+    return [record["seq"], record["time"], record["user"] or "-", record["operation"], target, result]
+
+
+def _audit(s: _Session) -> Optional[int]:
+    if s.args.verify:
+        check = s.client.verify_audit()
+        s.emit(check, lambda: (f"the audit trail is intact: records {check['first']} to {check['last']}, newest hash "
+                               f"{check['head']}" if check["intact"] else f"the audit trail was tampered with: "
+                               f"{check['problem']}"))
+        return None if check["intact"] else 1
+    records = s.client.audit(user_name=s.args.audit_user, since=s.args.since)
+    s.emit(records, lambda: format_table(["seq", "time", "user", "operation", "target", "result"],
+                                         [_audit_line(record) for record in records]))
+    return None
+
+
 # --- serve -------------------------------------------------------------------------------------------------
 
 
@@ -542,8 +585,9 @@ def _serve(args: argparse.Namespace) -> int:
 # --- the parser ----------------------------------------------------------------------------------------------
 
 
-def _common() -> argparse.ArgumentParser:
-    """The options every registry command takes, before or after its name."""
+def _common(caller: bool = True) -> argparse.ArgumentParser:
+    """The options every registry command takes, before or after its name (`audit` takes ``--user`` for another
+    purpose: without `caller`, the option is left out)."""
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     where = common.add_mutually_exclusive_group()
     where.add_argument("--db", metavar="FILE", help="registry file (created on first use), or etcd://HOST:PORT,.../PREFIX")
@@ -554,7 +598,8 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--client-pem-path", metavar="FILE", help="https:// with mutual TLS: this client's certificate")
     common.add_argument("--client-key-path", metavar="FILE", help="https:// with mutual TLS: its private key")
     common.add_argument("--server-name", metavar="NAME", help="https://: the name the server's certificate carries")
-    common.add_argument("--user", metavar="USER", help=f"connect as USER (password prompted); default ${TOKEN_ENV}")
+    if caller:
+        common.add_argument("--user", metavar="USER", help=f"connect as USER (password prompted); default ${TOKEN_ENV}")
     common.add_argument("--password-stdin", action="store_true",
                         help="read passwords from standard input, one per line, instead of prompting")
     common.add_argument("--json", action="store_true", help="print results as JSON")
@@ -672,6 +717,20 @@ def _parser() -> argparse.ArgumentParser:
     exported.add_argument("file", metavar="FILE")
     exported.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
+    # `--user` here picks whose records to show: say who connects before the command, or in $MILVUS_RBAC_TOKEN.
+    audit = commands.add_parser(
+        "audit", parents=[_common(caller=False)],
+        help="list the audit trail: every change, refused change, denial and failed login (--verify: check it)",
+        description="List the audit trail, oldest first; with --verify, check its hash chain. Connect as a user "
+        f"before the command (milvus-rbac --user root audit --user alice) or with ${TOKEN_ENV}: here --user picks "
+        "the records. Reading the trail needs the BackupRBAC privilege.")
+    audit.set_defaults(run=_audit)
+    audit.add_argument("--since", type=_since, metavar="WHEN",
+                       help="records from WHEN on: a duration back (30m, 2h, 7d) or an ISO 8601 time")
+    audit.add_argument("--user", dest="audit_user", metavar="USER", help="only the records of USER's calls")
+    audit.add_argument("--verify", action="store_true",
+                       help="check every record's hash, the chain and its bounds; exit 1 if the trail was changed")
+
     copy = leaf(commands, "copy", _copy,
                 "copy users (with their password hashes), roles, grants and groups from SRC to DST, all or nothing, "
                 "and check that DST then holds them")
@@ -714,6 +773,8 @@ def _parser() -> argparse.ArgumentParser:
                            help="check no credentials or privileges")
     serve_cmd.add_argument("--root-should-bind-role", action="store_const", const=True)
     serve_cmd.add_argument("--password-hash", choices=["strong", "fast"])
+    serve_cmd.add_argument("--audit-retention", type=int, default=_NOT_GIVEN, metavar="N",
+                           help="audit records a new registry keeps, the newest (default 100000)")
     return parser
 
 

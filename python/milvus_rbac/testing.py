@@ -48,7 +48,7 @@ def checked_settings(settings: Dict[str, Any], where: str) -> Dict[str, Any]:
     >>> checked_settings({"profil": "milvus-2.5"}, "SharedRegistry")
     Traceback (most recent call last):
       ...
-    milvus_rbac.exceptions.ParamError: <ParamError: (code=1, message=SharedRegistry: unknown setting `profil`; the settings are profile, root_password, super_users, max_users, max_roles, authorization_enabled, root_should_bind_role, password_hash)>
+    milvus_rbac.exceptions.ParamError: <ParamError: (code=1, message=SharedRegistry: unknown setting `profil`; the settings are profile, root_password, super_users, max_users, max_roles, authorization_enabled, root_should_bind_role, password_hash, audit_retention)>
     """
     for name in settings:
         if name not in SETTINGS:

@@ -336,8 +336,10 @@ pub(super) fn execute(remote: &GrpcRegistry, caller: &Caller, request: &Request)
             }
             .encode_to_vec(),
         ),
-        Request::CheckPrivilege(_) | Request::ExplainPrivilege(_) => {
-            Err(unsupported(request.spec().name))
-        }
+        // A server's audit trail is read from its registry (its file or etcd), not through Milvus's protocol.
+        Request::CheckPrivilege(_)
+        | Request::ExplainPrivilege(_)
+        | Request::Audit(_)
+        | Request::VerifyAudit(_) => Err(unsupported(request.spec().name)),
     }
 }

@@ -9,6 +9,7 @@ mod values;
 
 use std::sync::Arc;
 
+use crate::audit::{AuditRecord, Verification};
 use crate::authz::Explanation;
 use crate::caller::Caller;
 use crate::catalog::ObjectType;
@@ -66,6 +67,8 @@ pub enum ReplyKind {
     Allowed,
     Explanation,
     Backup,
+    AuditRecords,
+    AuditCheck,
 }
 
 /// Everything known about one operation but how it runs.
@@ -119,6 +122,9 @@ pub enum Reply {
     Allowed(bool),
     Explanation(Box<Explanation>),
     Backup(Box<RbacBackup>),
+    /// Oldest first.
+    AuditRecords(Arc<Vec<AuditRecord>>),
+    AuditCheck(Box<Verification>),
 }
 
 /// A rule's result as a [`Reply`]: each result type is one kind of reply.
@@ -165,6 +171,18 @@ impl IntoReply for bool {
 impl IntoReply for Explanation {
     fn into_reply(self) -> Reply {
         Reply::Explanation(Box::new(self))
+    }
+}
+
+impl IntoReply for Vec<AuditRecord> {
+    fn into_reply(self) -> Reply {
+        Reply::AuditRecords(Arc::new(self))
+    }
+}
+
+impl IntoReply for Verification {
+    fn into_reply(self) -> Reply {
+        Reply::AuditCheck(Box::new(self))
     }
 }
 

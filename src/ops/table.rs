@@ -566,6 +566,52 @@ macro_rules! for_each_operation {
                 args: { meta: Backup, timeout: Timeout },
                 returns: Done,
             }
+
+            /// Extension (not in pymilvus): the registry's audit trail, oldest first: every change (who, when,
+            /// which operation, on what, the result), every refused change, every denial and every failed login,
+            /// as dicts `{"seq", "time", "user", "db_name", "operation", "target", "result", "code", "message",
+            /// "hash"}`, where `result` is `ok`, `error`, `denied` or `login_failed`, and `target` holds the
+            /// operation's arguments (never a password). `user_name` keeps one user's records; `since` (a
+            /// `datetime`, an ISO 8601 text or seconds since the epoch) the newer ones. A change and its record
+            /// are written in one transaction. Needs `Global/BackupRBAC`: the trail tells as much about who
+            /// holds access as a backup does.
+            ///
+            /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+            /// >>> client.create_role("reader")
+            /// >>> last = client.audit()[-1]
+            /// >>> last["user"], last["operation"], last["target"], last["result"]
+            /// ('root', 'create_role', {'role_name': 'reader'}, 'ok')
+            audit => Audit {
+                rpc: none,
+                available: Always,
+                needs: Global "BackupRBAC" on any,
+                rest: none,
+                python: [] [user_name, since, timeout] []
+                    "($self, user_name=None, since=None, timeout=None, **kwargs)",
+                args: { user_name: UserFilter, since: Since, timeout: Timeout },
+                returns: AuditRecords,
+            }
+
+            /// Extension (not in pymilvus): check the audit trail: every record's hash, the chain between them,
+            /// and that none was removed. Returns `{"intact", "records", "first", "last", "head", "problem"}`;
+            /// `head` is the newest record's hash (kept elsewhere, it shows a rewritten chain too), `problem`
+            /// the first one found (`None` when intact). Needs `Global/BackupRBAC`.
+            ///
+            /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
+            /// >>> client.create_role("reader")
+            /// >>> check = client.verify_audit()
+            /// >>> check["intact"], check["records"], check["problem"]
+            /// (True, 2, None)
+            verify_audit => VerifyAudit {
+                rpc: none,
+                available: Always,
+                needs: Global "BackupRBAC" on any,
+                rest: none,
+                python: [] [timeout] []
+                    "($self, timeout=None, **kwargs)",
+                args: { timeout: Timeout },
+                returns: AuditCheck,
+            }
         }
     };
 }

@@ -63,6 +63,10 @@ pub enum ArgKind {
     Timeout,
     /// A whole registry's RBAC metadata.
     Backup,
+    /// A user whose records to keep (`None`: everyone's).
+    UserFilter,
+    /// A moment, in seconds since the Unix epoch (`None`: from the start).
+    Since,
 }
 
 impl ArgKind {
@@ -82,7 +86,8 @@ impl ArgKind {
             ArgKind::Description => Value::OptionalText(Some(text.to_string())),
             ArgKind::Privileges => Value::Texts(vec![text.to_string()]),
             ArgKind::Flag | ArgKind::Reconnect => Value::Flag(text == "True"),
-            ArgKind::Timeout | ArgKind::Backup => return None,
+            ArgKind::UserFilter => Value::OptionalText(Some(text.to_string())),
+            ArgKind::Timeout | ArgKind::Backup | ArgKind::Since => return None,
             _ => Value::Text(text.to_string()),
         })
     }
@@ -92,10 +97,12 @@ impl ArgKind {
         let text = || declared.unwrap_or_default().to_string();
         match self {
             ArgKind::Password | ArgKind::NewPassword => Value::Secret(Secret::new(text())),
-            ArgKind::Description => Value::OptionalText(declared.map(str::to_string)),
+            ArgKind::Description | ArgKind::UserFilter => {
+                Value::OptionalText(declared.map(str::to_string))
+            }
             ArgKind::Privileges => Value::Texts(Vec::new()),
             ArgKind::Flag | ArgKind::Reconnect => Value::Flag(declared == Some("True")),
-            ArgKind::Timeout => Value::Seconds(None),
+            ArgKind::Timeout | ArgKind::Since => Value::Seconds(None),
             ArgKind::Backup => Value::Backup(Box::default()),
             ArgKind::UserName
             | ArgKind::DroppedUser
@@ -133,6 +140,8 @@ pub(super) mod kinds {
     pub type Reconnect = bool;
     pub type Timeout = Option<f64>;
     pub type Backup = crate::model::RbacBackup;
+    pub type UserFilter = Option<String>;
+    pub type Since = Option<f64>;
 }
 
 /// An argument's value, as a front builds it.

@@ -94,7 +94,48 @@ fn given_value(
         ArgKind::Flag | ArgKind::Reconnect => Value::Flag(flag(value, name)?),
         ArgKind::Timeout => Value::Seconds(timeout(value)?),
         ArgKind::Backup => Value::Backup(Box::new(read_backup(value)?)),
+        ArgKind::UserFilter => Value::OptionalText(optional_text(value, "user_name")?),
+        ArgKind::Since => Value::Seconds(moment(value, name)?),
     })
+}
+
+/// A moment as seconds since the epoch: a `datetime` (naive ones are local time, as Python reads them), an
+/// ISO 8601 text, or a number of seconds; `None` for none.
+fn moment(value: &Bound<'_, PyAny>, param: &str) -> PyResult<Option<f64>> {
+    let py = value.py();
+    if value.is_none() {
+        return Ok(None);
+    }
+    if value.is_instance_of::<PyBool>() {
+        return Err(illegal(value, param));
+    }
+    if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
+        return value
+            .extract::<f64>()
+            .map(Some)
+            .map_err(|_| illegal(value, param));
+    }
+    let datetime = py.import("datetime")?.getattr("datetime")?;
+    let moment = if value.is_instance_of::<PyString>() {
+        // Python before 3.11 reads no `Z`; it means UTC.
+        let text = value.extract::<String>()?;
+        let text = match text.strip_suffix('Z') {
+            Some(utc) => format!("{utc}+00:00"),
+            None => text,
+        };
+        datetime
+            .call_method1("fromisoformat", (text,))
+            .map_err(|_| illegal(value, param))?
+    } else if value.is_instance(&datetime)? {
+        value.clone()
+    } else {
+        return Err(illegal(value, param));
+    };
+    moment
+        .call_method0("timestamp")?
+        .extract::<f64>()
+        .map(Some)
+        .map_err(|_| illegal(value, param))
 }
 
 /// `drop_user`'s argument, refused in pymilvus's own words for it.

@@ -41,7 +41,7 @@ struct Session {
 /// `client_key_path` and `server_name` apply).
 /// Credentials are checked here, as pymilvus's connect does: `token="user:password"`, or `user` and `password`. The
 /// keyword-only settings (`profile`, `root_password`, `super_users`, `max_users`, `max_roles`,
-/// `authorization_enabled`, `root_should_bind_role`, `password_hash`) are extensions, stored when the
+/// `authorization_enabled`, `root_should_bind_role`, `password_hash`, `audit_retention`) are extensions, stored when the
 /// registry is created. In a notebook, a client draws its users, roles and grants as tables.
 ///
 /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
@@ -85,6 +85,7 @@ pub(super) struct SettingArgs {
     pub(super) authorization_enabled: Setting,
     pub(super) root_should_bind_role: Setting,
     pub(super) password_hash: Setting,
+    pub(super) audit_retention: Setting,
 }
 
 impl SettingArgs {
@@ -125,6 +126,10 @@ impl SettingArgs {
             password_hash: given(&self.password_hash)
                 .map(|value| parsed::<HashStrength>(&value, SettingName::PasswordHash.as_str()))
                 .transpose()?,
+            audit_retention: given(&self.audit_retention)
+                .map(|value| limit(&value, SettingName::AuditRetention.as_str()))
+                .transpose()?
+                .flatten(),
         })
     }
 }
@@ -173,13 +178,14 @@ impl MilvusClient {
     #[pyo3(
         text_signature = "(uri=':memory:', user='', password='', db_name='', token='', timeout=None, *, \
         profile=None, root_password=None, super_users=None, max_users=100, max_roles=10, \
-        authorization_enabled=None, root_should_bind_role=None, password_hash=None, **kwargs)"
+        authorization_enabled=None, root_should_bind_role=None, password_hash=None, audit_retention=100000, **kwargs)"
     )]
     #[pyo3(signature = (
         uri = None, user = None, password = None, db_name = None, token = None, timeout = None, *,
         profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
         max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
-        root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET, **kwargs
+        root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET,
+    audit_retention = Setting::UNSET, **kwargs
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -198,6 +204,7 @@ impl MilvusClient {
         authorization_enabled: Setting,
         root_should_bind_role: Setting,
         password_hash: Setting,
+        audit_retention: Setting,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<MilvusClient> {
         let protocol = super::args::from_kwargs(kwargs, "protocol")?
@@ -239,6 +246,7 @@ impl MilvusClient {
             authorization_enabled,
             root_should_bind_role,
             password_hash,
+            audit_retention,
         }
         .options(py)?;
         let (executor, caller) = py

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::display::{rich, Rich};
+use crate::audit::{self, AuditRecord};
 use crate::authz::{Explanation, Reason};
 use crate::model::{Grant, Group, Names, RbacBackup, RoleDescription, UserDescription};
 use crate::ops::Reply;
@@ -288,6 +289,44 @@ impl Replies {
             }
             Reply::Explanation(explanation) => explanation_dict(py, &explanation)?.into_any(),
             Reply::Backup(backup) => write_backup(py, *backup)?.into_any(),
+            Reply::AuditRecords(records) => {
+                let list = PyList::empty(py);
+                for record in records.iter() {
+                    list.append(audit_record_dict(py, record)?)?;
+                }
+                list.into_any()
+            }
+            Reply::AuditCheck(check) => {
+                let dict = PyDict::new(py);
+                dict.set_item("intact", check.problem.is_none())?;
+                dict.set_item("records", check.records)?;
+                dict.set_item("first", check.first)?;
+                dict.set_item("last", check.last)?;
+                dict.set_item("head", &check.head)?;
+                dict.set_item("problem", check.problem.as_deref())?;
+                dict.into_any()
+            }
         })
     }
+}
+
+/// One audit record as `audit()` lists it.
+fn audit_record_dict<'py>(py: Python<'py>, record: &AuditRecord) -> PyResult<Bound<'py, PyDict>> {
+    let entry = &record.entry;
+    let dict = PyDict::new(py);
+    dict.set_item("seq", record.seq)?;
+    dict.set_item("time", audit::iso_time(entry.at_ms))?;
+    dict.set_item("user", &entry.user)?;
+    dict.set_item("db_name", &entry.db_name)?;
+    dict.set_item("operation", &entry.operation)?;
+    let target = PyDict::new(py);
+    for (name, value) in &entry.target {
+        target.set_item(name, value)?;
+    }
+    dict.set_item("target", target)?;
+    dict.set_item("result", entry.outcome.as_str())?;
+    dict.set_item("code", entry.code)?;
+    dict.set_item("message", &entry.message)?;
+    dict.set_item("hash", &record.hash)?;
+    Ok(dict)
 }

@@ -33,7 +33,8 @@ use crate::connect::{
     max_failed_logins = None, max_failed_logins_per_address = None,
     profile = Setting::UNSET, root_password = Setting::UNSET, super_users = Setting::UNSET,
     max_users = Setting::UNSET, max_roles = Setting::UNSET, authorization_enabled = Setting::UNSET,
-    root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET
+    root_should_bind_role = Setting::UNSET, password_hash = Setting::UNSET,
+    audit_retention = Setting::UNSET
 ))]
 #[pyo3(
     text_signature = "(db='./rbac.db', host='127.0.0.1', port=19530, *, log_level='info', \
@@ -41,7 +42,7 @@ use crate::connect::{
     server_key_path=None, ca_pem_path=None, max_failed_logins=30, max_failed_logins_per_address=0, \
     profile=None, \
     root_password=None, super_users=None, max_users=100, max_roles=10, authorization_enabled=None, \
-    root_should_bind_role=None, password_hash=None)"
+    root_should_bind_role=None, password_hash=None, audit_retention=100000)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn serve(
@@ -66,6 +67,7 @@ pub fn serve(
     authorization_enabled: Setting,
     root_should_bind_role: Setting,
     password_hash: Setting,
+    audit_retention: Setting,
 ) -> PyResult<()> {
     let db = db.map_or_else(|| Ok("./rbac.db".to_string()), |v| text(v, "db"))?;
     let host = host.map_or_else(|| Ok("127.0.0.1".to_string()), |v| text(v, "host"))?;
@@ -144,6 +146,7 @@ pub fn serve(
         authorization_enabled,
         root_should_bind_role,
         password_hash,
+        audit_retention,
     }
     .options(py)?;
     let config = ServeConfig {

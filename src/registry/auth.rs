@@ -3,6 +3,7 @@
 
 use super::snapshot::Snapshot;
 use super::{Call, Registry};
+use crate::audit::{AuditEntry, Outcome};
 use crate::caller::{Caller, Credentials};
 use crate::error::{AuthFailure, RbacError, Result};
 use crate::password::Verified;
@@ -39,7 +40,15 @@ impl Registry {
                 caller.remember_verified(password_hash, version.credentials);
                 Ok(caller)
             }
-            None => fail(AuthFailure::BadCredentials),
+            None => {
+                let err = RbacError::Authentication {
+                    reason: AuthFailure::BadCredentials,
+                };
+                self.record_refusal(
+                    AuditEntry::now(user, db_name, "login").ended_by(Outcome::LoginFailed, &err),
+                );
+                Err(err)
+            }
         }
     }
 
@@ -126,7 +135,9 @@ impl Registry {
             }
             Verified::Yes { .. } => {
                 let upgraded = self.hash_password(password)?;
-                let current = self.write(|tx| {
+                let rehashed = AuditEntry::now(user, "", "rehash_password")
+                    .with_target(vec![("user_name".into(), user.to_string())]);
+                let current = self.write_recorded(rehashed, |tx| {
                     // Only if nobody changed the password meanwhile.
                     match tx.user(user)? {
                         Some(record) if record.password_hash == stored => {

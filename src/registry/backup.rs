@@ -64,7 +64,7 @@ impl Registry {
 
     /// Restore a backup into this registry: refused whole if any user, role or group exists already, or if
     /// anything it references is missing.
-    pub(super) fn restore_rbac(&self, _call: &Call<'_>, args: &args::RestoreRbac) -> Result<()> {
+    pub(super) fn restore_rbac(&self, call: &Call<'_>, args: &args::RestoreRbac) -> Result<()> {
         let backup = &args.meta;
         let profile = self.profile();
         self.check_backup(backup)?;
@@ -75,7 +75,7 @@ impl Registry {
                 RbacError::RestoreConflict { message },
             )
         };
-        self.write(|tx| {
+        call.write(|tx| {
             for role in &backup.roles {
                 if tx.role(&role.name)?.is_some() {
                     return Err(conflict(format!("role [{}] already exists", role.name)));

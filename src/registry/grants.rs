@@ -33,7 +33,7 @@ impl Registry {
             ..
         } = args;
         self.operate_privilege(
-            call.caller,
+            call,
             Operation::Grant,
             role_name,
             object_type,
@@ -57,7 +57,7 @@ impl Registry {
             ..
         } = args;
         self.operate_privilege(
-            call.caller,
+            call,
             Operation::Revoke,
             role_name,
             object_type,
@@ -80,7 +80,7 @@ impl Registry {
             ..
         } = args;
         self.operate_privilege_v2(
-            call.caller,
+            call,
             Operation::Grant,
             role_name,
             privilege,
@@ -102,7 +102,7 @@ impl Registry {
             ..
         } = args;
         self.operate_privilege_v2(
-            call.caller,
+            call,
             Operation::Revoke,
             role_name,
             privilege,
@@ -163,7 +163,7 @@ impl Registry {
     #[allow(clippy::too_many_arguments)]
     fn operate_privilege(
         &self,
-        caller: &Caller,
+        call: &Call<'_>,
         operation: Operation,
         role_name: &str,
         object_type: &str,
@@ -181,9 +181,9 @@ impl Registry {
             validate::name(names, object_name, profile.object_name_label)?;
         }
         self.validate_role_name(role_name)?;
-        let grantor = self.grantor(caller)?;
+        let grantor = self.grantor(call.caller)?;
         let catalog = profile.catalog;
-        self.write(|tx| {
+        call.write(|tx| {
             let object_type = ObjectType::parse(object_type).ok_or_else(|| {
                 self.privilege_check_failed(if profile.lists_object_types {
                     RbacError::ObjectTypeNotFound {
@@ -234,7 +234,7 @@ impl Registry {
     /// `db_name`, with the scope rules of privilege levels.
     fn operate_privilege_v2(
         &self,
-        caller: &Caller,
+        call: &Call<'_>,
         operation: Operation,
         role_name: &str,
         privilege: &str,
@@ -252,9 +252,9 @@ impl Registry {
         if collection_name != ANY {
             validate::name(&profile.object_names, collection_name, "collection name")?;
         }
-        let grantor = self.grantor(caller)?;
+        let grantor = self.grantor(call.caller)?;
         let catalog = profile.catalog;
-        self.write(|tx| {
+        call.write(|tx| {
             self.check_role_and_grantor(tx, role_name, grantor)?;
             let custom_group = tx.group_exists(privilege)?;
             if privilege != ANY && !custom_group && !catalog.is_defined(privilege) {

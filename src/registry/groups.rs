@@ -20,7 +20,7 @@ impl Registry {
     /// Milvus's CreatePrivilegeGroup: a new, empty group whose name is no privilege or group yet.
     pub(super) fn create_privilege_group(
         &self,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         args: &args::CreatePrivilegeGroup,
     ) -> Result<()> {
         let group_name = args.group_name.as_str();
@@ -32,7 +32,7 @@ impl Registry {
                 RbacError::invalid_in(Rpc::CreatePrivilegeGroup, reason),
             )
         };
-        self.write(|tx| {
+        call.write(|tx| {
             if catalog.is_defined(group_name) {
                 return Err(refuse(format!(
                     "privilege group name [{group_name}] is defined by built in privileges or privilege groups in system: invalid parameter"
@@ -50,12 +50,12 @@ impl Registry {
     /// Milvus's DropPrivilegeGroup: refused while a role holds the group; a no-op for any other name.
     pub(super) fn drop_privilege_group(
         &self,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         args: &args::DropPrivilegeGroup,
     ) -> Result<()> {
         let group_name = args.group_name.as_str();
         validate::privilege_group_name(group_name)?;
-        self.write(|tx| {
+        call.write(|tx| {
             if !tx.group_exists(group_name)? {
                 return Ok(());
             }
@@ -89,24 +89,30 @@ impl Registry {
 
     pub(super) fn add_privileges_to_group(
         &self,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         args: &args::AddPrivilegesToGroup,
     ) -> Result<()> {
-        self.change_privilege_group(GroupChange::Add, &args.group_name, &args.privileges)
+        self.change_privilege_group(call, GroupChange::Add, &args.group_name, &args.privileges)
     }
 
     pub(super) fn remove_privileges_from_group(
         &self,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         args: &args::RemovePrivilegesFromGroup,
     ) -> Result<()> {
-        self.change_privilege_group(GroupChange::Remove, &args.group_name, &args.privileges)
+        self.change_privilege_group(
+            call,
+            GroupChange::Remove,
+            &args.group_name,
+            &args.privileges,
+        )
     }
 
     /// Milvus's OperatePrivilegeGroup: add or remove privileges (or group names, kept as names). Added
     /// privileges must share one level with the group's.
     fn change_privilege_group(
         &self,
+        call: &Call<'_>,
         change: GroupChange,
         group_name: &str,
         privileges: &[String],
@@ -125,7 +131,7 @@ impl Registry {
                 RbacError::invalid_in(Rpc::OperatePrivilegeGroup, reason),
             )
         };
-        self.write(|tx| {
+        call.write(|tx| {
             if !tx.group_exists(group_name)? {
                 return Err(refuse(if prefixed || !catalog.is_builtin_group(group_name) {
                     let defined = if prefixed { " defined in system" } else { "" };

@@ -16,16 +16,20 @@ mod groups;
 mod roles;
 mod shared;
 mod snapshot;
+mod trail;
 mod users;
 
 use std::cell::OnceCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::audit::AuditEntry;
 use crate::caller::Caller;
 use crate::credential_cache::CredentialCache;
 use crate::error::{RbacError, Result};
 use crate::model::{Grant, ADMIN_ROLE, ANY, PUBLIC_ROLE, ROOT_USER};
-use crate::ops::{for_each_operation, Availability, Executor, IntoReply, OpSpec, Reply, Request};
+use crate::ops::{
+    for_each_operation, Availability, Executor, IntoReply, OpSpec, Reply, ReplyKind, Request,
+};
 use crate::password::PasswordHasher;
 use crate::profile::Profile;
 use crate::settings::{RegistryOptions, Settings};
@@ -55,6 +59,7 @@ pub struct Registry {
 /// reads see (made when a read first asks: a write that reads nothing makes none).
 pub(crate) struct Call<'c> {
     caller: &'c Caller,
+    request: &'c Request,
     version: Version,
     registry: &'c Registry,
     view: OnceCell<Arc<Snapshot>>,
@@ -126,17 +131,20 @@ impl Registry {
         self.check_available(spec)?;
         let call = Call {
             caller,
+            request,
             version: self.shared.store.version()?,
             registry: self,
             view: OnceCell::new(),
         };
+        let changes = spec.returns == ReplyKind::Done;
         self.authorize(
             &call,
             spec.needs.object_type,
             spec.needs.privilege,
             request.object(),
-        )?;
-        self.dispatch(&call, request)
+        )
+        .and_then(|()| self.dispatch(&call, request))
+        .inspect_err(|err| self.record_failed_call(&call, err, changes))
     }
 
     /// Refuse an operation that the profile's Milvus line does not have, as an older server would, before
@@ -272,6 +280,9 @@ fn create(store: &dyn Store, options: &RegistryOptions) -> Result<Settings> {
             return Ok(stored);
         }
         settings.save(tx)?;
+        let created = AuditEntry::now("", "", "create_registry")
+            .with_target(vec![("profile".into(), settings.profile.as_str().into())]);
+        tx.append_audit(&created, settings.audit_retention)?;
         tx.insert_user(ROOT_USER, &root_hash, "")?;
         tx.insert_role(ADMIN_ROLE, "")?;
         tx.insert_role(PUBLIC_ROLE, "")?;

@@ -18,11 +18,11 @@ impl Registry {
     }
 
     /// Milvus's CreateRole: the duplicate check comes before the limit check.
-    pub(super) fn create_role(&self, _call: &Call<'_>, args: &args::CreateRole) -> Result<()> {
+    pub(super) fn create_role(&self, call: &Call<'_>, args: &args::CreateRole) -> Result<()> {
         let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
         let description = self.description_to_keep("role", args.description.as_deref())?;
-        self.write(|tx| {
+        call.write(|tx| {
             if tx.role(role_name)?.is_some() {
                 return Err(RbacError::RoleExists {
                     role: role_name.to_string(),
@@ -38,7 +38,7 @@ impl Registry {
     }
 
     /// Milvus 2.6.19's AlterRole: sets a role's description.
-    pub(super) fn alter_role(&self, _call: &Call<'_>, args: &args::AlterRole) -> Result<()> {
+    pub(super) fn alter_role(&self, call: &Call<'_>, args: &args::AlterRole) -> Result<()> {
         let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
         validate::description("role", &args.description)?;
@@ -47,7 +47,7 @@ impl Registry {
                 what: format!("the role[{role_name}] is a default role, which can't be altered"),
             });
         }
-        self.write(|tx| {
+        call.write(|tx| {
             if tx.set_role_description(role_name, &args.description)? {
                 Ok(())
             } else if self.profile().prefix_check_failures {
@@ -62,7 +62,7 @@ impl Registry {
 
     /// Milvus's DropRole: admin and public cannot be dropped; a role with grants only with `force_drop`
     /// (Milvus 2.5+; 2.4 ignores the flag); users holding the role lose it.
-    pub(super) fn drop_role(&self, _call: &Call<'_>, args: &args::DropRole) -> Result<()> {
+    pub(super) fn drop_role(&self, call: &Call<'_>, args: &args::DropRole) -> Result<()> {
         let role_name = args.role_name.as_str();
         self.validate_role_name(role_name)?;
         if is_builtin_role(role_name) {
@@ -71,7 +71,7 @@ impl Registry {
             });
         }
         let profile = self.profile();
-        self.write(|tx| {
+        call.write(|tx| {
             if tx.role(role_name)?.is_none() {
                 return Err(RbacError::RoleNotFound { rpc: Rpc::DropRole });
             }
@@ -100,10 +100,10 @@ impl Registry {
     }
 
     /// Milvus's OperateUserRole (add): the role is checked before the user; granting twice is a success.
-    pub(super) fn grant_role(&self, _call: &Call<'_>, args: &args::GrantRole) -> Result<()> {
+    pub(super) fn grant_role(&self, call: &Call<'_>, args: &args::GrantRole) -> Result<()> {
         let (user_name, role_name) = (args.user_name.as_str(), args.role_name.as_str());
         self.check_membership_names(user_name, role_name)?;
-        self.write(|tx| {
+        call.write(|tx| {
             check_role_exists(tx, role_name)?;
             if tx.user(user_name)?.is_none() {
                 return Err(self.check_failed(
@@ -118,10 +118,10 @@ impl Registry {
     }
 
     /// Milvus's OperateUserRole (remove): the role must exist; a missing user or membership is a success.
-    pub(super) fn revoke_role(&self, _call: &Call<'_>, args: &args::RevokeRole) -> Result<()> {
+    pub(super) fn revoke_role(&self, call: &Call<'_>, args: &args::RevokeRole) -> Result<()> {
         let (user_name, role_name) = (args.user_name.as_str(), args.role_name.as_str());
         self.check_membership_names(user_name, role_name)?;
-        self.write(|tx| {
+        call.write(|tx| {
             check_role_exists(tx, role_name)?;
             tx.remove_user_role(user_name, role_name)
         })

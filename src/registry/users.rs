@@ -13,7 +13,7 @@ use crate::validate;
 impl Registry {
     /// Milvus's CreateCredential. The description is kept only in profiles with descriptions (older servers
     /// ignore it).
-    pub(super) fn create_user(&self, _call: &Call<'_>, args: &args::CreateUser) -> Result<()> {
+    pub(super) fn create_user(&self, call: &Call<'_>, args: &args::CreateUser) -> Result<()> {
         let profile = self.profile();
         let password = args.password.as_str();
         validate::username(&profile.username, &args.user_name)?;
@@ -27,7 +27,7 @@ impl Registry {
         };
         self.read(|tx| self.admit_user(tx, name))?;
         let hash = self.hash_password(password)?;
-        self.write(|tx| {
+        call.write(|tx| {
             self.admit_user(tx, name)?;
             tx.insert_user(name, &hash, description.unwrap_or_default())
         })
@@ -85,7 +85,7 @@ impl Registry {
         validate::password_hashable(&profile.password, new_password)?;
         let description = self.description_to_keep("user", args.description.as_deref())?;
         let hash = self.hash_password(new_password)?;
-        self.write(|tx| {
+        call.write(|tx| {
             if !tx.set_password_hash(user_name, &hash)? {
                 if !super_user {
                     // Dropped between the verification and now.
@@ -109,7 +109,7 @@ impl Registry {
 
     /// Milvus 2.6.19's description-only UpdateCredential (no old password asked). Older servers see an empty
     /// new password.
-    pub(super) fn update_user(&self, _call: &Call<'_>, args: &args::UpdateUser) -> Result<()> {
+    pub(super) fn update_user(&self, call: &Call<'_>, args: &args::UpdateUser) -> Result<()> {
         let profile = self.profile();
         if !profile.descriptions {
             return validate::password(&profile.password, "");
@@ -123,7 +123,7 @@ impl Registry {
         if name.is_empty() {
             return Err(RbacError::invalid("username is empty: invalid parameter"));
         }
-        self.write(|tx| {
+        call.write(|tx| {
             if tx.set_user_description(name, &args.description)? {
                 Ok(())
             } else {
@@ -136,7 +136,7 @@ impl Registry {
     }
 
     /// Milvus's DeleteCredential: root cannot be dropped; a missing user is a success; memberships go too.
-    pub(super) fn drop_user(&self, _call: &Call<'_>, args: &args::DropUser) -> Result<()> {
+    pub(super) fn drop_user(&self, call: &Call<'_>, args: &args::DropUser) -> Result<()> {
         let user_name = args.user_name.as_str();
         if user_name == ROOT_USER {
             return Err(RbacError::NotPermitted {
@@ -146,7 +146,7 @@ impl Registry {
         if user_name.trim().is_empty() {
             return Err(RbacError::DropEmptyUser);
         }
-        self.write(|tx| tx.delete_user(user_name).map(drop))
+        call.write(|tx| tx.delete_user(user_name).map(drop))
     }
 
     /// Every user, root included, in byte order.

@@ -154,7 +154,11 @@ pub(super) fn reply_of(
             Reply::Groups(Arc::new(groups))
         }
         // No REST path answers these (their operations have no route).
-        ReplyKind::Allowed | ReplyKind::Explanation | ReplyKind::Backup => {
+        ReplyKind::Allowed
+        | ReplyKind::Explanation
+        | ReplyKind::Backup
+        | ReplyKind::AuditRecords
+        | ReplyKind::AuditCheck => {
             return Err(RbacError::Unsupported {
                 message: format!(
                     "{} is not available over Milvus's REST API",

@@ -110,6 +110,10 @@ pub fn answer(reply: Reply, profile: &Profile) -> Answer {
             json!({ "privilegeGroups": groups }).into()
         }
         // No REST path answers these (their operations have no route).
-        Reply::Allowed(_) | Reply::Explanation(_) | Reply::Backup(_) => Json::Null.into(),
+        Reply::Allowed(_)
+        | Reply::Explanation(_)
+        | Reply::Backup(_)
+        | Reply::AuditRecords(_)
+        | Reply::AuditCheck(_) => Json::Null.into(),
     }
 }

@@ -12,7 +12,10 @@
 //! - granting what is granted, or adding what is there, changes nothing (the first grantor stays);
 //! - dropping a user takes its memberships; a role, its memberships and grants; a group, its members;
 //! - [`Store::version`] moves with every committed transaction that changed something, whoever made it; its
-//!   credential count, with every one that added, removed or re-hashed a user.
+//!   credential count, with every one that added, removed or re-hashed a user;
+//! - the audit trail's records are appended in the transaction whose change they record (both or neither),
+//!   chained and trimmed to the retention bound there; a transaction that only appends to the trail does not
+//!   move the change count (a denial changes nothing a read sees).
 
 #[cfg(feature = "etcd")]
 mod etcd;
@@ -26,6 +29,7 @@ pub use etcd::EtcdOptions;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::error::{RbacError, Result};
 use crate::model::{Grant, Group, Names, UserRecord};
 
@@ -240,6 +244,10 @@ pub trait WriteTx: ReadTx {
     fn delete_group(&mut self, name: &str) -> Result<()>;
     fn add_group_member(&mut self, group: &str, privilege: &str) -> Result<()>;
     fn remove_group_member(&mut self, group: &str, privilege: &str) -> Result<()>;
+
+    /// Append `entry` to the audit trail when this transaction commits (numbered and chained then), keeping
+    /// the newest `keep` records.
+    fn append_audit(&mut self, entry: &AuditEntry, keep: u64) -> Result<()>;
 }
 
 /// A registry's persistence.
@@ -266,6 +274,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// processes optimistically (etcd) runs `work` again, on the newer state, when one of them won: `work`
     /// acts only through the transaction.
     fn write_with(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
+
+    /// The audit trail as it stands now: its bounds and every record, read together.
+    fn audit_log(&self) -> Result<AuditLog>;
 }
 
 impl dyn Store + '_ {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{open, Location, Store};
+use crate::audit::{self, AuditEntry, AuditLog, AuditRecord};
 use crate::error::{RbacError, Result};
 use crate::model::{Grant, Group};
 
@@ -377,4 +378,70 @@ fn a_file_sees_changes_made_through_another_connection() {
         assert_eq!(theirs.version().unwrap(), now);
         last = now;
     }
+}
+
+fn entry(user: &str) -> AuditEntry {
+    AuditEntry::now(user, "default", "create_role")
+}
+
+fn audited_users(store: &dyn Store) -> Vec<String> {
+    let log = store.audit_log().unwrap();
+    assert_eq!(audit::verify(&log).problem, None);
+    log.lines
+        .iter()
+        .map(|(_, line)| AuditRecord::decode(line).unwrap().entry.user)
+        .collect()
+}
+
+#[test]
+fn audit_records_commit_with_their_change_or_not_at_all() {
+    on_every_store(|store| {
+        assert_eq!(store.audit_log().unwrap(), AuditLog::default());
+        store
+            .write(|tx| {
+                tx.insert_role("r", "")?;
+                tx.append_audit(&entry("kept"), 10)
+            })
+            .unwrap();
+        let failed = store.write(|tx| {
+            tx.insert_role("s", "")?;
+            tx.append_audit(&entry("undone"), 10)?;
+            Err::<(), _>(failure())
+        });
+        assert!(failed.is_err());
+        assert_eq!(names(store).1, ["r"]);
+        assert_eq!(audited_users(store), ["kept"]);
+        // A record alone is no change: reads cached at this version stay current.
+        let before = store.version().unwrap();
+        store
+            .write(|tx| tx.append_audit(&entry("denied"), 10))
+            .unwrap();
+        assert_eq!(store.version().unwrap(), before);
+        assert_eq!(audited_users(store), ["kept", "denied"]);
+    });
+}
+
+#[test]
+fn the_audit_trail_keeps_the_newest_records_and_stays_verifiable() {
+    on_every_store(|store| {
+        for at in 0..7 {
+            store
+                .write(|tx| {
+                    tx.append_audit(&entry(&format!("u{at}")), 3)?;
+                    if at == 5 {
+                        // Two in one transaction: chained in order.
+                        tx.append_audit(&entry("u5b"), 3)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(audited_users(store), ["u5", "u5b", "u6"]);
+        let log = store.audit_log().unwrap();
+        assert_eq!((log.chain.first, log.chain.last), (6, 8));
+        assert_eq!(
+            log.lines.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            [6, 7, 8]
+        );
+    });
 }

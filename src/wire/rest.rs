@@ -129,7 +129,12 @@ pub fn field_name(kind: ArgKind) -> Option<&'static str> {
         ArgKind::Database | ArgKind::GrantDatabase => "dbName",
         ArgKind::GroupName => "privilegeGroupName",
         ArgKind::Privileges => "privileges",
-        ArgKind::Flag | ArgKind::Reconnect | ArgKind::Timeout | ArgKind::Backup => return None,
+        ArgKind::Flag
+        | ArgKind::Reconnect
+        | ArgKind::Timeout
+        | ArgKind::Backup
+        | ArgKind::UserFilter
+        | ArgKind::Since => return None,
     })
 }
 

@@ -1,11 +1,13 @@
 //! Where each record lives in etcd, and what its value holds.
 //!
-//! Under the registry's prefix: `head` (the current generation, the change counts and the last writer's
-//! transaction id), `turn` (the writer whose turn it is, while one holds it), and each record of the current generation under `g<generation>/<kind>/<names...>`, the
+//! Under the registry's prefix: `head` (the current generation, the change counts, the last writer's
+//! transaction id and the audit trail's bounds), `audit/<number>` (the audit trail's records, outside the
+//! generations: a new generation leaves them where they are), `turn` (the writer whose turn it is, while one holds it), and each record of the current generation under `g<generation>/<kind>/<names...>`, the
 //! names separated by `/`, with `%` and `/` in a name written as `%25` and `%2F`. A user's value is its
 //! password hash, a newline, and its description (a hash has no newline); a setting's, a role's description;
 //! a grant's, its grantor; the others hold nothing.
 
+use crate::audit::Chain;
 use crate::error::{RbacError, Result};
 use crate::store::record::{RecordKey, RecordValue};
 use crate::store::Version;
@@ -17,32 +19,59 @@ pub(super) struct Head {
     pub version: Version,
     /// The transaction that wrote it: tells a writer whose answer was lost whether its commit happened.
     pub transaction: String,
+    /// The audit trail's bounds, moved in the same transaction as the records it bounds.
+    pub audit: Chain,
 }
 
 impl Head {
     pub(super) fn encode(&self) -> Vec<u8> {
         format!(
-            "{} {} {} {}",
-            self.generation, self.version.changes, self.version.credentials, self.transaction
+            "{} {} {} {} {} {} {}",
+            self.generation,
+            self.version.changes,
+            self.version.credentials,
+            self.transaction,
+            self.audit.first,
+            self.audit.last,
+            self.audit.head
         )
         .into_bytes()
     }
 
     pub(super) fn decode(value: &[u8]) -> Result<Head> {
         let text = std::str::from_utf8(value).map_err(|_| corrupt("head", "not UTF-8"))?;
-        let mut fields = text.split(' ');
-        let mut next = || fields.next().ok_or_else(|| corrupt("head", text));
-        let generation = next()?.to_string();
-        let changes = next()?.parse().map_err(|_| corrupt("head", text))?;
-        let credentials = next()?.parse().map_err(|_| corrupt("head", text))?;
-        let transaction = next()?.to_string();
-        Ok(Head {
-            generation,
-            version: Version {
+        let fields: Vec<&str> = text.split(' ').collect();
+        let number = |field: &str| field.parse::<u64>().map_err(|_| corrupt("head", text));
+        let (generation, changes, credentials, transaction, audit) = match fields.as_slice() {
+            // A head written before the audit trail has no bounds: its trail is empty.
+            [generation, changes, credentials, transaction] => (
+                generation,
                 changes,
                 credentials,
+                transaction,
+                Chain::default(),
+            ),
+            [generation, changes, credentials, transaction, first, last, head] => (
+                generation,
+                changes,
+                credentials,
+                transaction,
+                Chain {
+                    first: number(first)?,
+                    last: number(last)?,
+                    head: head.to_string(),
+                },
+            ),
+            _ => return Err(corrupt("head", text)),
+        };
+        Ok(Head {
+            generation: generation.to_string(),
+            version: Version {
+                changes: number(changes)?,
+                credentials: number(credentials)?,
             },
-            transaction,
+            transaction: transaction.to_string(),
+            audit,
         })
     }
 }
@@ -53,6 +82,28 @@ fn corrupt(key: &str, detail: &str) -> RbacError {
             "the registry's etcd key {key:?} is not what milvus-rbac writes: {detail:?}"
         ),
     }
+}
+
+/// The key of audit record `seq`: numbers padded so that keys sort as numbers do.
+pub(super) fn audit_key(prefix: &str, seq: u64) -> Vec<u8> {
+    format!("{prefix}audit/{seq:020}").into_bytes()
+}
+
+/// The first key of the audit trail's records, and the key after its last.
+pub(super) fn audit_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
+    (
+        format!("{prefix}audit/").into_bytes(),
+        format!("{prefix}audit0").into_bytes(),
+    )
+}
+
+/// The number of the audit record at `key`.
+pub(super) fn audit_seq(prefix: &str, key: &[u8]) -> Result<u64> {
+    let text = String::from_utf8_lossy(key);
+    text.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix("audit/"))
+        .and_then(|seq| seq.parse().ok())
+        .ok_or_else(|| corrupt(&text, "not an audit record's key"))
 }
 
 /// The key of `head` under `prefix`.
@@ -242,8 +293,15 @@ mod tests {
                 credentials: 2,
             },
             transaction: "t9".into(),
+            audit: Chain {
+                first: 3,
+                last: 9,
+                head: "f00d".into(),
+            },
         };
         assert_eq!(Head::decode(&head.encode()).unwrap(), head);
+        let before_audit = Head::decode(b"ab12 5 2 t9").unwrap();
+        assert_eq!(before_audit.audit, Chain::default());
         assert!(Head::decode(b"ab12 x 2 t").is_err());
         assert!(Head::decode(b"ab12").is_err());
     }

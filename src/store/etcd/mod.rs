@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use super::memory::{Committing, MemoryStore};
 use super::{EtcdLocation, Location, ReadTx, Store, Version, WriteTx};
+use crate::audit::{AuditLog, Chain};
 use crate::client_tls::ClientTls;
 use crate::error::{RbacError, Result};
 use client::{CallError, EtcdClient};
@@ -256,6 +257,9 @@ fn size_of(op: &RequestOp) -> usize {
     }
 }
 
+/// What reads each key and value of a range.
+type KeyValueReader<'r> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'r;
+
 /// How a commit went.
 enum Commit {
     /// Applied: `head`'s new revision and content.
@@ -339,6 +343,21 @@ impl EtcdStore {
             }
             let at = answer.header.as_ref().map_or(0, |header| header.revision);
             let head = head_kv.map(|kv| Head::decode(&kv.value)).transpose()?;
+            // Only the audit trail moved (a denial, a failed login): the records are as cached.
+            if let (Some(new), Some(old)) = (&head, &cached.head) {
+                if new.generation == old.generation && new.version == old.version {
+                    let moved = Arc::new(Cached {
+                        head_revision,
+                        head: head.clone(),
+                        memory: Arc::clone(&cached.memory),
+                    });
+                    let mut current = lock(&self.cached);
+                    if current.head_revision < head_revision {
+                        *current = Arc::clone(&moved);
+                    }
+                    return Ok(moved);
+                }
+            }
             match self.load(head.as_ref(), at) {
                 Ok(memory) => {
                     let loaded = Arc::new(Cached {
@@ -364,14 +383,15 @@ impl EtcdStore {
         }
     }
 
-    /// The records of `head`'s generation as they were at revision `at`.
-    fn load(&self, head: Option<&Head>, at: i64) -> std::result::Result<MemoryStore, CallError> {
-        let Some(head) = head else {
-            return Ok(MemoryStore::new());
-        };
-        let (first, end) = keys::generation_range(&self.prefix, &head.generation);
-        let mut records = Vec::new();
-        let mut from = first.clone();
+    /// Every key from `first` up to `end` with its value, as they were at revision `at`, a page at a time.
+    fn range_paged(
+        &self,
+        first: Vec<u8>,
+        end: Vec<u8>,
+        at: i64,
+        each: &mut KeyValueReader<'_>,
+    ) -> std::result::Result<(), CallError> {
+        let mut from = first;
         loop {
             let page = self.client.range(&RangeRequest {
                 key: from,
@@ -381,20 +401,53 @@ impl EtcdStore {
                 ..RangeRequest::default()
             })?;
             for kv in &page.kvs {
-                let record = keys::decode_record(&kv.key[first.len()..], &kv.value)
-                    .map_err(|err| CallError::Refused(err.to_string()))?;
-                records.push(record);
+                each(&kv.key, &kv.value).map_err(|err| CallError::Refused(err.to_string()))?;
             }
             match page.kvs.last() {
                 Some(last) if page.more => {
                     from = last.key.clone();
                     from.push(0);
                 }
-                _ => break,
+                _ => return Ok(()),
             }
         }
+    }
+
+    /// The records of `head`'s generation as they were at revision `at`.
+    fn load(&self, head: Option<&Head>, at: i64) -> std::result::Result<MemoryStore, CallError> {
+        let Some(head) = head else {
+            return Ok(MemoryStore::new());
+        };
+        let (first, end) = keys::generation_range(&self.prefix, &head.generation);
+        let mut records = Vec::new();
+        self.range_paged(first.clone(), end, at, &mut |key, value| {
+            records.push(keys::decode_record(&key[first.len()..], value)?);
+            Ok(())
+        })?;
         MemoryStore::loaded(head.version, records)
             .map_err(|err| CallError::Refused(err.to_string()))
+    }
+
+    /// The audit trail's bounds (from `head`) and its records, read at one revision.
+    fn read_audit(&self) -> std::result::Result<AuditLog, CallError> {
+        let answer = self.get(keys::head_key(&self.prefix))?;
+        let chain = match answer.kvs.first() {
+            Some(kv) => {
+                Head::decode(&kv.value)
+                    .map_err(|err| CallError::Refused(err.to_string()))?
+                    .audit
+            }
+            None => Chain::default(),
+        };
+        let at = answer.header.as_ref().map_or(0, |header| header.revision);
+        let (first, end) = keys::audit_range(&self.prefix);
+        let mut lines = Vec::new();
+        self.range_paged(first, end, at, &mut |key, value| {
+            let seq = keys::audit_seq(&self.prefix, key)?;
+            lines.push((seq, String::from_utf8_lossy(value).into_owned()));
+            Ok(())
+        })?;
+        Ok(AuditLog { chain, lines })
     }
 
     /// Commit what `committing` changed on condition that `head` is still at `cached.head_revision`.
@@ -409,6 +462,7 @@ impl EtcdStore {
             Some(head) => head.generation.clone(),
             None => random_id()?,
         };
+        let (audit_ops, audit) = self.audit_appends(cached, committing);
         let mut ops: Vec<RequestOp> = committing
             .changed()
             .iter()
@@ -420,17 +474,47 @@ impl EtcdStore {
                 }
             })
             .collect();
+        ops.extend(audit_ops.iter().cloned());
         let bytes: usize = ops.iter().map(size_of).sum();
         if ops.len() + 1 > MAX_TXN_OPS || bytes > MAX_TXN_BYTES {
-            return self.commit_generation(cached, committing, transaction, turn);
+            return self.commit_generation(cached, committing, transaction, audit_ops, audit, turn);
         }
         let head = Head {
             generation,
             version: committing.version,
             transaction,
+            audit,
         };
         ops.push(put(keys::head_key(&self.prefix), head.encode()));
         self.switch_head(cached, ops, head, turn)
+    }
+
+    /// The audit records `committing` appends, chained on from `cached`'s trail, as puts (and the deletes of
+    /// the records retention drops), with the trail's new bounds.
+    fn audit_appends(
+        &self,
+        cached: &Cached,
+        committing: &Committing<'_>,
+    ) -> (Vec<RequestOp>, Chain) {
+        let mut chain = cached
+            .head
+            .as_ref()
+            .map_or_else(Chain::default, |head| head.audit.clone());
+        let mut ops = Vec::new();
+        for (entry, keep) in committing.audit {
+            let (record, dropped) = chain.append(entry.clone(), *keep);
+            ops.push(put(
+                keys::audit_key(&self.prefix, record.seq),
+                record.encode().into_bytes(),
+            ));
+            if !dropped.is_empty() {
+                ops.push(delete(
+                    keys::audit_key(&self.prefix, dropped.start),
+                    keys::audit_key(&self.prefix, dropped.end),
+                ));
+            }
+        }
+        (ops, chain)
     }
 
     /// Write the whole registry under a new generation, then switch `head` to it and remove the old one.
@@ -439,6 +523,8 @@ impl EtcdStore {
         cached: &Cached,
         committing: &Committing<'_>,
         transaction: String,
+        audit_ops: Vec<RequestOp>,
+        audit: Chain,
         turn: Option<&str>,
     ) -> Result<Commit> {
         let generation = random_id()?;
@@ -448,8 +534,10 @@ impl EtcdStore {
             generation,
             version: committing.version,
             transaction,
+            audit,
         };
-        let mut ops = vec![put(keys::head_key(&self.prefix), head.encode())];
+        let mut ops = audit_ops;
+        ops.push(put(keys::head_key(&self.prefix), head.encode()));
         if let Some(old) = &cached.head {
             let (old_first, old_end) = keys::generation_range(&self.prefix, &old.generation);
             ops.push(delete(old_first, old_end));
@@ -645,6 +733,20 @@ impl Store for EtcdStore {
 
     fn version(&self) -> Result<Version> {
         self.refresh()?.memory.version()
+    }
+
+    fn audit_log(&self) -> Result<AuditLog> {
+        let mut compacted = 0;
+        loop {
+            match self.read_audit() {
+                Err(CallError::Refused(detail))
+                    if detail.contains("compacted") && compacted < 3 =>
+                {
+                    compacted += 1;
+                }
+                outcome => return outcome.map_err(|err| self.failure(err)),
+            }
+        }
     }
 
     fn read_with(&self, work: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {

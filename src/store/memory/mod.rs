@@ -5,7 +5,7 @@
 //! place and records how to undo each change, so a failed transaction is rolled back without copying the
 //! state first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -14,6 +14,7 @@ mod records;
 mod writing;
 
 use super::{Location, ReadTx, Store, Version, WriteTx};
+use crate::audit::{AuditEntry, AuditLog, Chain};
 use crate::error::Result;
 use crate::model::{Grant, Group, Names, UserRecord};
 use crate::store::record::RecordKey;
@@ -39,6 +40,9 @@ struct State {
     /// Role -> grant key -> grantor.
     grants: BTreeMap<String, BTreeMap<GrantKey, String>>,
     groups: BTreeMap<String, BTreeSet<String>>,
+    /// The audit trail's bounds and records (for `:memory:`; a cache of etcd keeps neither).
+    audit: Chain,
+    audit_lines: VecDeque<(u64, String)>,
 }
 
 /// How to take back one change.
@@ -53,6 +57,9 @@ pub struct MemoryStore {
     changes: AtomicU64,
     credentials: AtomicU64,
     location: Location,
+    /// Whether this store keeps its audit trail itself: not when it caches a registry kept elsewhere (etcd),
+    /// whose store writes the trail there.
+    keeps_audit: bool,
 }
 
 impl MemoryStore {
@@ -62,6 +69,7 @@ impl MemoryStore {
             changes: AtomicU64::new(0),
             credentials: AtomicU64::new(0),
             location: Location::Memory,
+            keeps_audit: true,
         }
     }
 
@@ -100,6 +108,14 @@ impl Store for MemoryStore {
     fn write_with(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
         self.write_committing(work, &mut |_| Ok(()))
     }
+
+    fn audit_log(&self) -> Result<AuditLog> {
+        let state = self.read_state();
+        Ok(AuditLog {
+            chain: state.audit.clone(),
+            lines: state.audit_lines.iter().cloned().collect(),
+        })
+    }
 }
 
 /// A transaction about to be kept: what it changed, for a store that writes it elsewhere first (etcd; without
@@ -108,6 +124,8 @@ impl Store for MemoryStore {
 pub struct Committing<'s> {
     state: &'s State,
     touched: Vec<RecordKey>,
+    /// The audit entries the transaction appends, each with its retention bound.
+    pub audit: &'s [(AuditEntry, u64)],
     /// The version the transaction makes.
     pub version: Version,
 }
@@ -144,7 +162,8 @@ impl MemoryStore {
         for (key, value) in records {
             state.put_record(key, value)?;
         }
-        let store = MemoryStore::new();
+        let mut store = MemoryStore::new();
+        store.keeps_audit = false;
         store.changes.store(version.changes, Ordering::Release);
         store
             .credentials
@@ -166,6 +185,7 @@ impl MemoryStore {
             undo: Vec::new(),
             credentials_changed: false,
             touched: Vec::new(),
+            audit: Vec::new(),
         };
         let outcome = work(&mut tx);
         let Writing {
@@ -173,6 +193,7 @@ impl MemoryStore {
             undo,
             credentials_changed,
             mut touched,
+            audit,
         } = tx;
         let mut version = state.version;
         if credentials_changed {
@@ -182,7 +203,7 @@ impl MemoryStore {
             version.changes += 1;
         }
         let outcome = outcome.and_then(|()| {
-            if undo.is_empty() {
+            if undo.is_empty() && audit.is_empty() {
                 return Ok(());
             }
             touched.sort();
@@ -190,11 +211,25 @@ impl MemoryStore {
             commit(&Committing {
                 state,
                 touched,
+                audit: &audit,
                 version,
             })
         });
         match outcome {
             Ok(()) => {
+                if self.keeps_audit {
+                    for (entry, keep) in audit {
+                        let (record, dropped) = state.audit.append(entry, keep);
+                        while state
+                            .audit_lines
+                            .front()
+                            .is_some_and(|(seq, _)| dropped.contains(seq))
+                        {
+                            state.audit_lines.pop_front();
+                        }
+                        state.audit_lines.push_back((record.seq, record.encode()));
+                    }
+                }
                 state.version = version;
                 self.credentials
                     .store(version.credentials, Ordering::Release);

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{GrantKey, State, Undo};
+use crate::audit::AuditEntry;
 use crate::error::Result;
 use crate::model::Grant;
 use crate::store::record::RecordKey;
@@ -16,6 +17,8 @@ pub(super) struct Writing<'s> {
     pub(super) credentials_changed: bool,
     /// The records changed so far (some perhaps more than once), for a store that writes records.
     pub(super) touched: Vec<RecordKey>,
+    /// The audit entries to append when the transaction commits, each with its retention bound.
+    pub(super) audit: Vec<(AuditEntry, u64)>,
 }
 
 fn grant_record(role: &str, key: &GrantKey) -> RecordKey {
@@ -374,6 +377,11 @@ impl WriteTx for Writing<'_> {
                 }
             });
         }
+        Ok(())
+    }
+
+    fn append_audit(&mut self, entry: &AuditEntry, keep: u64) -> Result<()> {
+        self.audit.push((entry.clone(), keep));
         Ok(())
     }
 }

@@ -21,6 +21,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use rusqlite::Connection;
 
 use super::{Location, ReadTx, Store, Version, WriteTx};
+use crate::audit::AuditLog;
 use crate::error::{RbacError, Result};
 use connect::Access;
 use tx::{Behavior, SqliteTx};
@@ -147,10 +148,20 @@ impl Store for SqliteStore {
             SqliteTx::begin(&connection, Behavior::Immediate).map_err(|err| self.failure(err))?;
         let before = connection.total_changes();
         work(&mut tx)?;
-        if connection.total_changes() != before {
+        if tx.changed_registry_since(before) {
             tx.count_change()?;
         }
         tx.commit().map_err(|err| self.failure(err))
+    }
+
+    fn audit_log(&self) -> Result<AuditLog> {
+        self.with_reader(|connection| {
+            let tx =
+                SqliteTx::begin(connection, Behavior::Deferred).map_err(|err| self.failure(err))?;
+            let log = tx.audit_log()?;
+            tx.commit().map_err(|err| self.failure(err))?;
+            Ok(log)
+        })
     }
 }
 

@@ -73,6 +73,16 @@ const MIGRATIONS: &[&str] = &[
      DROP TRIGGER roles_changed_in;
      DROP TRIGGER roles_changed_out;
      DELETE FROM counters WHERE name IN ('user_changes', 'role_changes');",
+    // 5: the audit trail: each record as its line (see `audit`), by number, and the trail's bounds in one
+    // row, changed in the same transaction as the records.
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, record TEXT NOT NULL) STRICT;
+     CREATE TABLE audit_chain (
+         id INTEGER PRIMARY KEY CHECK (id = 0),
+         first INTEGER NOT NULL,
+         last INTEGER NOT NULL,
+         head TEXT NOT NULL
+     ) STRICT;
+     INSERT INTO audit_chain VALUES (0, 1, 0, printf('%064d', 0));",
 ];
 
 /// The tables each schema version has (cumulative). A database that claims a version but lacks one of them is
@@ -89,6 +99,7 @@ const TABLES: &[&[&str]] = &[
     &["grants", "privilege_groups", "privilege_group_members"],
     &[],
     &[],
+    &["audit", "audit_chain"],
 ];
 
 /// The schema version this build writes.

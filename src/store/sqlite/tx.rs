@@ -2,11 +2,12 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::audit::{AuditEntry, AuditLog, Chain};
 use crate::error::{RbacError, Result};
 use crate::model::{Grant, Group, Names, UserRecord};
 use crate::store::{ReadTx, Version, WriteTx};
 
-/// The counts every committed change moves (schema version 4).
+/// The counts every committed change moves (schema version 4 on).
 const VERSION_QUERY: &str = "SELECT (SELECT value FROM counters WHERE name = 'changes'), \
      (SELECT value FROM counters WHERE name = 'credentials')";
 
@@ -52,6 +53,8 @@ pub(super) struct SqliteTx<'c> {
     committed: bool,
     /// Whether a user was added, removed or re-hashed.
     credentials_changed: bool,
+    /// Rows the audit trail's appends changed: those alone do not move the change count.
+    audit_rows: u64,
 }
 
 /// How a transaction takes its locks.
@@ -101,6 +104,7 @@ impl<'c> SqliteTx<'c> {
             connection,
             committed: false,
             credentials_changed: false,
+            audit_rows: 0,
         })
     }
 
@@ -124,6 +128,11 @@ impl<'c> SqliteTx<'c> {
             [],
         )
         .map(drop)
+    }
+
+    /// Whether anything but the audit trail changed since `total_changes` was `before`.
+    pub(super) fn changed_registry_since(&self, before: u64) -> bool {
+        self.connection.total_changes() - before > self.audit_rows
     }
 
     /// Note that `rows` rows of users were added, removed or re-hashed.
@@ -200,6 +209,41 @@ impl<'c> SqliteTx<'c> {
             .map_err(failed)?;
         // Triggers keep the row counts: never negative.
         Ok(value.max(0).unsigned_abs())
+    }
+}
+
+/// The audit trail's bounds.
+fn audit_chain(connection: &Connection) -> Result<Chain> {
+    connection
+        .prepare_cached("SELECT first, last, head FROM audit_chain WHERE id = 0")
+        .and_then(|mut statement| {
+            statement.query_row([], |row| {
+                Ok(Chain {
+                    first: row.get::<_, i64>(0)?.max(0).unsigned_abs(),
+                    last: row.get::<_, i64>(1)?.max(0).unsigned_abs(),
+                    head: row.get(2)?,
+                })
+            })
+        })
+        .map_err(failed)
+}
+
+impl SqliteTx<'_> {
+    /// The audit trail as this transaction sees it.
+    pub(super) fn audit_log(&self) -> Result<AuditLog> {
+        let chain = audit_chain(self.connection)?;
+        let lines = self
+            .connection
+            .prepare_cached("SELECT seq, record FROM audit ORDER BY seq")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| {
+                        Ok((row.get::<_, i64>(0)?.max(0).unsigned_abs(), row.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<(u64, String)>>>()
+            })
+            .map_err(failed)?;
+        Ok(AuditLog { chain, lines })
     }
 }
 
@@ -475,5 +519,28 @@ impl WriteTx for SqliteTx<'_> {
             [group, privilege],
         )
         .map(drop)
+    }
+
+    fn append_audit(&mut self, entry: &AuditEntry, keep: u64) -> Result<()> {
+        let before = self.connection.total_changes();
+        let mut chain = audit_chain(self.connection)?;
+        let (record, dropped) = chain.append(entry.clone(), keep);
+        let number = |seq: u64| i64::try_from(seq).unwrap_or(i64::MAX);
+        self.execute(
+            "INSERT INTO audit (seq, record) VALUES (?1, ?2)",
+            params![number(record.seq), record.encode()],
+        )?;
+        if !dropped.is_empty() {
+            self.execute(
+                "DELETE FROM audit WHERE seq >= ?1 AND seq < ?2",
+                params![number(dropped.start), number(dropped.end)],
+            )?;
+        }
+        self.execute(
+            "UPDATE audit_chain SET first = ?1, last = ?2, head = ?3 WHERE id = 0",
+            params![number(chain.first), number(chain.last), chain.head],
+        )?;
+        self.audit_rows += self.connection.total_changes() - before;
+        Ok(())
     }
 }
