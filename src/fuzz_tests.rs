@@ -268,6 +268,9 @@ fn value(kind: ArgKind) -> BoxedStrategy<Value> {
         ArgKind::UserFilter => prop::option::of(user())
             .prop_map(Value::OptionalText)
             .boxed(),
+        ArgKind::BackupFormat => prop::sample::select(vec!["milvus-rbac", "milvus", "other"])
+            .prop_map(|format| Value::Text(format.into()))
+            .boxed(),
         ArgKind::Since => prop::option::of(0.0..2e9f64)
             .prop_map(Value::Seconds)
             .boxed(),
@@ -381,10 +384,13 @@ impl Reads<'_> {
 
     fn backup(&self) -> Result<crate::model::RbacBackup, TestCaseError> {
         match self
-            .run(Request::BackupRbac(args::BackupRbac { timeout: None }))
+            .run(Request::BackupRbac(args::BackupRbac {
+                timeout: None,
+                format: "milvus-rbac".into(),
+            }))
             .map_err(fail)?
         {
-            Reply::Backup(backup) => Ok(*backup),
+            Reply::Backup(backup, _) => Ok(*backup),
             other => Err(TestCaseError::fail(format!("a backup answered {other:?}"))),
         }
     }

@@ -135,6 +135,40 @@ pub struct BackupRole {
     pub description: String,
 }
 
+/// The form a backup is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackupFormat {
+    /// This project's: versioned, with descriptions (`backup_rbac()`'s dict).
+    #[default]
+    MilvusRbac,
+    /// Milvus's `RBACMeta`, as milvus-backup writes it.
+    Milvus,
+}
+
+impl BackupFormat {
+    pub const ALL: [BackupFormat; 2] = [BackupFormat::MilvusRbac, BackupFormat::Milvus];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupFormat::MilvusRbac => "milvus-rbac",
+            BackupFormat::Milvus => "milvus",
+        }
+    }
+
+    /// The format a `format` argument names.
+    pub fn parse(text: &str) -> crate::error::Result<BackupFormat> {
+        BackupFormat::ALL
+            .into_iter()
+            .find(|format| format.as_str() == text)
+            .ok_or_else(|| crate::error::RbacError::Param {
+                message: format!(
+                    "`format` value {text} is illegal: a backup is written as {}",
+                    BackupFormat::ALL.map(BackupFormat::as_str).join(" or ")
+                ),
+            })
+    }
+}
+
 /// The RBAC metadata of a registry, as Milvus's BackupRBAC holds it: users but root, roles but admin and
 /// public, the grants of those roles, and custom groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

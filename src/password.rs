@@ -145,13 +145,48 @@ fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> Result
     Ok(result)
 }
 
+/// The largest bcrypt cost a stored hash may ask for. Milvus makes its hashes at Go's default, 10; each step
+/// doubles the work of a login, so a planted cost of 31 would make one login run for days.
+const MAX_BCRYPT_COST: u32 = 12;
+
+/// Whether `stored` is a bcrypt hash (Milvus stores its passwords so), by its prefix.
+fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|prefix| stored.starts_with(prefix))
+}
+
+/// Why a bcrypt hash cannot be kept.
+fn check_bcrypt_hash(stored: &str) -> std::result::Result<(), String> {
+    let parts = bcrypt::HashParts::from_str(stored)
+        .map_err(|_| "is not a well-formed bcrypt hash".to_string())?;
+    if parts.get_cost() > MAX_BCRYPT_COST {
+        return Err(format!(
+            "asks for bcrypt cost {} beyond the accepted {MAX_BCRYPT_COST}",
+            parts.get_cost()
+        ));
+    }
+    Ok(())
+}
+
+/// The stored "hash" of a user whose password is not known here (copied from a server that does not give its
+/// hashes away): it matches no password, so the user cannot log in until a super user sets one.
+pub const NO_PASSWORD: &str = "!";
+
 /// Why `stored` cannot be kept as a password hash: it must be an argon2id PHC string with a salt, a digest and
-/// costs within the bounds above.
+/// costs within the bounds above, or a bcrypt hash as Milvus stores them (cost at most `MAX_BCRYPT_COST`),
+/// which the user's next login replaces with an argon2id hash, or `NO_PASSWORD`.
 pub fn check_stored_hash(stored: &str) -> std::result::Result<(), String> {
-    let parsed =
-        PasswordHash::new(stored).map_err(|_| "is not an argon2id PHC string".to_string())?;
+    if is_bcrypt(stored) {
+        return check_bcrypt_hash(stored);
+    }
+    if stored == NO_PASSWORD {
+        return Ok(());
+    }
+    let parsed = PasswordHash::new(stored)
+        .map_err(|_| "is neither an argon2id PHC string nor a bcrypt hash".to_string())?;
     if parsed.algorithm.as_str() != "argon2id" || parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err("is not an argon2id PHC string".into());
+        return Err("is neither an argon2id PHC string nor a bcrypt hash".into());
     }
     let params = Params::try_from(&parsed)
         .map_err(|err| format!("has invalid argon2 parameters ({err})"))?;
@@ -280,6 +315,9 @@ impl PasswordHasher {
     /// beyond the bounds, never matches (and costs a verification all the same, so that it cannot be told from
     /// a wrong password). Fails only when too many argon2 runs wait already.
     pub fn verify(&self, password: &str, stored: &str) -> Result<Verified> {
+        if is_bcrypt(stored) {
+            return self.verify_bcrypt(password, stored);
+        }
         match PasswordHash::new(stored) {
             Ok(parsed) => self.verify_parsed(password, &parsed),
             Err(_) => self.verify_decoy(password).map(|()| Verified::No),
@@ -343,6 +381,22 @@ impl PasswordHasher {
         Ok(
             matches!(Output::new(&computed), Ok(computed) if hashed.is_ok() && &computed == expected),
         )
+    }
+
+    /// Verify against a bcrypt hash (restored from Milvus), in a turn as argon2 runs are: a match always asks
+    /// for an argon2id hash instead. A wrong password costs a decoy argon2 run too, as for a cheaper argon2 hash.
+    fn verify_bcrypt(&self, password: &str, stored: &str) -> Result<Verified> {
+        if check_bcrypt_hash(stored).is_err() {
+            return self.verify_decoy(password).map(|()| Verified::No);
+        }
+        counters::verified();
+        // Go's bcrypt, which Milvus uses, reads at most 72 bytes of a password; so does this.
+        let matched = with_memory(0, |_| bcrypt::verify(password, stored))?.unwrap_or(false);
+        if matched {
+            return Ok(Verified::Yes { rehash: true });
+        }
+        self.verify_decoy(password)?;
+        Ok(Verified::No)
     }
 
     /// Spend the time of one verification, for a user that does not exist.
@@ -764,5 +818,46 @@ mod tests {
             (before.0, before.1 + 2),
             "the cheap run and a full decoy"
         );
+    }
+}
+
+#[cfg(test)]
+mod bcrypt_tests {
+    use super::*;
+
+    #[test]
+    fn milvus_bcrypt_hashes_verify_and_ask_for_an_upgrade() {
+        let hasher = PasswordHasher::new(HashStrength::Fast);
+        // As Go's bcrypt writes them ($2a$), at a low cost to keep the test quick.
+        let stored = bcrypt::hash_with_result("P@ssw0rd", 4)
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoA);
+        assert!(stored.starts_with("$2a$04$"));
+        assert_eq!(check_stored_hash(&stored), Ok(()));
+        assert_eq!(
+            hasher.verify("P@ssw0rd", &stored).unwrap(),
+            Verified::Yes { rehash: true }
+        );
+        assert_eq!(hasher.verify("P@ssw0rD", &stored).unwrap(), Verified::No);
+        assert!(hasher.needs_rehash(&stored));
+    }
+
+    #[test]
+    fn no_password_is_kept_and_matches_nothing() {
+        assert_eq!(check_stored_hash(NO_PASSWORD), Ok(()));
+        let hasher = PasswordHasher::new(HashStrength::Fast);
+        for guess in ["", "!", "P@ssw0rd"] {
+            assert_eq!(hasher.verify(guess, NO_PASSWORD).unwrap(), Verified::No);
+        }
+    }
+
+    #[test]
+    fn bcrypt_hashes_beyond_the_cost_bound_or_malformed_are_refused() {
+        let costly = "$2a$13$abcdefghijklmnopqrstuu5K6qD5aS9lU2ZxWdXNQ1cYcxV7uxR.i";
+        assert!(check_stored_hash(costly).unwrap_err().contains("cost 13"));
+        assert!(check_stored_hash("$2a$10$short").is_err());
+        let hasher = PasswordHasher::new(HashStrength::Fast);
+        // Verifying against one costs no bcrypt run at that cost: it is refused as no match.
+        assert_eq!(hasher.verify("x", costly).unwrap(), Verified::No);
     }
 }

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, fina
 
 from milvus_rbac.display import PrivilegeGroups, RoleDescription, UserDescription
 
-__all__ = ["LEGACY_CODES", "MilvusClient", "PROFILES", "SETTINGS", "__version__", "remove_registry", "serve"]
+__all__ = ["LEGACY_CODES", "MilvusClient", "NO_PASSWORD", "PROFILES", "SETTINGS", "__version__", "remove_registry", "serve"]
 __version__: str
 
 # The lists kept in Rust, read by the Python code rather than repeated there.
@@ -17,6 +17,9 @@ LEGACY_CODES: Tuple[Tuple[str, int], ...]
 SETTINGS: Tuple[str, ...]
 #: The profile names.
 PROFILES: Tuple[str, ...]
+#: The stored hash of a user whose password is not known here (copied from a server without BackupRBAC): it
+#: matches no password.
+NO_PASSWORD: str
 
 def remove_registry(uri: str) -> None:
     """Remove the registry at ``uri``, an ``etcd://host:port[,...]/prefix`` one: every key under its prefix.
@@ -237,12 +240,16 @@ class MilvusClient:
         **kwargs: Any,
     ) -> Dict[str, Any]:
         """Extension: ``check_privilege``'s answer and what decided it."""
-    def backup_rbac(self, timeout: Optional[float] = None, **kwargs: Any) -> Dict[str, Any]:
-        """Extension: users, roles, grants and groups as a JSON-serialisable dict."""
+    def backup_rbac(
+        self, timeout: Optional[float] = None, format: str = "milvus-rbac", **kwargs: Any
+    ) -> Dict[str, Any]:
+        """Extension: users, roles, grants and groups as a JSON-serialisable dict (``format="milvus"``: Milvus's
+        RBACMeta as milvus-backup writes it)."""
     def restore_rbac(
-        self, meta: Dict[str, Any], timeout: Optional[float] = None, **kwargs: Any
+        self, meta: Union[Dict[str, Any], bytes, str], timeout: Optional[float] = None, **kwargs: Any
     ) -> None:
-        """Extension: restore a ``backup_rbac`` dict, all or nothing."""
+        """Extension: restore a ``backup_rbac`` dict, or Milvus's RBACMeta (protobuf bytes or JSON), all or
+        nothing."""
     def audit(
         self,
         user_name: Optional[str] = None,

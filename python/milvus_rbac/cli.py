@@ -33,7 +33,7 @@ import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from milvus_rbac._core import PROFILES as _PROFILES
-from milvus_rbac._core import SETTINGS, MilvusClient, serve
+from milvus_rbac._core import NO_PASSWORD, SETTINGS, MilvusClient, serve
 from milvus_rbac.exceptions import AuthenticationError, MilvusException
 
 __all__ = ["main", "format_table", "explain_text", "printable"]
@@ -176,7 +176,7 @@ class _Session:
                 settings["profile"] = args.profile
             if os.environ.get(ROOT_PASSWORD_ENV):
                 settings["root_password"] = os.environ[ROOT_PASSWORD_ENV]
-        elif args.profile:
+        elif args.profile and not getattr(args, "source", None):  # copy: it applies to the side that is a file
             raise UsageError("--profile applies to registry files; a server has its own")
         if args.protocol:
             if not uri.startswith(("http://", "https://")):
@@ -349,18 +349,25 @@ def _check(s: _Session) -> None:
     s.emit(explanation, lambda: explain_text(explanation))
 
 
-def _summary(backup: Dict[str, Any]) -> str:
-    """What a backup holds, counted.
+def _summary(backup: Any) -> str:
+    """What a backup holds, counted (in either format: Milvus's leaves empty lists out).
 
     >>> _summary({"users": [{}], "roles": [], "grants": [{}, {}], "privilege_groups": []})
     'users: 1, roles: 0, grants: 2, privilege groups: 0'
+    >>> _summary({"rbac_meta": {"roles": [{"name": "r"}]}})
+    'users: 0, roles: 1, grants: 0, privilege groups: 0'
+    >>> _summary(b"\\x12\\x03\\n\\x01r")
+    "Milvus's RBACMeta (5 bytes)"
     """
+    if isinstance(backup, bytes):
+        return f"Milvus's RBACMeta ({len(backup)} bytes)"
+    backup = backup.get("rbac_meta", backup)
     keys = ("users", "roles", "grants", "privilege_groups")
-    return ", ".join(f"{key.replace('_', ' ')}: {len(backup[key])}" for key in keys)
+    return ", ".join(f"{key.replace('_', ' ')}: {len(backup.get(key) or [])}" for key in keys)
 
 
 def _export(s: _Session) -> None:
-    backup = s.client.backup_rbac()
+    backup = s.client.backup_rbac(format=s.args.format)
     _write_output(s, json.dumps(backup, indent=2) + "\n", f"exported {_summary(backup)} to {s.args.file}")
 
 
@@ -399,16 +406,23 @@ def _write_private(path: str, text: str, replace: bool) -> None:
 
 
 def _import(s: _Session) -> None:
+    """Restore an export of either format, or Milvus's RBACMeta as protobuf bytes (what BackupRBAC answers)."""
     try:
         if s.args.file == "-":
-            backup = json.loads(s.stdin.read())
+            data = s.stdin.buffer.read() if hasattr(s.stdin, "buffer") else s.stdin.read().encode()
         else:
-            with open(s.args.file, encoding="utf-8") as file:
-                backup = json.load(file)
+            with open(s.args.file, "rb") as file:
+                data = file.read()
     except OSError as error:
         raise UsageError(f"cannot read {s.args.file}: {error.strerror}") from None
-    except ValueError as error:
-        raise UsageError(f"{s.args.file} is not JSON: {error}") from None
+    backup: Any
+    try:
+        backup = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        # Protobuf begins with a field's tag (a control byte), JSON with a brace after white space.
+        if data.lstrip(b" \t\r\n")[:1] in (b"{", b"[") and data[:1] in (b"{", b"[", b" ", b"\t", b"\r"):
+            raise UsageError(f"{s.args.file} is not JSON: {error}") from None
+        backup = data
     s.client.restore_rbac(backup)
     s.done(f"imported {_summary(backup)} from {s.args.file}")
 
@@ -487,6 +501,11 @@ def _copy(s: _Session) -> None:
             message=f"{s.args.destination} does not hold what was copied: its users, roles, grants or groups differ"
         )
     s.done(f"copied {_summary(backup)} from {s.args.source} to {s.args.destination}")
+    without = [user["user_name"] for user in backup["users"] if user["password_hash"] == NO_PASSWORD]
+    if without:
+        s.done(f"{len(without)} users came without a password ({s.args.source} does not give password hashes away: "
+               f"Milvus before 2.4.10 has no BackupRBAC); each logs in once a super user sets one: "
+               f"milvus-rbac users passwd NAME --reset")
 
 
 # --- audit ---------------------------------------------------------------------------------------------------
@@ -694,8 +713,11 @@ def _parser() -> argparse.ArgumentParser:
                   "write users, roles, grants and groups to a new JSON file, mode 0600 ('-': stdout)")
     export.add_argument("file", metavar="FILE")
     export.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    leaf(commands, "import", _import, "restore a JSON file written by export ('-': stdin), all or nothing") \
-        .add_argument("file", metavar="FILE")
+    export.add_argument("--format", choices=["milvus-rbac", "milvus"], default="milvus-rbac",
+                        help="milvus: Milvus's RBACMeta as milvus-backup writes it (no descriptions; for RestoreRBAC)")
+    leaf(commands, "import", _import,
+         "restore a file written by export, a milvus-backup RBAC backup (JSON) or Milvus's RBACMeta (protobuf) "
+         "('-': stdin), all or nothing").add_argument("file", metavar="FILE")
 
     policies = commands.add_parser("policy", help="access control as code: plan, apply, drift, export a YAML policy")
     policy_commands = policies.add_subparsers(dest="subcommand", required=True, metavar="ACTION")

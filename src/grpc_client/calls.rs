@@ -4,9 +4,13 @@ use std::sync::Arc;
 
 use super::{unsupported, GrpcRegistry};
 use crate::caller::Caller;
-use crate::error::Result;
-use crate::model::{Group, Names, RoleDescription, UserDescription};
+use crate::error::{RbacError, Result};
+use crate::model::{
+    is_builtin_role, BackupFormat, BackupRole, BackupUser, Grant, Group, Names, RbacBackup,
+    RoleDescription, UserDescription, ANY, ROOT_USER,
+};
 use crate::ops::{args, Reply, Request, ValueRef};
+use crate::password::NO_PASSWORD;
 use crate::wire::grpc::pb::common::Status;
 use crate::wire::grpc::pb::milvus as pb;
 use crate::wire::grpc::{backup_of, grant_of, meta_of, privilege_entities, role_entity};
@@ -318,16 +322,20 @@ pub(super) fn execute(remote: &GrpcRegistry, caller: &Caller, request: &Request)
                 .encode_to_vec(),
             )
         }
-        Request::BackupRbac(_) => {
-            let answer: pb::BackupRbacMetaResponse = remote.call(
+        Request::BackupRbac(args) => {
+            let format = BackupFormat::parse(&args.format)?;
+            let backup = match remote.call::<_, pb::BackupRbacMetaResponse>(
                 caller,
                 "BackupRBAC",
                 pb::BackupRbacMetaRequest::default(),
                 timeout,
-            )?;
-            Ok(Reply::Backup(Box::new(backup_of(
-                answer.rbac_meta.unwrap_or_default(),
-            ))))
+            ) {
+                Ok(answer) => backup_of(answer.rbac_meta.unwrap_or_default()),
+                // Milvus before 2.4.10 has no BackupRBAC.
+                Err(RbacError::Unsupported { .. }) => backup_by_selects(remote, caller, timeout)?,
+                Err(err) => return Err(err),
+            };
+            Ok(Reply::Backup(Box::new(backup), format))
         }
         Request::RestoreRbac(args) => done(
             "RestoreRBAC",
@@ -342,4 +350,114 @@ pub(super) fn execute(remote: &GrpcRegistry, caller: &Caller, request: &Request)
         | Request::Audit(_)
         | Request::VerifyAudit(_) => Err(unsupported(request.spec().name)),
     }
+}
+
+/// A server's RBAC metadata read as pymilvus users would read it, for a server without BackupRBAC: its users
+/// (but root) and their roles, its roles (but admin and public), and their grants in every database and in `*`.
+/// Such a server gives no password hashes away: the users come without one (`NO_PASSWORD`).
+fn backup_by_selects(
+    remote: &GrpcRegistry,
+    caller: &Caller,
+    timeout: Option<f64>,
+) -> Result<RbacBackup> {
+    let user_names: pb::ListCredUsersResponse = remote.call(
+        caller,
+        "ListCredUsers",
+        pb::ListCredUsersRequest::default(),
+        timeout,
+    )?;
+    let mut users = Vec::new();
+    for name in user_names
+        .usernames
+        .iter()
+        .filter(|name| *name != ROOT_USER)
+    {
+        let described: pb::SelectUserResponse = remote.call(
+            caller,
+            "SelectUser",
+            pb::SelectUserRequest {
+                user: Some(pb::UserEntity { name: name.clone() }),
+                include_role_info: true,
+            },
+            timeout,
+        )?;
+        let mut roles: Vec<String> = described
+            .results
+            .into_iter()
+            .flat_map(|result| result.roles)
+            .map(|role| role.name)
+            .collect();
+        roles.sort();
+        roles.dedup();
+        users.push(BackupUser {
+            name: name.clone(),
+            password_hash: NO_PASSWORD.to_string(),
+            description: String::new(),
+            roles,
+        });
+    }
+    let all_roles: pb::SelectRoleResponse = remote.call(
+        caller,
+        "SelectRole",
+        pb::SelectRoleRequest::default(),
+        timeout,
+    )?;
+    let roles: Vec<BackupRole> = all_roles
+        .results
+        .into_iter()
+        .filter_map(|result| result.role)
+        .filter(|role| !is_builtin_role(&role.name))
+        .map(|role| BackupRole {
+            name: role.name,
+            description: role.description,
+        })
+        .collect();
+    let databases: pb::ListDatabasesResponse = remote.call(
+        caller,
+        "ListDatabases",
+        pb::ListDatabasesRequest::default(),
+        timeout,
+    )?;
+    let mut grants: Vec<Grant> = Vec::new();
+    for role in &roles {
+        for db_name in databases.db_names.iter().map(String::as_str).chain([ANY]) {
+            let answer: pb::SelectGrantResponse = remote.call(
+                caller,
+                "SelectGrant",
+                pb::SelectGrantRequest {
+                    entity: Some(pb::GrantEntity {
+                        role: Some(role_entity(&role.name, "")),
+                        db_name: db_name.to_string(),
+                        ..Default::default()
+                    }),
+                },
+                timeout,
+            )?;
+            grants.extend(answer.entities.into_iter().map(grant_of));
+        }
+    }
+    // A server may answer a database's grants with those of `*` too.
+    grants.sort_by(|a, b| {
+        (
+            &a.role_name,
+            &a.object_type,
+            &a.db_name,
+            &a.object_name,
+            &a.privilege,
+        )
+            .cmp(&(
+                &b.role_name,
+                &b.object_type,
+                &b.db_name,
+                &b.object_name,
+                &b.privilege,
+            ))
+    });
+    grants.dedup();
+    Ok(RbacBackup {
+        users,
+        roles,
+        grants,
+        groups: Vec::new(),
+    })
 }

@@ -64,6 +64,7 @@ answers_with_status!(
     SelectGrantResponse,
     ListPrivilegeGroupsResponse,
     BackupRbacMetaResponse,
+    ListDatabasesResponse,
 );
 
 fn unsupported(what: &str) -> RbacError {

@@ -14,7 +14,7 @@ use crate::authz::Explanation;
 use crate::caller::Caller;
 use crate::catalog::ObjectType;
 use crate::error::{Result, Rpc};
-use crate::model::{Group, Names, RbacBackup, RoleDescription, UserDescription, ANY};
+use crate::model::{BackupFormat, Group, Names, RbacBackup, RoleDescription, UserDescription, ANY};
 pub(crate) use table::for_each_operation;
 pub use values::{ArgKind, FromValue, Secret, Value, ValueRef};
 
@@ -121,7 +121,8 @@ pub enum Reply {
     Groups(Arc<Vec<Group>>),
     Allowed(bool),
     Explanation(Box<Explanation>),
-    Backup(Box<RbacBackup>),
+    /// A backup, to be shown in the form asked for.
+    Backup(Box<RbacBackup>, BackupFormat),
     /// Oldest first.
     AuditRecords(Arc<Vec<AuditRecord>>),
     AuditCheck(Box<Verification>),
@@ -186,9 +187,9 @@ impl IntoReply for Verification {
     }
 }
 
-impl IntoReply for RbacBackup {
+impl IntoReply for (RbacBackup, BackupFormat) {
     fn into_reply(self) -> Reply {
-        Reply::Backup(Box::new(self))
+        Reply::Backup(Box::new(self.0), self.1)
     }
 }
 

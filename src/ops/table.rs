@@ -522,7 +522,9 @@ macro_rules! for_each_operation {
             }
 
             /// Extension (not in pymilvus): the registry's users (with password hashes), roles, grants and custom
-            /// groups, without root, admin and public, as a JSON-serialisable dict.
+            /// groups, without root, admin and public, as a JSON-serialisable dict. `format="milvus"` gives it as
+            /// Milvus's `RBACMeta` in milvus-backup's JSON (which `RestoreRBAC` and milvus-backup read; it has no
+            /// descriptions, and Milvus checks only the bcrypt hashes it made itself).
             ///
             /// >>> client = MilvusClient(":memory:", token="root:Milvus", password_hash="fast")
             /// >>> client.create_user("user_1", "P@ssw0rd")
@@ -536,9 +538,9 @@ macro_rules! for_each_operation {
                 available: Always,
                 needs: Global "BackupRBAC" on any,
                 rest: none,
-                python: [] [timeout] []
-                    "($self, timeout=None, **kwargs)",
-                args: { timeout: Timeout },
+                python: [] [timeout, format] []
+                    "($self, timeout=None, format='milvus-rbac', **kwargs)",
+                args: { timeout: Timeout, format: BackupFormat = "milvus-rbac" },
                 returns: Backup,
             }
 

@@ -67,6 +67,8 @@ pub enum ArgKind {
     UserFilter,
     /// A moment, in seconds since the Unix epoch (`None`: from the start).
     Since,
+    /// The form of a backup: `milvus-rbac` or `milvus`.
+    BackupFormat,
 }
 
 impl ArgKind {
@@ -114,7 +116,8 @@ impl ArgKind {
             | ArgKind::CollectionName
             | ArgKind::Database
             | ArgKind::GrantDatabase
-            | ArgKind::GroupName => Value::Text(text()),
+            | ArgKind::GroupName
+            | ArgKind::BackupFormat => Value::Text(text()),
         }
     }
 }
@@ -142,6 +145,7 @@ pub(super) mod kinds {
     pub type Backup = crate::model::RbacBackup;
     pub type UserFilter = Option<String>;
     pub type Since = Option<f64>;
+    pub type BackupFormat = String;
 }
 
 /// An argument's value, as a front builds it.

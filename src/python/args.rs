@@ -10,6 +10,7 @@ use super::replies::BACKUP_FORMAT;
 use crate::error::RbacError;
 use crate::model::{BackupRole, BackupUser, Grant, Group, RbacBackup};
 use crate::ops::{ArgKind, FromValue, Secret, Value};
+use crate::wire::milvus_backup;
 
 /// A Python argument as given: `None` when it was left out or given as `None` (the operation's default then
 /// applies).
@@ -94,6 +95,7 @@ fn given_value(
         ArgKind::Flag | ArgKind::Reconnect => Value::Flag(flag(value, name)?),
         ArgKind::Timeout => Value::Seconds(timeout(value)?),
         ArgKind::Backup => Value::Backup(Box::new(read_backup(value)?)),
+        ArgKind::BackupFormat => Value::Text(text(value, "format")?),
         ArgKind::UserFilter => Value::OptionalText(optional_text(value, "user_name")?),
         ArgKind::Since => Value::Seconds(moment(value, name)?),
     })
@@ -360,14 +362,72 @@ fn list_field(dict: &Bound<'_, PyDict>, key: &str, what: &str) -> PyResult<Vec<S
 }
 
 /// The backup in `backup`, a dict as `backup_rbac` returns it.
+/// Whether a dict without this project's `version` is Milvus's `RBACMeta` in JSON: wrapped in `rbac_meta`, or
+/// with an entry in Milvus's shape (a user's `user`, a role's `name`, a grant's `role`, a group's `group_name`).
+/// Lists left empty tell nothing: such a dict is read as this project's, and refused for its missing version.
+fn is_milvus_form(backup: &Bound<'_, PyDict>) -> PyResult<bool> {
+    for wrapper in ["rbac_meta", "rbacMeta", "privilegeGroups"] {
+        if backup.contains(wrapper)? {
+            return Ok(true);
+        }
+    }
+    let shaped = [
+        ("users", "user"),
+        ("roles", "name"),
+        ("grants", "role"),
+        ("privilege_groups", "group_name"),
+    ];
+    for (list, key) in shaped {
+        let Some(items) = backup.get_item(list)? else {
+            continue;
+        };
+        let Ok(items) = items.cast::<PyList>() else {
+            continue;
+        };
+        for item in items.iter() {
+            if item
+                .cast::<PyDict>()
+                .is_ok_and(|entry| entry.contains(key).unwrap_or(false))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// A backup as `restore_rbac` takes it: the dict `backup_rbac()` returns, or Milvus's RBAC backup: `RBACMeta`
+/// as protobuf `bytes` (what `BackupRBAC` answers), or as milvus-backup's JSON (a dict, or its text; the whole
+/// `backup_meta.json` too).
 pub fn read_backup(backup: &Bound<'_, PyAny>) -> PyResult<RbacBackup> {
     let py = backup.py();
+    let from_milvus =
+        |result: crate::error::Result<RbacBackup>| result.map_err(|err| to_py(py, err));
+    if let Ok(bytes) = backup.cast::<pyo3::types::PyBytes>() {
+        return from_milvus(milvus_backup::from_protobuf(bytes.as_bytes()));
+    }
+    if backup.is_instance_of::<PyString>() {
+        let parsed = py
+            .import("json")?
+            .call_method1("loads", (backup,))
+            .map_err(|err| param_error(py, format!("invalid RBAC backup: not JSON ({err})")))?;
+        return read_backup(&parsed);
+    }
     let backup = backup.cast::<PyDict>().map_err(|_| {
         param_error(
             py,
-            "`meta` value is illegal: expected the dict backup_rbac() returns".into(),
+            "`meta` value is illegal: expected the dict backup_rbac() returns, or Milvus's RBACMeta (bytes, \
+             or milvus-backup's JSON)"
+                .into(),
         )
     })?;
+    if backup.get_item("version")?.is_none() && is_milvus_form(backup)? {
+        let text: String = py
+            .import("json")?
+            .call_method1("dumps", (backup,))?
+            .extract()?;
+        return from_milvus(milvus_backup::from_json(&text));
+    }
     let version = backup.get_item("version")?;
     let version_ok = version
         .as_ref()

@@ -19,7 +19,9 @@ use crate::settings::SettingName;
 /// The native core of milvus_rbac: `MilvusClient` and `serve`, re-exported by the `milvus_rbac` package, and
 /// the lists the Python code reads rather than repeats: `LEGACY_CODES` (Milvus's legacy error codes, as
 /// `(name, value)` pairs; `milvus_rbac.LegacyErrorCode` is made from them), `SETTINGS` (the names of the
-/// keyword-only settings of `MilvusClient` and `serve`) and `PROFILES` (the profile names).
+/// keyword-only settings of `MilvusClient` and `serve`), `PROFILES` (the profile names) and `NO_PASSWORD` (the
+/// stored hash of a user whose password is not known here, such as a user copied from a server without
+/// BackupRBAC: it matches no password).
 ///
 /// >>> from milvus_rbac import MilvusClient, _core
 /// >>> MilvusClient is _core.MilvusClient
@@ -46,5 +48,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
         "PROFILES",
         PyTuple::new(py, ProfileName::ALL.map(ProfileName::as_str))?,
     )?;
+    module.add("NO_PASSWORD", crate::password::NO_PASSWORD)?;
     Ok(())
 }

@@ -15,8 +15,11 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use super::display::{rich, Rich};
 use crate::audit::{self, AuditRecord};
 use crate::authz::{Explanation, Reason};
-use crate::model::{Grant, Group, Names, RbacBackup, RoleDescription, UserDescription};
+use crate::model::{
+    BackupFormat, Grant, Group, Names, RbacBackup, RoleDescription, UserDescription,
+};
 use crate::ops::Reply;
+use crate::wire::milvus_backup;
 
 /// The version of the `backup_rbac` dictionary format.
 pub const BACKUP_FORMAT: u32 = 1;
@@ -288,7 +291,13 @@ impl Replies {
                 rich(Rich::PrivilegeGroups, copy_of_dicts(&kept)?.into_any())?
             }
             Reply::Explanation(explanation) => explanation_dict(py, &explanation)?.into_any(),
-            Reply::Backup(backup) => write_backup(py, *backup)?.into_any(),
+            Reply::Backup(backup, BackupFormat::MilvusRbac) => {
+                write_backup(py, *backup)?.into_any()
+            }
+            Reply::Backup(backup, BackupFormat::Milvus) => {
+                let text = milvus_backup::to_json(&backup).to_string();
+                py.import("json")?.call_method1("loads", (text,))?
+            }
             Reply::AuditRecords(records) => {
                 let list = PyList::empty(py);
                 for record in records.iter() {

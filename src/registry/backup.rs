@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use super::{Call, Registry};
 use crate::catalog::ObjectType;
 use crate::error::{RbacError, Result};
-use crate::model::{is_builtin_role, BackupRole, BackupUser, RbacBackup, ANY, ROOT_USER};
+use crate::model::{
+    is_builtin_role, BackupFormat, BackupRole, BackupUser, RbacBackup, ANY, ROOT_USER,
+};
 use crate::ops::args;
 use crate::password;
 use crate::validate;
@@ -19,9 +21,10 @@ impl Registry {
     pub(super) fn backup_rbac(
         &self,
         _call: &Call<'_>,
-        _args: &args::BackupRbac,
-    ) -> Result<RbacBackup> {
-        self.read(|tx| {
+        args: &args::BackupRbac,
+    ) -> Result<(RbacBackup, BackupFormat)> {
+        let format = BackupFormat::parse(&args.format)?;
+        let backup = self.read(|tx| {
             let users = tx
                 .users()?
                 .into_iter()
@@ -59,7 +62,8 @@ impl Registry {
                 grants,
                 groups,
             })
-        })
+        })?;
+        Ok((backup, format))
     }
 
     /// Restore a backup into this registry: refused whole if any user, role or group exists already, or if

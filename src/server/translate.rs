@@ -112,7 +112,7 @@ pub fn answer(reply: Reply, profile: &Profile) -> Answer {
         // No REST path answers these (their operations have no route).
         Reply::Allowed(_)
         | Reply::Explanation(_)
-        | Reply::Backup(_)
+        | Reply::Backup(..)
         | Reply::AuditRecords(_)
         | Reply::AuditCheck(_) => Json::Null.into(),
     }

@@ -4,6 +4,8 @@
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod grpc;
 #[cfg(any(feature = "server", feature = "client"))]
+pub mod milvus_backup;
+#[cfg(any(feature = "server", feature = "client"))]
 pub mod rest;
 
 /// A server's address as it may be shown: credentials in it (`http://user:password@host`) are dropped.

@@ -134,7 +134,8 @@ pub fn field_name(kind: ArgKind) -> Option<&'static str> {
         | ArgKind::Timeout
         | ArgKind::Backup
         | ArgKind::UserFilter
-        | ArgKind::Since => return None,
+        | ArgKind::Since
+        | ArgKind::BackupFormat => return None,
     })
 }
 

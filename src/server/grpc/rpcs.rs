@@ -11,7 +11,7 @@ use prost::Message;
 
 use crate::caller::Caller;
 use crate::error::{LegacyCode, RbacError};
-use crate::model::DEFAULT_DATABASE;
+use crate::model::{BackupFormat, DEFAULT_DATABASE};
 use crate::ops::{args, Reply, Request, Secret};
 use crate::profile::ProfileName;
 use crate::registry::Registry;
@@ -499,8 +499,11 @@ impl Session<'_> {
     }
 
     fn backup(&self) -> Outcome<pb::BackupRbacMetaResponse> {
-        let reply = self.run(Request::BackupRbac(args::BackupRbac { timeout: timeout() }))?;
-        let Reply::Backup(backup) = reply else {
+        let reply = self.run(Request::BackupRbac(args::BackupRbac {
+            timeout: timeout(),
+            format: BackupFormat::Milvus.as_str().to_string(),
+        }))?;
+        let Reply::Backup(backup, _) = reply else {
             return Err(unexpected(&reply));
         };
         Ok(pb::BackupRbacMetaResponse {
