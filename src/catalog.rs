@@ -13,6 +13,7 @@ pub enum Line {
     V24,
     V25,
     V26,
+    V30,
 }
 
 /// The object types a privilege applies to (proto `common.ObjectType`).
@@ -54,7 +55,7 @@ pub enum Level {
     Collection,
 }
 
-use Line::{V24, V25, V26};
+use Line::{V24, V25, V26, V30};
 use ObjectType::{Collection, Global, User};
 
 /// A privilege name, the object type whose v1 list holds it (`None`: defined, but grantable only through
@@ -90,6 +91,13 @@ const PRIVILEGES: &[PrivilegeDef] = &[
     ("GetImportProgress", Some(Collection), V26),
     ("ListImport", Some(Collection), V26),
     ("AddCollectionField", Some(Collection), V26),
+    ("AlterCollectionSchema", Some(Collection), V30),
+    ("RefreshExternalCollection", Some(Collection), V30),
+    ("CreateSnapshot", Some(Collection), V30),
+    ("DropSnapshot", Some(Collection), V30),
+    ("DescribeSnapshot", Some(Collection), V30),
+    ("RestoreSnapshot", Some(Collection), V30),
+    ("ListSnapshots", Some(Collection), V30),
     ("All", Some(Global), V24),
     ("CreateCollection", Some(Global), V24),
     ("DropCollection", Some(Global), V24),
@@ -134,6 +142,12 @@ const PRIVILEGES: &[PrivilegeDef] = &[
     ("CollectionReadWrite", Some(Global), V25),
     ("CollectionAdmin", Some(Global), V25),
     ("UpdateReplicateConfiguration", Some(Global), V26),
+    ("PinSnapshotData", Some(Global), V30),
+    ("UnpinSnapshotData", Some(Global), V30),
+    ("RestoreExternalSnapshot", Some(Global), V30),
+    ("ExportSnapshot", Some(Global), V30),
+    // 3.0's `PrivilegeExpr` (the /expr endpoint), not yet in milvus-proto's enum: a name of its own.
+    ("Expr", Some(Global), V30),
     ("UpdateUser", Some(User), V24),
     ("SelectUser", Some(User), V24),
     ("AddFileResource", None, V26),
@@ -161,6 +175,8 @@ const LEGACY_READ_ONLY: &[(&str, Line)] = &[
     ("DescribeDatabase", V24),
     ("DescribeAlias", V24),
     ("GetStatistics", V24),
+    ("DescribeSnapshot", V30),
+    ("ListSnapshots", V30),
 ];
 
 const LEGACY_READ_WRITE_EXTRA: &[(&str, Line)] = &[
@@ -180,6 +196,9 @@ const LEGACY_READ_WRITE_EXTRA: &[(&str, Line)] = &[
     ("RenameCollection", V24),
     ("CreateAlias", V24),
     ("DropAlias", V24),
+    ("CreateSnapshot", V30),
+    ("DropSnapshot", V30),
+    ("RefreshExternalCollection", V30),
 ];
 
 const LEGACY_ADMIN_EXTRA: &[(&str, Line)] = &[
@@ -204,6 +223,19 @@ const LEGACY_ADMIN_EXTRA: &[(&str, Line)] = &[
     ("DropDatabase", V24),
     ("AlterDatabase", V24),
     ("UpdateReplicateConfiguration", V26),
+    ("RestoreSnapshot", V30),
+    ("ExportSnapshot", V30),
+    ("RestoreExternalSnapshot", V30),
+    ("PinSnapshotData", V30),
+    ("UnpinSnapshotData", V30),
+];
+
+/// Members a group lost in a line: (group, member, the line without it). Milvus 3.0 made RenameCollection a
+/// database-level privilege: it left the legacy ReadWrite group (Admin keeps it) and ClusterAdmin, and joined
+/// DatabaseAdmin.
+const REMOVED_MEMBERS: &[(&str, &str, Line)] = &[
+    ("ReadWrite", "RenameCollection", V30),
+    ("ClusterAdmin", "RenameCollection", V30),
 ];
 
 /// A built-in group: its name, level, the group it extends, and the members it adds, in Milvus's order.
@@ -228,6 +260,7 @@ const BUILTIN_GROUPS: &[BuiltinGroupDef] = &[
             ("ListResourceGroups", V25),
             ("ListPrivilegeGroups", V25),
             ("GetReplicateConfiguration", V26),
+            ("ListFileResources", V30),
         ],
     },
     BuiltinGroupDef {
@@ -239,6 +272,10 @@ const BUILTIN_GROUPS: &[BuiltinGroupDef] = &[
             ("TransferNode", V25),
             ("TransferReplica", V25),
             ("UpdateResourceGroups", V25),
+            ("AddFileResource", V30),
+            ("RemoveFileResource", V30),
+            ("PinSnapshotData", V30),
+            ("UnpinSnapshotData", V30),
         ],
     },
     BuiltinGroupDef {
@@ -261,6 +298,9 @@ const BUILTIN_GROUPS: &[BuiltinGroupDef] = &[
             ("DropPrivilegeGroup", V25),
             ("OperatePrivilegeGroup", V25),
             ("UpdateReplicateConfiguration", V26),
+            ("Expr", V30),
+            ("RestoreExternalSnapshot", V30),
+            ("ExportSnapshot", V30),
         ],
     },
     BuiltinGroupDef {
@@ -279,7 +319,11 @@ const BUILTIN_GROUPS: &[BuiltinGroupDef] = &[
         name: "DatabaseAdmin",
         level: Level::Database,
         extends: Some("DatabaseReadWrite"),
-        adds: &[("CreateCollection", V25), ("DropCollection", V25)],
+        adds: &[
+            ("CreateCollection", V25),
+            ("DropCollection", V25),
+            ("RenameCollection", V30),
+        ],
     },
     BuiltinGroupDef {
         name: "CollectionReadOnly",
@@ -300,6 +344,8 @@ const BUILTIN_GROUPS: &[BuiltinGroupDef] = &[
             ("ListAliases", V25),
             ("GetImportProgress", V26),
             ("ListImport", V26),
+            ("DescribeSnapshot", V30),
+            ("ListSnapshots", V30),
         ],
     },
     BuiltinGroupDef {
@@ -321,13 +367,21 @@ const BUILTIN_GROUPS: &[BuiltinGroupDef] = &[
             ("CreatePartition", V25),
             ("DropPartition", V25),
             ("AddCollectionField", V26),
+            ("AlterCollectionSchema", V30),
+            ("RefreshExternalCollection", V30),
+            ("CreateSnapshot", V30),
+            ("DropSnapshot", V30),
         ],
     },
     BuiltinGroupDef {
         name: "CollectionAdmin",
         level: Level::Collection,
         extends: Some("CollectionReadWrite"),
-        adds: &[("CreateAlias", V25), ("DropAlias", V25)],
+        adds: &[
+            ("CreateAlias", V25),
+            ("DropAlias", V25),
+            ("RestoreSnapshot", V30),
+        ],
     },
 ];
 
@@ -435,7 +489,15 @@ impl Catalog {
             .map(|base| self.builtin_members(base))
             .unwrap_or_default();
         members.extend(members_until(group.adds, self.line).map(str::to_string));
+        members.retain(|member| !self.removed_from(name, member));
         members
+    }
+
+    /// Whether `group` no longer holds `member` in this line.
+    fn removed_from(&self, group: &str, member: &str) -> bool {
+        REMOVED_MEMBERS.iter().any(|(from, removed, since)| {
+            *from == group && *removed == member && *since <= self.line
+        })
     }
 
     /// The members of a built-in group, or `None` if `name` is not one.
@@ -461,6 +523,7 @@ impl Catalog {
             parts
                 .iter()
                 .flat_map(|part| members_until(part, self.line))
+                .filter(|member| !self.removed_from(name, member))
                 .collect(),
         )
     }
@@ -537,6 +600,7 @@ const PUBLIC_GRANTS_25: &[DefaultGrant] = &[
 
 pub static CATALOG_25: Catalog = Catalog::new(V25, true, PUBLIC_GRANTS_25);
 pub static CATALOG_26: Catalog = Catalog::new(V26, true, PUBLIC_GRANTS_25);
+pub static CATALOG_30: Catalog = Catalog::new(V30, true, PUBLIC_GRANTS_25);
 
 #[cfg(test)]
 mod tests {
@@ -554,6 +618,9 @@ mod tests {
     fn builtin_group_sizes_match_milvus() {
         assert_eq!(sizes(&CATALOG_25), [6, 10, 24, 2, 3, 5, 12, 25, 27]);
         assert_eq!(sizes(&CATALOG_26), [7, 11, 26, 2, 3, 5, 14, 28, 30]);
+        // Milvus 3.0 (the 3.0 branch after the v3.0.0 version bump): snapshots, external collections, file
+        // resources, Expr; RenameCollection moved from ClusterAdmin to DatabaseAdmin.
+        assert_eq!(sizes(&CATALOG_30), [8, 16, 33, 2, 3, 6, 16, 34, 37]);
         assert!(CATALOG_24.builtin_groups().is_empty());
     }
 
@@ -576,6 +643,10 @@ mod tests {
         assert_eq!(
             [Collection, Global, User].map(|t| count(&CATALOG_26, t)),
             [27, 44, 2]
+        );
+        assert_eq!(
+            [Collection, Global, User].map(|t| count(&CATALOG_30, t)),
+            [34, 49, 2]
         );
     }
 
@@ -606,5 +677,36 @@ mod tests {
             .legacy_group("Admin")
             .unwrap()
             .contains(&"UpdateReplicateConfiguration"));
+        // 3.0: RenameCollection left ReadWrite, not Admin.
+        let read_write = CATALOG_30.legacy_group("ReadWrite").unwrap();
+        assert!(
+            !read_write.contains(&"RenameCollection") && read_write.contains(&"CreateSnapshot")
+        );
+        assert!(CATALOG_26
+            .legacy_group("ReadWrite")
+            .unwrap()
+            .contains(&"RenameCollection"));
+        assert!(CATALOG_30
+            .legacy_group("Admin")
+            .unwrap()
+            .contains(&"RenameCollection"));
+    }
+
+    #[test]
+    fn rename_collection_is_a_database_privilege_in_3_0() {
+        assert_eq!(
+            CATALOG_26.level_of("RenameCollection"),
+            Some(Level::Cluster)
+        );
+        assert_eq!(
+            CATALOG_30.level_of("RenameCollection"),
+            Some(Level::Database)
+        );
+        assert_eq!(CATALOG_30.level_of("Expr"), Some(Level::Cluster));
+        assert!(CATALOG_30.is_grantable_on(Global, "Expr"));
+        assert!(!CATALOG_26.is_defined("ExportSnapshot"));
+        for master_only in ["ImportBinlog", "SkipRLS", "ViewRLS", "ManageRLS"] {
+            assert!(!CATALOG_30.is_defined(master_only), "{master_only}");
+        }
     }
 }

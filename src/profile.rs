@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::catalog::{Catalog, CATALOG_24, CATALOG_25, CATALOG_26};
+use crate::catalog::{Catalog, CATALOG_24, CATALOG_25, CATALOG_26, CATALOG_30};
 
 /// How a length is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +159,9 @@ pub struct Profile {
     pub star_database_lists_all: bool,
     /// Milvus 2.5+ ends a permission denial with ``in the `<db>` database``; 2.3.5 was seen without it.
     pub deny_names_database: bool,
+    /// Milvus 3.0 checks cluster-level privileges (ClusterAdmin's) in database `*`, whatever the caller's
+    /// database: only grants in `*` meet them (milvus#50690).
+    pub cluster_privileges_in_any_database: bool,
 }
 
 /// The longest user or role description Milvus 2.6 accepts, in bytes.
@@ -171,14 +174,16 @@ pub enum ProfileName {
     Milvus24,
     Milvus25,
     Milvus26,
+    Milvus30,
 }
 
 impl ProfileName {
-    pub const ALL: [ProfileName; 4] = [
+    pub const ALL: [ProfileName; 5] = [
         ProfileName::Docs,
         ProfileName::Milvus24,
         ProfileName::Milvus25,
         ProfileName::Milvus26,
+        ProfileName::Milvus30,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -187,6 +192,7 @@ impl ProfileName {
             ProfileName::Milvus24 => "milvus-2.4",
             ProfileName::Milvus25 => "milvus-2.5",
             ProfileName::Milvus26 => "milvus-2.6",
+            ProfileName::Milvus30 => "milvus-3.0",
         }
     }
 
@@ -197,6 +203,7 @@ impl ProfileName {
             ProfileName::Milvus24 => &MILVUS_24,
             ProfileName::Milvus25 => &MILVUS_25,
             ProfileName::Milvus26 => &MILVUS_26,
+            ProfileName::Milvus30 => &MILVUS_30,
         }
     }
 }
@@ -293,6 +300,7 @@ pub static DOCS: Profile = Profile {
     drop_role_sees_all_databases: true,
     deny_names_database: true,
     star_database_lists_all: true,
+    cluster_privileges_in_any_database: false,
 };
 
 /// Milvus 2.5.
@@ -319,6 +327,7 @@ pub static MILVUS_25: Profile = Profile {
     drop_role_sees_all_databases: true,
     deny_names_database: true,
     star_database_lists_all: true,
+    cluster_privileges_in_any_database: false,
 };
 
 /// Milvus 2.4, and what a real 2.3.5 server was seen to do.
@@ -381,4 +390,14 @@ pub static MILVUS_26: Profile = Profile {
     drop_role_sees_all_databases: true,
     deny_names_database: true,
     star_database_lists_all: true,
+    cluster_privileges_in_any_database: false,
+};
+
+/// Milvus 3.0.1: 2.6's rules with 3.0's catalog (snapshots, external collections, file resources in the built-in
+/// groups, `Expr`; RenameCollection a database-level privilege), and cluster-level privileges checked in `*`.
+pub static MILVUS_30: Profile = Profile {
+    name: ProfileName::Milvus30,
+    catalog: &CATALOG_30,
+    cluster_privileges_in_any_database: true,
+    ..MILVUS_26
 };

@@ -11,8 +11,8 @@ from milvus_rbac import MilvusException
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PROFILES = ["docs", "milvus-2.4", "milvus-2.5", "milvus-2.6"]
-SERVER_PROFILES = ["milvus-2.4", "milvus-2.5", "milvus-2.6"]
+PROFILES = ["docs", "milvus-2.4", "milvus-2.5", "milvus-2.6", "milvus-3.0"]
+SERVER_PROFILES = ["milvus-2.4", "milvus-2.5", "milvus-2.6", "milvus-3.0"]
 
 # A password every profile accepts (docs: 8-64 chars, 3 classes; servers: 6-72 bytes).
 PW = "P@ssw0rd"

@@ -16,8 +16,8 @@ from rbac_testing import PW, PW2
 from milvus_rbac import AuthenticationError, MilvusException, ParamError
 
 OPERATE_PRIVILEGE_FAILURE = 41  # P1 §6.13: the legacy code of restore failures (2.5)
-GROUP_PROFILES = ("docs", "milvus-2.5", "milvus-2.6")
-DESCRIPTION_PROFILES = ("docs", "milvus-2.6")
+GROUP_PROFILES = ("docs", "milvus-2.5", "milvus-2.6", "milvus-3.0")
+DESCRIPTION_PROFILES = ("docs", "milvus-2.6", "milvus-3.0")
 
 
 def snapshot(c: Any, profile: str) -> dict[str, Any]:
@@ -208,7 +208,7 @@ def test_restoring_an_empty_backup_changes_nothing(client, profile):
 
 def _conflict(profile: str, message: str) -> str:
     """P1 §6.13: 2.6 checks first (CheckIfRBACRestorable) and prefixes its check failures (P1 §6)."""
-    return f"failed to check if rbac restorable: {message}" if profile == "milvus-2.6" else message
+    return f"failed to check if rbac restorable: {message}" if profile in ("milvus-2.6", "milvus-3.0") else message
 
 
 def _expect_refused(c: Any, profile: str, backup: dict[str, Any], message: str) -> None:
@@ -261,7 +261,7 @@ def test_restore_refused_for_an_unknown_privilege(client, profile, backup_of):
     """P1 §6.13: 2.5 words every unknown name as a group (`privilege group [p] does not exist`), 2.6 as a privilege."""
     backup = copy.deepcopy(backup_of(profile))
     backup["grants"][-1]["privilege"] = "Bogus"
-    what = "privilege" if profile == "milvus-2.6" else "privilege group"
+    what = "privilege" if profile in ("milvus-2.6", "milvus-3.0") else "privilege group"
     _expect_refused(client(profile=profile), profile, backup, f"{what} [Bogus] does not exist")
 
 
@@ -269,7 +269,7 @@ def test_restore_refused_for_an_unknown_privilege(client, profile, backup_of):
 def test_restore_refused_for_a_group_that_is_neither_in_the_backup_nor_in_the_registry(client, profile, backup_of):
     backup = copy.deepcopy(backup_of(profile))
     backup["privilege_groups"] = [g for g in backup["privilege_groups"] if g["privilege_group"] != "ops"]
-    what = "privilege" if profile == "milvus-2.6" else "privilege group"
+    what = "privilege" if profile in ("milvus-2.6", "milvus-3.0") else "privilege group"
     _expect_refused(client(profile=profile), profile, backup, f"{what} [ops] does not exist")
     # the group existing in the registry is enough
     c = client(profile=profile)

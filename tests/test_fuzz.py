@@ -192,7 +192,7 @@ def go_trim(s: str) -> str:
 def username_ok(profile: str, name: str) -> bool:
     if profile == "docs":
         return re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,31}", name) is not None
-    extra = r"_.\-" if profile == "milvus-2.6" else "_"
+    extra = r"_.\-" if profile in ("milvus-2.6", "milvus-3.0") else "_"
     return re.fullmatch(rf"[A-Za-z][A-Za-z0-9{extra}]{{0,31}}", go_trim(name)) is not None
 
 

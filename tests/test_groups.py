@@ -22,7 +22,7 @@ DROP_PRIVILEGE_GROUP_FAILURE = 59
 OPERATE_PRIVILEGE_GROUP_FAILURE = 61
 
 NOT_FOUND_ROLE = "not found the role, maybe the role isn't existed or internal system error"
-GROUP_PROFILES = ["docs", "milvus-2.5", "milvus-2.6"]
+GROUP_PROFILES = ["docs", "milvus-2.5", "milvus-2.6", "milvus-3.0"]
 
 # P1 §4.6: the nine built-in groups in list order, each level's ReadWrite extending ReadOnly and Admin extending
 # ReadWrite, for 2.5; then the 2.6 additions.
@@ -63,14 +63,31 @@ BUILTIN_26 = dict(zip(
 ))
 
 
+# Milvus 3.0 (docs/milvus-3.0-rbac.md): snapshots, external collections, file resources and Expr at each group's end;
+# RenameCollection moved from ClusterAdmin to DatabaseAdmin.
+BUILTIN_30 = dict(zip(
+    BUILTIN_25,
+    _levels(_CLUSTER_RO + ["GetReplicateConfiguration", "ListFileResources"],
+            _CLUSTER_RW + ["AddFileResource", "RemoveFileResource", "PinSnapshotData", "UnpinSnapshotData"],
+            [p for p in _CLUSTER_ADMIN if p != "RenameCollection"]
+            + ["UpdateReplicateConfiguration", "Expr", "RestoreExternalSnapshot", "ExportSnapshot"])
+    + _levels(_DATABASE_RO, _DATABASE_RW, _DATABASE_ADMIN + ["RenameCollection"])
+    + _levels(_COLLECTION_RO + ["GetImportProgress", "ListImport", "DescribeSnapshot", "ListSnapshots"],
+              _COLLECTION_RW + ["AddCollectionField", "AlterCollectionSchema", "RefreshExternalCollection",
+                                "CreateSnapshot", "DropSnapshot"],
+              _COLLECTION_ADMIN + ["RestoreSnapshot"]),
+))
+
+
 def builtin_groups(profile: str) -> list[dict[str, Any]]:
-    members = BUILTIN_25 if profile == "milvus-2.5" else BUILTIN_26  # docs follows the 2.6 catalog
+    # docs follows the 2.6 catalog
+    members = {"milvus-2.5": BUILTIN_25, "milvus-3.0": BUILTIN_30}.get(profile, BUILTIN_26)
     return [{"privilege_group": name, "privileges": tuple(privileges)} for name, privileges in members.items()]
 
 
 def prefixed(profile: str, context: str, message: str) -> str:
     """P1 §6: 2.6 wraps its coordinator's check failures as `failed to check if <op>: <msg>`."""
-    return f"{context}: {message}" if profile == "milvus-2.6" else message
+    return f"{context}: {message}" if profile in ("milvus-2.6", "milvus-3.0") else message
 
 
 def common_check(profile: str, message: str) -> str:
@@ -263,7 +280,7 @@ def test_operate_on_a_missing_or_builtin_group(c, gprofile):
     """P1 §6.12 OperatePrivilegeGroup: 2.5 words a built-in target and a missing group differently; 2.6 says
     `there is no privilege group name [g] defined in system to operate` for both (1100, 61)."""
     context = "failed to check if privilege group alterable"
-    if gprofile == "milvus-2.6":
+    if gprofile in ("milvus-2.6", "milvus-3.0"):
         missing = f"{context}: there is no privilege group name [nope] defined in system to operate: invalid parameter"
         builtin = (f"{context}: there is no privilege group name [ClusterAdmin] defined in system to operate: "
                    "invalid parameter")
@@ -298,7 +315,7 @@ def test_unknown_privileges_are_refused(c, gprofile):
 
 def _mixed_levels(profile: str) -> tuple[int, str, int]:
     """P1 §6.12: 2.5 `privileges are not the same privilege level` (65535); 2.6 a prefixed parameter error (1100)."""
-    if profile == "milvus-2.6":
+    if profile in ("milvus-2.6", "milvus-3.0"):
         return (1100, "failed to check if privilege group alterable: privileges are not the same privilege level: "
                       "invalid parameter", OPERATE_PRIVILEGE_GROUP_FAILURE)
     return 65535, "privileges are not the same privilege level", OPERATE_PRIVILEGE_GROUP_FAILURE
@@ -393,6 +410,8 @@ def test_list_privilege_groups_builtins_exactly(c, gprofile):
     sizes = [len(g["privileges"]) for g in listed]
     if gprofile == "milvus-2.5":
         assert sizes == [6, 10, 24, 2, 3, 5, 12, 25, 27]
+    elif gprofile == "milvus-3.0":
+        assert sizes == [8, 16, 33, 2, 3, 6, 16, 34, 37]
     else:
         assert sizes == [7, 11, 26, 2, 3, 5, 14, 28, 30]
     assert all(isinstance(g["privileges"], tuple) for g in listed)

@@ -23,7 +23,7 @@ SELECT_GRANT_FAILURE = 42
 
 NOT_FOUND_ROLE = "not found the role, maybe the role isn't existed or internal system error"
 HAS_GRANTS = "fail to drop the role that it has privileges. Use REVOKE API to revoke privileges"
-GROUP_PROFILES = ["docs", "milvus-2.5", "milvus-2.6"]
+GROUP_PROFILES = ["docs", "milvus-2.5", "milvus-2.6", "milvus-3.0"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -32,7 +32,7 @@ GROUP_PROFILES = ["docs", "milvus-2.5", "milvus-2.6"]
 
 def common_check(profile: str, message: str) -> str:
     """P1 §6.9: 2.6 prefixes the failures of OperatePrivilege's common checks."""
-    return f"failed to operate privilege common check: {message}" if profile == "milvus-2.6" else message
+    return f"failed to operate privilege common check: {message}" if profile in ("milvus-2.6", "milvus-3.0") else message
 
 
 def object_type_error(profile: str, name: str) -> str:
@@ -253,9 +253,13 @@ def test_every_listed_privilege_is_grantable_on_its_type(c, profile):
     ]
     if profile != "milvus-2.4":
         global_ += ["CreatePrivilegeGroup", "DropPrivilegeGroup", "ListPrivilegeGroups", "OperatePrivilegeGroup"]
-    if profile in ("milvus-2.6", "docs"):
+    if profile in ("milvus-2.6", "milvus-3.0", "docs"):
         collection += ["GetImportProgress", "ListImport", "AddCollectionField"]
         global_ += ["UpdateReplicateConfiguration"]
+    if profile == "milvus-3.0":  # tests/test_profile_3_0.py checks these further
+        collection += ["AlterCollectionSchema", "RefreshExternalCollection", "CreateSnapshot", "DropSnapshot",
+                       "DescribeSnapshot", "RestoreSnapshot", "ListSnapshots"]
+        global_ += ["PinSnapshotData", "UnpinSnapshotData", "RestoreExternalSnapshot", "ExportSnapshot", "Expr"]
     lists = {"Collection": collection, "Global": global_, "User": ["UpdateUser", "SelectUser"]}
     for object_type, names in lists.items():
         for name in names:
@@ -558,8 +562,10 @@ def _second_client(client, profile, tmp_path, grantee_privileges):
     root = client(profile=profile, uri=uri)
     root.create_user("g", PW)
     root.create_role("granting")
+    # Milvus 3.0 checks cluster-level privileges (ManageOwnership, All) in `*` only.
+    db_name = "*" if profile == "milvus-3.0" else ""
     for object_type, privilege in grantee_privileges:
-        root.grant_privilege("granting", object_type, privilege, "*")
+        root.grant_privilege("granting", object_type, privilege, "*", db_name=db_name)
     root.grant_role("g", "granting")
     root.create_role("r")
     return root, client(profile=profile, uri=uri, token=f"g:{PW}")
@@ -606,7 +612,7 @@ def test_grantor_through_the_admin_role(client, profile, tmp_path):
 
 def _drop_error(profile: str) -> str:
     """P1 §6.7 (2.6 prefixed `failed to check if drop role: `)."""
-    return f"failed to check if drop role: {HAS_GRANTS}" if profile == "milvus-2.6" else HAS_GRANTS
+    return f"failed to check if drop role: {HAS_GRANTS}" if profile in ("milvus-2.6", "milvus-3.0") else HAS_GRANTS
 
 
 @pytest.mark.parametrize("db_name", ["", "*", "default"])

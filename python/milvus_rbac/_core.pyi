@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, fina
 
 from milvus_rbac.display import PrivilegeGroups, RoleDescription, UserDescription
 
-__all__ = ["LEGACY_CODES", "MilvusClient", "NO_PASSWORD", "PROFILES", "SETTINGS", "__version__", "remove_registry", "serve"]
+__all__ = ["LEGACY_CODES", "MilvusClient", "NO_PASSWORD", "PROFILES", "PROFILES_WITH_DESCRIPTIONS", "SETTINGS", "__version__", "remove_registry", "serve"]
 __version__: str
 
 # The lists kept in Rust, read by the Python code rather than repeated there.
@@ -17,6 +17,8 @@ LEGACY_CODES: Tuple[Tuple[str, int], ...]
 SETTINGS: Tuple[str, ...]
 #: The profile names.
 PROFILES: Tuple[str, ...]
+#: The profiles whose users and roles carry descriptions (Milvus 2.6.19+).
+PROFILES_WITH_DESCRIPTIONS: Tuple[str, ...]
 #: The stored hash of a user whose password is not known here (copied from a server without BackupRBAC): it
 #: matches no password.
 NO_PASSWORD: str

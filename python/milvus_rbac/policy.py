@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import yaml
 
-from milvus_rbac._core import MilvusClient
+from milvus_rbac._core import PROFILES_WITH_DESCRIPTIONS, MilvusClient
 from milvus_rbac.exceptions import MilvusException
 
 __all__ = ["Policy", "PolicyError", "Plan", "Step", "ApplyError", "Expectation", "load", "loads", "plan", "apply",
@@ -371,7 +371,7 @@ def _group_names(client: MilvusClient) -> FrozenSet[str]:
 
 
 def _has_descriptions(profile: str) -> bool:
-    return profile in ("docs", "milvus-2.6")
+    return profile in PROFILES_WITH_DESCRIPTIONS
 
 
 # --- a registry's state --------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ use crate::settings::SettingName;
 /// The native core of milvus_rbac: `MilvusClient` and `serve`, re-exported by the `milvus_rbac` package, and
 /// the lists the Python code reads rather than repeats: `LEGACY_CODES` (Milvus's legacy error codes, as
 /// `(name, value)` pairs; `milvus_rbac.LegacyErrorCode` is made from them), `SETTINGS` (the names of the
-/// keyword-only settings of `MilvusClient` and `serve`), `PROFILES` (the profile names) and `NO_PASSWORD` (the
+/// keyword-only settings of `MilvusClient` and `serve`), `PROFILES` (the profile names),
+/// `PROFILES_WITH_DESCRIPTIONS` (those whose users and roles carry descriptions) and `NO_PASSWORD` (the
 /// stored hash of a user whose password is not known here, such as a user copied from a server without
 /// BackupRBAC: it matches no password).
 ///
@@ -27,7 +28,9 @@ use crate::settings::SettingName;
 /// >>> MilvusClient is _core.MilvusClient
 /// True
 /// >>> _core.PROFILES
-/// ('docs', 'milvus-2.4', 'milvus-2.5', 'milvus-2.6')
+/// ('docs', 'milvus-2.4', 'milvus-2.5', 'milvus-2.6', 'milvus-3.0')
+/// >>> _core.PROFILES_WITH_DESCRIPTIONS
+/// ('docs', 'milvus-2.6', 'milvus-3.0')
 /// >>> _core.SETTINGS[:3]
 /// ('profile', 'root_password', 'super_users')
 /// >>> _core.LEGACY_CODES[:2]
@@ -49,5 +52,11 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
         PyTuple::new(py, ProfileName::ALL.map(ProfileName::as_str))?,
     )?;
     module.add("NO_PASSWORD", crate::password::NO_PASSWORD)?;
+    let described = ProfileName::ALL
+        .into_iter()
+        .filter(|name| name.profile().descriptions)
+        .map(ProfileName::as_str)
+        .collect::<Vec<_>>();
+    module.add("PROFILES_WITH_DESCRIPTIONS", PyTuple::new(py, described)?)?;
     Ok(())
 }

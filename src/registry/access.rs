@@ -3,9 +3,9 @@
 use super::snapshot::Snapshot;
 use super::{Call, Registry};
 use crate::authz::{decide_by_grants, Explanation, Reason, Requirement};
-use crate::catalog::ObjectType;
+use crate::catalog::{Level, ObjectType};
 use crate::error::{RbacError, Result, Rpc};
-use crate::model::{database_or_default, PUBLIC_ROLE, ROOT_USER};
+use crate::model::{database_or_default, ANY, PUBLIC_ROLE, ROOT_USER};
 use crate::ops::args;
 use crate::validate;
 
@@ -32,7 +32,7 @@ impl Registry {
             object_type,
             privilege: privilege.to_string(),
             object_name: object_name.to_string(),
-            db_name: call.caller.db_name().to_string(),
+            db_name: self.checked_database(privilege, call.caller.db_name()),
         };
         if self.decide(call.view(), user, &requirement)?.allows() {
             return Ok(());
@@ -45,6 +45,16 @@ impl Registry {
                 .deny_names_database
                 .then_some(requirement.db_name),
         })
+    }
+
+    /// The database a check of `privilege` runs in, for a caller in `db_name`: Milvus 3.0 checks cluster-level
+    /// privileges (those of ClusterAdmin, which include every RBAC call's own) in `*`, so only grants in `*`
+    /// meet them; earlier lines check every privilege in the caller's database.
+    fn checked_database(&self, privilege: &str, db_name: &str) -> String {
+        let profile = self.profile();
+        let cluster_level = profile.cluster_privileges_in_any_database
+            && profile.catalog.level_of(privilege) == Some(Level::Cluster);
+        if cluster_level { ANY } else { db_name }.to_string()
     }
 
     /// The decisions that need no grant: authorization off, root, and a user's own User object.
@@ -129,7 +139,7 @@ impl Registry {
             object_type,
             privilege: privilege.to_string(),
             object_name: object_name.to_string(),
-            db_name: database_or_default(db_name).to_string(),
+            db_name: self.checked_database(privilege, database_or_default(db_name)),
         };
         let reason = self.decide(call.view(), user_name, &requirement)?;
         Ok(Explanation {
@@ -170,5 +180,63 @@ impl Registry {
             &args.object_name,
             &args.db_name,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caller::Credentials;
+    use crate::ops::Reply;
+    use crate::profile::ProfileName;
+    use crate::registry::testing::{registry, request};
+
+    fn allowed(reply: Result<Reply>) -> bool {
+        match reply {
+            Ok(Reply::Allowed(allowed)) => allowed,
+            other => panic!("check_privilege answered {other:?}"),
+        }
+    }
+
+    /// Self-service covers a user's own User object only: a user named like a collection gains nothing on it.
+    #[test]
+    fn self_service_is_about_the_user_object_only() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        registry
+            .execute(
+                &root,
+                &request(
+                    "create_user",
+                    &[("user_name", "books"), ("password", "P@ssw0rd")],
+                ),
+            )
+            .unwrap();
+        let check = |privilege: &str, object_type: &str| {
+            allowed(registry.execute(
+                &root,
+                &request(
+                    "check_privilege",
+                    &[
+                        ("user_name", "books"),
+                        ("privilege", privilege),
+                        ("object_type", object_type),
+                        ("object_name", "books"),
+                    ],
+                ),
+            ))
+        };
+        assert!(check("UpdateUser", "User"));
+        assert!(!check("Insert", "Collection"));
+        assert!(!check("DropCollection", "Global"));
+        // And through a call of the user's own: describing oneself passes, inserting into `books` would not.
+        let books = registry
+            .authenticate(&Credentials::parse("", "", "books:P@ssw0rd"), "")
+            .unwrap();
+        assert!(registry
+            .execute(&books, &request("describe_user", &[("user_name", "books")]))
+            .is_ok());
+        assert!(registry
+            .bypass("books", ObjectType::Collection, "books")
+            .is_none());
     }
 }

@@ -132,6 +132,7 @@ fn milvus_version(profile: ProfileName) -> &'static str {
         ProfileName::Milvus24 => "v2.4.0",
         ProfileName::Milvus25 => "v2.5.0",
         ProfileName::Milvus26 | ProfileName::Docs => "v2.6.19",
+        ProfileName::Milvus30 => "v3.0.1",
     }
 }
 
