@@ -422,6 +422,20 @@ mod tests {
 
         assert_eq!(check(&DOCS.password, "P@ssw0rd"), "ok");
         assert_eq!(check(&DOCS.password, "Passw0rd"), "ok");
+        // Two classes are one too few, whichever two.
+        for two in [
+            "Password",
+            "password1",
+            "pass@word",
+            "PASSWORD1",
+            "12345678!",
+        ] {
+            assert_eq!(
+                check(&DOCS.password, two),
+                "invalid password, it must contain at least 3 of: uppercase letters, lowercase letters, numbers and special characters: invalid parameter[expected=3][actual=2]",
+                "{two}"
+            );
+        }
         assert_eq!(
             check(&DOCS.password, "Pass0rd"),
             "invalid password length: invalid parameter[7 out of range 8 <= value <= 64]"

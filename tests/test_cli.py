@@ -172,6 +172,19 @@ def test_users_commands(run, db):
     assert run("users", "drop", "user_1") == (0, "dropped user user_1\n", "")
 
 
+def test_password_stdin_keeps_spaces(run, db):
+    """A password read from standard input is the whole line but its end: spaces inside and around it belong to it
+    (for the caller's and the new user's alike)."""
+    spaced = "  P@ss w0rd\t "
+    assert run("--password-stdin", "users", "create", "user_s", stdin=f"{spaced}\n")[0] == 0
+    MilvusClient(db, token=f"user_s:{spaced}").close()
+    for stripped in (spaced.strip(), spaced.lstrip(), spaced.rstrip(), spaced.replace(" ", "")):
+        with pytest.raises(AuthenticationError):
+            MilvusClient(db, token=f"user_s:{stripped}")
+    # The caller's own password, spaces and all, from the first line; a Windows line end is not part of it.
+    assert run("--user", "user_s", "--password-stdin", "users", "describe", "user_s", stdin=f"{spaced}\r\n")[0] == 0
+
+
 def test_passwd_reset_is_for_super_users(tmp_path, monkeypatch, capsys):
     path = str(tmp_path / "super.db")
     client = MilvusClient(path, token=ROOT, password_hash="fast", super_users=["root"])

@@ -529,9 +529,14 @@ def test_a_registry_created_with_root_should_bind_role_can_be_bootstrapped(tmp_p
     path = str(tmp_path / "rbac.db")
     MilvusClient(path, token="root:Milvus", password_hash="fast", root_should_bind_role=True).close()
     # The Milvus way: restart with the knob off, bind root to admin, restart with it on.
+    bound = MilvusClient(path, token="root:Milvus", root_should_bind_role=True)
+    with pytest.raises(PermissionDeniedError):  # before: root holds no role, and is checked like any user
+        bound.create_user("user_0", PW)
     MilvusClient(path, token="root:Milvus", root_should_bind_role=False).grant_role("root", "admin")
     root = MilvusClient(path, token="root:Milvus", root_should_bind_role=True)
     root.create_user("user_1", PW)
+    assert root.list_users() == ["root", "user_1"]
+    assert root.explain_privilege("root", "CreateOwnership")["reason"] == "admin"
 
 
 @pytest.mark.parametrize("credentials", [{}, {"token": f"{SUBJECT}:wrong"}, {"token": "ghost:x"}])
@@ -539,14 +544,24 @@ def test_authorization_disabled_checks_nothing(bases, credentials):
     """P1 §5.1 step 1: nothing is checked unless authorization is enabled, whoever connects."""
     path = bases.copy("docs", authorization_enabled=False)
     c = MilvusClient(path, **credentials)
+    # The refusals a call may meet past authorization, by operation: the rules' own (a grantor that must exist,
+    # P1 §6.9; a role or user an earlier call dropped). Any other error fails the test.
+    rule_refusals = (
+        "not found the user", "not found the role", "role not exists", "user not found", "already exists",
+        "not found the privilege", "there is no privilege group", "privilege group", "grantor", "rbac meta",
+        "old password not correct",
+    )
+    reached = 0
     for op in OPS:
         for call in filter(None, (op.call, op.self_call)):
             try:
                 call(c)
             except (PermissionDeniedError, AuthenticationError) as err:
                 pytest.fail(f"{op.name}: {err!r}")
-            except MilvusException:
-                pass  # past authorization; e.g. grants need a grantor that exists (P1 §6.9), or v was dropped
+            except MilvusException as err:
+                assert any(words in err.message for words in rule_refusals), f"{op.name}: {err!r}"
+            reached += 1
+    assert reached >= len(OPS)
     explanation = c.explain_privilege(SUBJECT, "CreateOwnership")
     assert (explanation["allowed"], explanation["reason"]) == (True, "authorization_disabled")
     c.close()

@@ -397,3 +397,15 @@ def test_privileges_must_be_a_list_as_pymilvus_requires(client, privileges):
         c.add_privileges_to_group("ops", privileges)
     assert info.value.message.startswith("`privileges` value ")
     assert c.list_privilege_groups()[0] == {"privilege_group": "ops", "privileges": ()}
+
+
+@pytest.mark.parametrize("kind", ["MilvusException", "ParamError", "AuthenticationError", "PermissionDeniedError"])
+def test_every_exception_pickles_with_its_legacy_code(kind):
+    """The legacy code survives pickling, also when it is not the default (UnexpectedError)."""
+    cls = getattr(milvus_rbac, kind)
+    err = cls(code=1100, message="bad name", compatible_code=LegacyErrorCode.IllegalArgument)
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        again = pickle.loads(pickle.dumps(err, protocol))
+        assert type(again) is cls
+        assert (again.code, again.message, again.compatible_code) == (1100, "bad name", LegacyErrorCode.IllegalArgument)
+        assert again.compatible_code != LegacyErrorCode.UnexpectedError

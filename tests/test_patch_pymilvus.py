@@ -204,3 +204,21 @@ def test_pymilvus_constructs_as_before_after_a_patch(tmp_path):
     with pytest.raises(pymilvus.MilvusException) as info:
         pymilvus.MilvusClient(uri=f"http://127.0.0.1:{port}", token="root:Milvus", timeout=0.5)
     assert info.value.code == 2
+
+
+def test_the_database_a_client_names_is_the_one_its_calls_run_in():
+    """pymilvus's ``db_name=`` reaches the registry: a role granted in db1 lets its holder act there only."""
+    with milvus_rbac.patch_pymilvus() as patch:
+        root = pymilvus.MilvusClient(URI, token="root:Milvus")
+        root.create_user("maker", "P@ssw0rd")
+        root.create_role("makers")
+        root.grant_role("maker", "makers")
+        root.grant_privilege("makers", "Global", "CreateOwnership", "*", db_name="db1")
+        in_db1 = pymilvus.MilvusClient(URI, token="maker:P@ssw0rd", db_name="db1")
+        in_db1.create_role("made_in_db1")
+        in_default = pymilvus.MilvusClient(URI, token="maker:P@ssw0rd")
+        with pytest.raises(PermissionDeniedError) as denied:
+            in_default.create_role("made_in_default")
+        assert "in the `default` database" in denied.value.message
+        assert patch.uris == [URI]
+    assert_restored()

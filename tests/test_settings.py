@@ -182,8 +182,12 @@ def test_default_password_hash_is_strong(db):
 def test_explicit_none_means_not_given(created):
     """`profile=None` etc. use the stored value (the stub's defaults are None)."""
     c = open_(created, profile=None, root_password=None, super_users=None, authorization_enabled=None,
-              root_should_bind_role=None, password_hash=None)
+              root_should_bind_role=None, password_hash=None, audit_retention=None)
     c.create_user("user_1", "abcdef")
+    assert c.list_users() == ["root", "user_1"]
+    stored = open_(created)
+    assert repr(stored) == repr(c)  # the stored profile, shown in the repr
+    assert stored.describe_user("user_1")["user_name"] == "user_1"
 
 
 def test_root_password_is_used_only_at_creation(db):
