@@ -664,8 +664,9 @@ def test_reads_keep_completing_while_a_strong_hash_runs(server_factory: ServerFa
         "load0", "load1"]
 
 
-# The issue's load test runs 20 s each way; RBAC_LOAD_SECONDS shortens it locally.
-LOAD_SECONDS = float(os.environ.get("RBAC_LOAD_SECONDS", "20"))
+# The server issue's load test runs 20 s each way on demand (RBAC_LOAD_SECONDS=20); the suite and CI run 5 s, which
+# checks the same (no error, nothing lost) at a quarter of the cost.
+LOAD_SECONDS = float(os.environ.get("RBAC_LOAD_SECONDS", "5"))
 LOAD_CLIENTS = 16
 
 
@@ -731,9 +732,9 @@ def _lost(db: str, created: List[str]) -> List[str]:
 
 
 def test_sixteen_clients_mixing_reads_and_writes(server_factory: ServerFactory, tmp_path: Path) -> None:
-    """The issue's load test: 16 clients mixing reads and writes for LOAD_SECONDS (20 s) through a server, then the
-    same calls embedded on a file. No error, nothing lost; requests per second and p50/p99 latency for both are
-    printed (pytest -rP) and written to load.json in the test's tmp directory."""
+    """The issue's load test: 16 clients mixing reads and writes for LOAD_SECONDS (5 s; 20 on demand) through a
+    server, then the same calls embedded on a file. No error, nothing lost; requests per second and p50/p99 latency
+    for both are printed (pytest -rP) and written to load.json in the test's tmp directory."""
     srv = server_factory("--max-users", "none", "--max-roles", "none")
     remote = _mixed_load(lambda: MilvusClient(srv.url, token="root:Milvus"), LOAD_SECONDS, LOAD_CLIENTS)
     db = str(tmp_path / "embedded-load.db")
