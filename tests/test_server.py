@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
+import platform
 import select
 import shutil
 import signal
@@ -20,7 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from server_fixtures import (
@@ -789,6 +791,37 @@ def test_request_log_holds_no_secrets(server_factory: ServerFactory) -> None:
     assert secret not in log and "Milvus" not in log
 
 
+#: x86_64's nanosleep and clock_nanosleep: SQLite's busy handler sleeps between its tries for a lock.
+SLEEP_SYSCALLS = {35, 230}
+
+
+def sleeping_threads(pid: int) -> List[int]:
+    """The threads of process `pid` asleep in a timed sleep right now (Linux's /proc/PID/task/TID/syscall)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            call = (task / "syscall").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if call and call[0].isdigit() and int(call[0]) in SLEEP_SYSCALLS:
+            found.append(int(task.name))
+    return found
+
+
+def wait_until_asleep(pid: int, thread: Optional[int] = None, timeout: float = 20.0) -> None:
+    """Wait until a thread of `pid` (`thread`, if given) sleeps: a write waiting for another process's lock does,
+    in SQLite's busy handler. Explicit, where a fixed pause would let a slow writer go unproven."""
+    if platform.machine() != "x86_64":
+        pytest.skip("the sleeping thread is recognised by x86_64 system call numbers")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        asleep = sleeping_threads(pid)
+        if (thread in asleep) if thread is not None else asleep:
+            return
+        time.sleep(0.005)
+    pytest.fail(f"no thread of {pid} waited for the lock within {timeout} s")
+
+
 @contextlib.contextmanager
 def write_lock_held_by_another_process(db: Path) -> Iterator[None]:
     """Hold `db`'s write lock (BEGIN IMMEDIATE) in another process for the duration. Another process, always:
@@ -816,10 +849,11 @@ def test_reads_do_not_wait_behind_a_blocked_write(server_factory: ServerFactory,
     ok(srv, "/users/create", {"userName": "before", "password": "P@ssw0rd1"})
     write: Dict[str, Any] = {}
     with write_lock_held_by_another_process(db):
+        assert sleeping_threads(srv.pid) == [], "the proof below needs a server with no thread asleep"
         writer = threading.Thread(target=lambda: write.update(
             reply=rest(srv, "/users/create", {"userName": "during", "password": "P@ssw0rd1"})))
         writer.start()
-        time.sleep(0.3)  # the write request is now waiting for the lock
+        wait_until_asleep(srv.pid)  # the write request is now waiting for the lock
         started = time.monotonic()
         for _ in range(20):
             assert sorted(ok(srv, "/users/list")) == ["before", "root"]
@@ -837,9 +871,17 @@ def test_embedded_reads_do_not_wait_behind_a_blocked_write(tmp_path: Path) -> No
     db = tmp_path / "locked.db"
     client = MilvusClient(str(db), token="root:Milvus", password_hash="fast")
     with write_lock_held_by_another_process(db):
-        writer = threading.Thread(target=lambda: client.create_role("during"))
+        native: Dict[str, int] = {}
+
+        def write() -> None:
+            native["id"] = threading.get_native_id()
+            client.create_role("during")
+
+        writer = threading.Thread(target=write)
         writer.start()
-        time.sleep(0.3)
+        while "id" not in native:
+            time.sleep(0.001)
+        wait_until_asleep(os.getpid(), native["id"])  # the write is now waiting for the lock
         started = time.monotonic()
         for _ in range(20):
             assert client.list_roles() == ["admin", "public"]
