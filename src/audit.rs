@@ -405,14 +405,12 @@ fn find_problem(log: &AuditLog) -> std::result::Result<(), String> {
             log.lines.len()
         ));
     }
+    // (An emptied trail failed the count above: its bounds still say what it should hold.)
     match prev {
         Some(last) if last != chain.head => Err(format!(
             "the newest record's hash is not the one recorded for record {}: the trail was changed",
             chain.last
         )),
-        None if chain.last != 0 && chain.first <= chain.last => {
-            Err("every record is gone".to_string())
-        }
         _ => Ok(()),
     }
 }
@@ -539,7 +537,21 @@ mod tests {
 
         let mut emptied = log.clone();
         emptied.lines.clear();
-        assert!(!problem(&emptied).is_empty());
+        assert!(
+            problem(&emptied).contains("holds 0"),
+            "{}",
+            problem(&emptied)
+        );
+
+        // The bounds' newest hash edited alone.
+        let mut headless = log.clone();
+        headless.chain.head = GENESIS.to_string();
+        assert!(
+            problem(&headless)
+                .contains("newest record's hash is not the one recorded for record 5"),
+            "{}",
+            problem(&headless)
+        );
 
         let mut swapped = log;
         swapped.lines.swap(0, 1);
@@ -560,6 +572,12 @@ mod tests {
             assert!(field.ends_with("... (cut: 6000 bytes in all)"), "{field}");
         }
         assert_eq!(bounded("short"), "short");
+        // A limit inside a character cuts before it: 341 three-byte characters, 1023 bytes.
+        let cut = bounded(&"€".repeat(1000));
+        assert_eq!(
+            cut,
+            format!("{}... (cut: 3000 bytes in all)", "€".repeat(341))
+        );
     }
 
     #[test]
@@ -567,5 +585,13 @@ mod tests {
         assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso_time(1_764_825_922_123), "2025-12-04T05:25:22.123Z");
         assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        // Century years: 2100 is no leap year, 2400 is; before the epoch counts back.
+        assert_eq!(iso_time(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+        assert_eq!(iso_time(4_107_542_400_000), "2100-03-01T00:00:00.000Z");
+        assert_eq!(iso_time(13_574_606_400_000), "2400-02-29T12:00:00.000Z");
+        assert_eq!(iso_time(951_868_800_000), "2000-03-01T00:00:00.000Z");
+        assert_eq!(iso_time(1_735_689_599_999), "2024-12-31T23:59:59.999Z");
+        assert_eq!(iso_time(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(iso_time(-2_203_891_200_000), "1900-03-01T00:00:00.000Z");
     }
 }

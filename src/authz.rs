@@ -270,6 +270,56 @@ mod tests {
         .allows()
     }
 
+    /// Found by mutation testing: a legacy group granted on every collection (`*`) holds its members on any one.
+    #[test]
+    fn legacy_groups_on_every_collection_hold_on_each() {
+        let query = need(ObjectType::Collection, "Query", "books", "default");
+        assert!(allows(
+            &CATALOG_26,
+            &[grant("Collection", "default", "*", "ReadOnly")],
+            &query
+        ));
+        let anywhere = need(ObjectType::Collection, "Query", "*", "default");
+        assert!(allows(
+            &CATALOG_26,
+            &[grant("Collection", "default", "books", "ReadOnly")],
+            &anywhere
+        ));
+        assert!(!allows(
+            &CATALOG_26,
+            &[grant("Collection", "default", "films", "ReadOnly")],
+            &query
+        ));
+    }
+
+    /// Found by mutation testing: Milvus expands a custom group one level only; a custom group named inside
+    /// another stays a group name, which no request for a privilege of that name meets.
+    #[test]
+    fn a_custom_group_inside_another_stays_a_name() {
+        let groups: CustomGroups = [
+            (
+                "outer".to_string(),
+                vec!["inner".to_string(), "Query".to_string()],
+            ),
+            ("inner".to_string(), vec!["Search".to_string()]),
+        ]
+        .into_iter()
+        .collect();
+        let decide = |object_type: ObjectType, privilege: &str| {
+            decide_by_grants(
+                &CATALOG_26,
+                &need(object_type, privilege, "books", "default"),
+                &["r".to_string()],
+                &[grant("Global", "default", "books", "outer")],
+                &groups,
+            )
+            .allows()
+        };
+        assert!(decide(ObjectType::Collection, "Query"));
+        assert!(!decide(ObjectType::Collection, "Search"));
+        assert!(!decide(ObjectType::Global, "inner"));
+    }
+
     #[test]
     fn globs_match_like_go_filepath() {
         assert!(glob_match("Global-*.*", "Global-default.*"));

@@ -650,6 +650,63 @@ mod tests {
         );
     }
 
+    /// Found by mutation testing: what only the conformance cases (outside `--lib`) checked.
+    #[test]
+    fn groups_by_line_their_levels_and_object_type_names() {
+        assert!(!CATALOG_24.has_groups());
+        assert!(CATALOG_25.has_groups() && CATALOG_26.has_groups() && CATALOG_30.has_groups());
+        let levels: Vec<Option<Level>> = CATALOG_26
+            .builtin_groups()
+            .iter()
+            .map(|group| CATALOG_26.builtin_group_level(&group.name))
+            .collect();
+        use Level::{Cluster, Collection as Coll, Database};
+        assert_eq!(
+            levels,
+            [Cluster, Cluster, Cluster, Database, Database, Database, Coll, Coll, Coll].map(Some)
+        );
+        assert_eq!(CATALOG_26.builtin_group_level("ReadOnly"), None);
+        assert_eq!(
+            ObjectType::ALL.map(|t| t.to_string()),
+            ["Collection", "Global", "User"]
+        );
+    }
+
+    #[test]
+    fn related_privileges_and_public_grants() {
+        assert_eq!(
+            CATALOG_26.related("Load"),
+            ["GetLoadState", "GetLoadingProgress"]
+        );
+        assert_eq!(CATALOG_26.related("Flush"), ["GetFlushState"]);
+        assert!(CATALOG_26.related("Search").is_empty());
+        let public = |catalog: &Catalog| {
+            catalog
+                .public_grants()
+                .iter()
+                .map(|grant| (grant.object_type, grant.privilege))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            public(&CATALOG_24),
+            [
+                (Collection, "IndexDetail"),
+                (Global, "DescribeCollection"),
+                (Global, "ShowCollections")
+            ]
+        );
+        for catalog in [&CATALOG_25, &CATALOG_26, &CATALOG_30] {
+            assert_eq!(
+                public(catalog),
+                [
+                    (Collection, "IndexDetail"),
+                    (Global, "DescribeCollection"),
+                    (Global, "ListAliases")
+                ]
+            );
+        }
+    }
+
     #[test]
     fn levels_and_object_types() {
         assert_eq!(CATALOG_25.level_of("UpdateUser"), Some(Level::Cluster));

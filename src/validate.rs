@@ -34,24 +34,19 @@ fn render_char(text: &str, at: usize, style: CharStyle) -> String {
     }
 }
 
-/// The first character (byte offset, or index in characters for character-counted rules) that is neither an
-/// ASCII letter or digit nor in `extra`, skipping the first character.
-fn first_disallowed_after_first(text: &str, extra: &str, by_chars: bool) -> Option<(usize, usize)> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || extra.contains(c);
-    if by_chars {
-        text.char_indices()
-            .enumerate()
-            .skip(1)
-            .find(|(_, (_, c))| !allowed(*c))
-            .map(|(index, (offset, _))| (offset, index))
-    } else {
-        // Go walks bytes: every byte of a multi-byte character is a disallowed byte.
-        text.bytes()
-            .enumerate()
-            .skip(1)
-            .find(|(_, b)| !b.is_ascii() || !allowed(char::from(*b)))
-            .map(|(offset, _)| (offset, offset))
-    }
+/// The byte offset of the first character, after the first, that is neither an ASCII letter or digit nor in
+/// `extra` (all ASCII). Every character before it is ASCII, so the offset is its index in characters too: rules
+/// that count characters and rules that walk bytes (as Go does) find the same place.
+fn first_disallowed_after_first(text: &str, extra: &str) -> Option<usize> {
+    text.bytes()
+        .enumerate()
+        .skip(1)
+        .find(|(_, b)| {
+            let allowed =
+                b.is_ascii_alphanumeric() || b.is_ascii() && extra.contains(char::from(*b));
+            !allowed
+        })
+        .map(|(offset, _)| offset)
 }
 
 /// Milvus's `ValidateUsername`, or the documented rule.
@@ -81,8 +76,7 @@ pub fn username(rule: &UsernameRule, name: &str) -> Result<()> {
             "invalid user name {name}, the first character must be a letter, but got {got}: invalid parameter"
         )));
     }
-    let by_chars = rule.other_char_style == CharStyle::Char;
-    if let Some((offset, _)) = first_disallowed_after_first(name, rule.extra_chars, by_chars) {
+    if let Some(offset) = first_disallowed_after_first(name, rule.extra_chars) {
         let got = render_char(name, offset, rule.other_char_style);
         return Err(RbacError::invalid(format!(
             "invalid user name {name}, {}, but got {got}: invalid parameter",
@@ -120,9 +114,7 @@ pub fn name(rule: &NameRule, entity: &str, name_type: &str) -> Result<()> {
             "the first character of {name_type} must be a letter: invalid parameter[expected=letter][actual={actual}]"
         )));
     }
-    let by_chars = rule.count == crate::profile::Count::Chars;
-    if let Some((offset, index)) = first_disallowed_after_first(entity, rule.extra_chars, by_chars)
-    {
+    if let Some(offset) = first_disallowed_after_first(entity, rule.extra_chars) {
         let found = render_char(entity, offset, rule.other_char_style);
         let allowed = match rule.chars_wording {
             NameCharsWording::Dollars => "numbers, letters, dollars and underscores".to_string(),
@@ -133,7 +125,7 @@ pub fn name(rule: &NameRule, entity: &str, name_type: &str) -> Result<()> {
             }
         };
         return Err(RbacError::invalid(format!(
-            "{name_type} can only contain {allowed}, found {found} at {index}: invalid parameter"
+            "{name_type} can only contain {allowed}, found {found} at {offset}: invalid parameter"
         )));
     }
     Ok(())
@@ -222,7 +214,7 @@ pub fn privilege_group_name(group: &str) -> Result<()> {
              %s must be an underscore or letter]"
         )));
     }
-    if first_disallowed_after_first(group, "_", false).is_some() {
+    if first_disallowed_after_first(group, "_").is_some() {
         return Err(RbacError::invalid(format!(
             "privilege group name {group} can only contain numbers, letters and underscores: invalid parameter"
         )));
@@ -249,7 +241,7 @@ pub fn database_name(db_name: &str) -> Result<()> {
             "the first character of a database name must be an underscore or letter".into(),
         ));
     }
-    if first_disallowed_after_first(db_name, "_", false).is_some() {
+    if first_disallowed_after_first(db_name, "_").is_some() {
         return Err(refuse(
             "database name can only contain numbers, letters and underscores".into(),
         ));
@@ -449,6 +441,61 @@ mod tests {
             "invalid password, control characters are not allowed: invalid parameter"
         );
         assert_eq!(check(&DOCS.password, &"Üü1a".repeat(16)), "ok");
+    }
+
+    /// Found by mutation testing: these were checked only from Python.
+    #[test]
+    fn privilege_group_and_database_names() {
+        let group = |name: &str| {
+            privilege_group_name(name)
+                .map_or_else(|err| (err.code(), err.to_string()), |()| (0, "ok".into()))
+        };
+        assert_eq!(group("_g1"), (0, "ok".into()));
+        assert_eq!(group(&"g".repeat(255)), (0, "ok".into()));
+        assert_eq!(
+            group(""),
+            (1402, "invalid privilege group name[privilegeGroup=privilege group name should not be empty]".into())
+        );
+        let long = "g".repeat(256);
+        assert_eq!(group(&long).0, 1402);
+        assert!(group(&long)
+            .1
+            .starts_with(&format!("{long}->255: invalid privilege group name")));
+        assert_eq!(
+            group("1g"),
+            (1402, "1g: invalid privilege group name[privilegeGroup=the first character of a privilege group name %s must be an underscore or letter]".into())
+        );
+        assert_eq!(
+            group("g-1"),
+            (1100, "privilege group name g-1 can only contain numbers, letters and underscores: invalid parameter".into())
+        );
+        assert_eq!(group("gü").0, 1100);
+
+        let db = |name: &str| {
+            database_name(name)
+                .map_or_else(|err| (err.code(), err.to_string()), |()| (0, "ok".into()))
+        };
+        assert_eq!(db("_db1"), (0, "ok".into()));
+        assert_eq!(db(&"d".repeat(255)), (0, "ok".into()));
+        assert_eq!(
+            db(""),
+            (
+                802,
+                "database name couldn't be empty: invalid database name[database=]".into()
+            )
+        );
+        assert_eq!(
+            db(&"d".repeat(256)),
+            (802, format!("the length of a database name must be less than 255 characters: invalid database name[database={}]", "d".repeat(256)))
+        );
+        assert_eq!(
+            db("1db"),
+            (802, "the first character of a database name must be an underscore or letter: invalid database name[database=1db]".into())
+        );
+        assert_eq!(
+            db("db-1"),
+            (802, "database name can only contain numbers, letters and underscores: invalid database name[database=db-1]".into())
+        );
     }
 
     #[test]

@@ -186,7 +186,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caller::Credentials;
+    use crate::caller::{Caller, Credentials};
     use crate::ops::Reply;
     use crate::profile::ProfileName;
     use crate::registry::testing::{registry, request};
@@ -196,6 +196,72 @@ mod tests {
             Ok(Reply::Allowed(allowed)) => allowed,
             other => panic!("check_privilege answered {other:?}"),
         }
+    }
+
+    /// A user `u` (password P@ssw0rd) holding role `r`, and `u` logged in.
+    fn user_with_role(registry: &Registry, root: &Caller) -> Caller {
+        let run = |name: &str, args: &[(&str, &str)]| {
+            registry.execute(root, &request(name, args)).unwrap()
+        };
+        run(
+            "create_user",
+            &[("user_name", "u"), ("password", "P@ssw0rd")],
+        );
+        run("create_role", &[("role_name", "r")]);
+        run("grant_role", &[("user_name", "u"), ("role_name", "r")]);
+        registry
+            .authenticate(&Credentials::parse("", "", "u:P@ssw0rd"), "")
+            .unwrap()
+    }
+
+    fn grant_create_ownership(registry: &Registry, root: &Caller, db_name: &str) {
+        let args = [
+            ("role_name", "r"),
+            ("object_type", "Global"),
+            ("privilege", "CreateOwnership"),
+            ("object_name", "*"),
+            ("db_name", db_name),
+        ];
+        registry
+            .execute(root, &request("grant_privilege", &args))
+            .unwrap();
+    }
+
+    fn create_role_as(registry: &Registry, caller: &Caller, role: &str) -> Result<Reply> {
+        registry.execute(caller, &request("create_role", &[("role_name", role)]))
+    }
+
+    /// Found by mutation testing: only tests outside the library checked that calls are authorized at all.
+    #[test]
+    fn calls_need_their_privilege_in_the_callers_database() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        let user = user_with_role(&registry, &root);
+        let denied = create_role_as(&registry, &user, "r1").unwrap_err();
+        assert_eq!(
+            denied.to_string(),
+            "PrivilegeCreateOwnership: permission deny to u in the `default` database"
+        );
+        grant_create_ownership(&registry, &root, "");
+        assert!(create_role_as(&registry, &user, "r1").is_ok());
+    }
+
+    /// Milvus 3.0 checks cluster-level privileges in `*`: a grant in `default` is not enough.
+    #[test]
+    fn milvus_3_0_checks_cluster_privileges_in_star() {
+        let (registry, root) = registry(ProfileName::Milvus30);
+        let user = user_with_role(&registry, &root);
+        grant_create_ownership(&registry, &root, "");
+        let denied = create_role_as(&registry, &user, "r1").unwrap_err();
+        assert_eq!(
+            denied.to_string(),
+            "PrivilegeCreateOwnership: permission deny to u in the `*` database"
+        );
+        grant_create_ownership(&registry, &root, "*");
+        assert!(create_role_as(&registry, &user, "r1").is_ok());
+        // A database-level privilege is still checked in the caller's database.
+        assert_eq!(registry.checked_database("RenameCollection", "db1"), "db1");
+        assert_eq!(registry.checked_database("CreateOwnership", "db1"), "*");
+        assert_eq!(registry.checked_database("Search", "db1"), "db1");
     }
 
     /// Self-service covers a user's own User object only: a user named like a collection gains nothing on it.

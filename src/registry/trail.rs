@@ -136,3 +136,196 @@ impl Registry {
         Ok(audit::verify(&self.store().audit_log()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caller::Credentials;
+    use crate::ops::Reply;
+    use crate::profile::ProfileName;
+    use crate::registry::testing::{registry, request};
+
+    fn run(
+        registry: &Registry,
+        caller: &crate::caller::Caller,
+        name: &str,
+        args: &[(&str, &str)],
+    ) -> Result<Reply> {
+        registry.execute(caller, &request(name, args))
+    }
+
+    fn records(
+        registry: &Registry,
+        caller: &crate::caller::Caller,
+        args: &[(&str, &str)],
+    ) -> Vec<AuditRecord> {
+        match run(registry, caller, "audit", args) {
+            Ok(Reply::AuditRecords(records)) => records.as_ref().clone(),
+            other => panic!("audit answered {other:?}"),
+        }
+    }
+
+    /// Who, which operation, on what, and how it ended.
+    type Line = (String, String, Vec<(String, String)>, Outcome);
+
+    fn summary(records: &[AuditRecord]) -> Vec<Line> {
+        records
+            .iter()
+            .map(|r| {
+                let e = &r.entry;
+                (
+                    e.user.clone(),
+                    e.operation.clone(),
+                    e.target.clone(),
+                    e.outcome,
+                )
+            })
+            .collect()
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Found by mutation testing: the trail's contents were checked from Python only.
+    #[test]
+    fn changes_refusals_denials_and_failed_logins_are_recorded_without_secrets() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        run(
+            &registry,
+            &root,
+            "create_user",
+            &[("user_name", "u"), ("password", "Secr3t-pw")],
+        )
+        .unwrap();
+        run(
+            &registry,
+            &root,
+            "create_role",
+            &[("role_name", "r"), ("description", "d")],
+        )
+        .unwrap();
+        assert!(run(&registry, &root, "create_role", &[("role_name", "r")]).is_err());
+        let user = registry
+            .authenticate(&Credentials::parse("", "", "u:Secr3t-pw"), "")
+            .unwrap();
+        assert!(run(&registry, &user, "drop_role", &[("role_name", "r")]).is_err());
+        assert!(registry
+            .authenticate(&Credentials::parse("", "", "u:Wr0ng-guess"), "")
+            .is_err());
+        // Reads leave no record; an unavailable operation none either.
+        run(&registry, &root, "list_roles", &[]).unwrap();
+        let all = records(&registry, &root, &[]);
+        assert_eq!(
+            summary(&all),
+            vec![
+                (
+                    "".into(),
+                    "create_registry".into(),
+                    pairs(&[("profile", "milvus-2.6")]),
+                    Outcome::Done
+                ),
+                (
+                    "root".into(),
+                    "create_user".into(),
+                    pairs(&[("user_name", "u")]),
+                    Outcome::Done
+                ),
+                (
+                    "root".into(),
+                    "create_role".into(),
+                    pairs(&[("role_name", "r"), ("description", "d")]),
+                    Outcome::Done
+                ),
+                (
+                    "root".into(),
+                    "create_role".into(),
+                    pairs(&[("role_name", "r")]),
+                    Outcome::Failed
+                ),
+                (
+                    "u".into(),
+                    "drop_role".into(),
+                    pairs(&[("role_name", "r"), ("force_drop", "False")]),
+                    Outcome::Denied
+                ),
+                ("u".into(), "login".into(), vec![], Outcome::LoginFailed),
+            ]
+        );
+        assert_eq!(all[3].entry.code, 65535);
+        assert_eq!(
+            all[4].entry.message,
+            "PrivilegeDropOwnership: permission deny to u in the `default` database"
+        );
+        assert_eq!(all[5].entry.code, 2);
+        let everything = format!("{all:?}");
+        assert!(!everything.contains("Secr3t") && !everything.contains("Wr0ng"));
+        assert_eq!(
+            all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6]
+        );
+    }
+
+    #[test]
+    fn audit_filters_by_user_and_time() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        run(&registry, &root, "create_role", &[("role_name", "r")]).unwrap();
+        let all = records(&registry, &root, &[]);
+        let newest = all.last().unwrap().entry.at_ms;
+        let by_root = records(&registry, &root, &[("user_name", "root")]);
+        assert_eq!(summary(&by_root).len(), 1);
+        assert!(records(&registry, &root, &[("user_name", "nobody")]).is_empty());
+        let since = |seconds: f64| {
+            let spec = crate::ops::OpSpec::named("audit").unwrap();
+            let values = vec![
+                crate::ops::Value::OptionalText(None),
+                crate::ops::Value::Seconds(Some(seconds)),
+                crate::ops::Value::Seconds(None),
+            ];
+            registry.execute(&root, &Request::from_values(spec, values).unwrap())
+        };
+        let from = |seconds: f64| match since(seconds) {
+            Ok(Reply::AuditRecords(records)) => records.len(),
+            other => panic!("{other:?}"),
+        };
+        // A moment in seconds, rounded up to the millisecond: half a millisecond before the newest record keeps
+        // it, half a millisecond after does not.
+        let at_newest = all.iter().filter(|r| r.entry.at_ms >= newest).count();
+        assert_eq!(from((newest as f64 - 0.5) / 1000.0), at_newest);
+        assert_eq!(from((newest as f64 + 0.5) / 1000.0), 0);
+        assert_eq!(from(0.0), all.len());
+        for bad in [f64::NAN, f64::INFINITY] {
+            assert!(since(bad).unwrap_err().to_string().contains("`since`"));
+        }
+    }
+
+    #[test]
+    fn storage_failures_are_not_recorded_as_refusals() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        let call = Call {
+            caller: &root,
+            request: &request("create_role", &[("role_name", "r")]),
+            version: registry.store().version().unwrap(),
+            registry: &registry,
+            view: std::cell::OnceCell::new(),
+        };
+        let before = registry.store().audit_log().unwrap().lines.len();
+        registry.record_failed_call(
+            &call,
+            &RbacError::Storage {
+                message: "disk full".into(),
+            },
+            true,
+        );
+        registry.record_failed_call(&call, &RbacError::RoleLimit, false);
+        assert_eq!(registry.store().audit_log().unwrap().lines.len(), before);
+        registry.record_failed_call(&call, &RbacError::RoleLimit, true);
+        assert_eq!(
+            registry.store().audit_log().unwrap().lines.len(),
+            before + 1
+        );
+    }
+}
