@@ -150,9 +150,11 @@ fn glob_match(pattern: &str, key: &str) -> bool {
             }
             _ => match backtrack {
                 Some((star, matched)) if key[matched] != '/' => {
+                    // The star takes one more character.
+                    let taken = matched + 1;
                     p = star + 1;
-                    k = matched + 1;
-                    backtrack = Some((star, matched + 1));
+                    k = taken;
+                    backtrack = Some((star, taken));
                 }
                 _ => return false,
             },

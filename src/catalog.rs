@@ -761,6 +761,9 @@ mod tests {
         );
         assert_eq!(CATALOG_30.level_of("Expr"), Some(Level::Cluster));
         assert!(CATALOG_30.is_grantable_on(Global, "Expr"));
+        assert!(!CATALOG_30.is_grantable_on(Global, "Search"));
+        assert!(!CATALOG_30.is_grantable_on(Collection, "NoSuchPrivilege"));
+        assert!(CATALOG_30.is_grantable_on(Collection, "Search"));
         assert!(!CATALOG_26.is_defined("ExportSnapshot"));
         for master_only in ["ImportBinlog", "SkipRLS", "ViewRLS", "ManageRLS"] {
             assert!(!CATALOG_30.is_defined(master_only), "{master_only}");

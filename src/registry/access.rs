@@ -264,6 +264,48 @@ mod tests {
         assert_eq!(registry.checked_database("Search", "db1"), "db1");
     }
 
+    /// Every user holds `public` and its grants, whether or not it holds other roles.
+    #[test]
+    fn public_grants_reach_every_user() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        let user = user_with_role(&registry, &root);
+        let check = |name: &str| {
+            allowed(registry.execute(
+                &root,
+                &request(
+                    "check_privilege",
+                    &[("user_name", name), ("privilege", "DescribeCollection")],
+                ),
+            ))
+        };
+        registry
+            .execute(
+                &root,
+                &request(
+                    "create_user",
+                    &[("user_name", "loner"), ("password", "P@ssw0rd")],
+                ),
+            )
+            .unwrap();
+        assert!(check("u"), "a user with a role");
+        assert!(check("loner"), "a user with no role");
+        // And through a call: public may describe collections, not create roles.
+        let decide = |privilege: &str| {
+            let requirement = Requirement {
+                object_type: ObjectType::Global,
+                privilege: privilege.to_string(),
+                object_name: ANY.to_string(),
+                db_name: "default".to_string(),
+            };
+            let view = registry.view_at(registry.store().version().unwrap().changes);
+            registry
+                .decide(&view, user.user().unwrap(), &requirement)
+                .unwrap()
+        };
+        assert!(decide("DescribeCollection").allows());
+        assert!(!decide("CreateOwnership").allows());
+    }
+
     /// Self-service covers a user's own User object only: a user named like a collection gains nothing on it.
     #[test]
     fn self_service_is_about_the_user_object_only() {

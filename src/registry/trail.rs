@@ -302,6 +302,38 @@ mod tests {
         }
     }
 
+    /// An open client whose password was changed meanwhile fails its next call: a failed login, on a read too.
+    #[test]
+    fn a_stale_credential_at_a_call_is_a_failed_login() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        run(
+            &registry,
+            &root,
+            "create_user",
+            &[("user_name", "u"), ("password", "P@ssw0rd")],
+        )
+        .unwrap();
+        let user = registry
+            .authenticate(&Credentials::parse("", "", "u:P@ssw0rd"), "")
+            .unwrap();
+        let change = [
+            ("user_name", "u"),
+            ("old_password", "P@ssw0rd"),
+            ("new_password", "N3w-P@ssw0rd"),
+        ];
+        run(&registry, &root, "update_password", &change).unwrap();
+        assert!(run(&registry, &user, "describe_user", &[("user_name", "u")]).is_err());
+        let last = records(&registry, &root, &[]).pop().unwrap();
+        assert_eq!(
+            (
+                last.entry.user.as_str(),
+                last.entry.operation.as_str(),
+                last.entry.outcome
+            ),
+            ("u", "describe_user", Outcome::LoginFailed)
+        );
+    }
+
     #[test]
     fn storage_failures_are_not_recorded_as_refusals() {
         let (registry, root) = registry(ProfileName::Milvus26);
