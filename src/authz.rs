@@ -150,11 +150,9 @@ fn glob_match(pattern: &str, key: &str) -> bool {
             }
             _ => match backtrack {
                 Some((star, matched)) if key[matched] != '/' => {
-                    // The star takes one more character.
-                    let taken = matched + 1;
-                    p = star + 1;
-                    k = taken;
-                    backtrack = Some((star, taken));
+                    // Back to the star, which takes one more character (its arm records the new start).
+                    p = star;
+                    k = matched + 1;
                 }
                 _ => return false,
             },
