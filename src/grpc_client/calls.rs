@@ -437,22 +437,7 @@ fn backup_by_selects(
         }
     }
     // A server may answer a database's grants with those of `*` too.
-    grants.sort_by(|a, b| {
-        (
-            &a.role_name,
-            &a.object_type,
-            &a.db_name,
-            &a.object_name,
-            &a.privilege,
-        )
-            .cmp(&(
-                &b.role_name,
-                &b.object_type,
-                &b.db_name,
-                &b.object_name,
-                &b.privilege,
-            ))
-    });
+    grants.sort();
     grants.dedup();
     Ok(RbacBackup {
         users,

@@ -319,6 +319,14 @@ impl EtcdStore {
         self as *const EtcdStore as usize
     }
 
+    /// Make `state` the cached one, unless another thread here reached a later state meanwhile.
+    fn keep_if_newer(&self, state: &Arc<Cached>) {
+        let mut current = lock(&self.cached);
+        if current.head_revision < state.head_revision {
+            *current = Arc::clone(state);
+        }
+    }
+
     /// The state of the call this thread is in, if it is in one; else the registry as it stands now.
     fn refresh(&self) -> Result<Arc<Cached>> {
         match pinned(self.id()) {
@@ -351,10 +359,7 @@ impl EtcdStore {
                         head: head.clone(),
                         memory: Arc::clone(&cached.memory),
                     });
-                    let mut current = lock(&self.cached);
-                    if current.head_revision < head_revision {
-                        *current = Arc::clone(&moved);
-                    }
+                    self.keep_if_newer(&moved);
                     return Ok(moved);
                 }
             }
@@ -365,11 +370,7 @@ impl EtcdStore {
                         head,
                         memory: Arc::new(memory),
                     });
-                    let mut current = lock(&self.cached);
-                    // Another thread may have loaded a later state meanwhile.
-                    if current.head_revision < head_revision {
-                        *current = Arc::clone(&loaded);
-                    }
+                    self.keep_if_newer(&loaded);
                     return Ok(loaded);
                 }
                 // The revision read at was compacted away meanwhile: read `head` again.
@@ -808,10 +809,7 @@ impl Store for EtcdStore {
                     });
                     // The rest of the call reads what it wrote.
                     repin(self.id(), &committed);
-                    let mut current = lock(&self.cached);
-                    if current.head_revision < head_revision {
-                        *current = committed;
-                    }
+                    self.keep_if_newer(&committed);
                     return Ok(());
                 }
                 Some(Commit::Conflict) => {
