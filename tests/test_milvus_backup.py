@@ -147,6 +147,8 @@ def test_milvus_conflict_rules_hold_and_nothing_is_half_restored(tmp_path: Path)
         ({"users": [{"user": "u", "password": "$2a$13$" + "a" * 53}]}, "cost 13 beyond the accepted 12"),
         ({"users": [{"user": "u", "password": "plain text"}]}, "neither an argon2id PHC string nor a bcrypt hash"),
         ({"users": [{"user": "u"}]}, "neither an argon2id PHC string nor a bcrypt hash"),
+        # JSON text holding JSON text again is read one level deep only.
+        (json.dumps(json.dumps({"users": []})), "a JSON string, not a JSON object"),
     ],
 )
 def test_malformed_milvus_backups_are_refused_with_the_reason(client: Any, meta: Any, words: str) -> None:

@@ -411,6 +411,13 @@ pub fn read_backup(backup: &Bound<'_, PyAny>) -> PyResult<RbacBackup> {
             .import("json")?
             .call_method1("loads", (backup,))
             .map_err(|err| param_error(py, format!("invalid RBAC backup: not JSON ({err})")))?;
+        // One level of text only: a JSON string holding JSON again would make each level a call deeper.
+        if parsed.is_instance_of::<PyString>() {
+            return Err(param_error(
+                py,
+                "invalid RBAC backup: a JSON string, not a JSON object".into(),
+            ));
+        }
         return read_backup(&parsed);
     }
     let backup = backup.cast::<PyDict>().map_err(|_| {

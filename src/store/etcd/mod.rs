@@ -63,6 +63,23 @@ const PAGE: usize = 1000;
 const LOSSES_BEFORE_TURN: u32 = 2;
 /// How long a turn lasts unless its holder commits first (an etcd lease, so that a holder that dies frees it).
 const TURN_SECONDS: i64 = 2;
+/// How many times a read starts again after etcd compacted away the revision it read at.
+const COMPACTION_RETRIES: u32 = 3;
+
+/// The retries one read has had because etcd compacted the revision it read at, under way.
+#[derive(Default)]
+struct CompactionRetries(u32);
+
+impl CompactionRetries {
+    /// Whether the read that failed with `err` starts again: the revision it read at was compacted away
+    /// meanwhile, and it has retries left (counting this one).
+    fn again(&mut self, err: &CallError) -> bool {
+        let compacted = matches!(err, CallError::Refused(detail) if detail.contains("compacted"));
+        let again = compacted && self.0 < COMPACTION_RETRIES;
+        self.0 += u32::from(again);
+        again
+    }
+}
 
 /// How to reach etcd beyond its addresses: never in the URI, which gets logged and shown.
 #[derive(Debug, Clone)]
@@ -338,7 +355,7 @@ impl EtcdStore {
     /// The registry as it stands now: the cached state if `head` has not moved since it was read, else the
     /// records read again.
     fn refresh_now(&self) -> Result<Arc<Cached>> {
-        let mut compacted = 0;
+        let mut retries = CompactionRetries::default();
         loop {
             let answer = self
                 .get(keys::head_key(&self.prefix))
@@ -374,11 +391,7 @@ impl EtcdStore {
                     return Ok(loaded);
                 }
                 // The revision read at was compacted away meanwhile: read `head` again.
-                Err(CallError::Refused(detail))
-                    if detail.contains("compacted") && compacted < 3 =>
-                {
-                    compacted += 1;
-                }
+                Err(err) if retries.again(&err) => {}
                 Err(err) => return Err(self.failure(err)),
             }
         }
@@ -737,14 +750,10 @@ impl Store for EtcdStore {
     }
 
     fn audit_log(&self) -> Result<AuditLog> {
-        let mut compacted = 0;
+        let mut retries = CompactionRetries::default();
         loop {
             match self.read_audit() {
-                Err(CallError::Refused(detail))
-                    if detail.contains("compacted") && compacted < 3 =>
-                {
-                    compacted += 1;
-                }
+                Err(err) if retries.again(&err) => {}
                 outcome => return outcome.map_err(|err| self.failure(err)),
             }
         }

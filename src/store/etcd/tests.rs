@@ -132,3 +132,18 @@ fn a_store_with_no_reachable_member_fails_within_its_timeout() {
         "{err}"
     );
 }
+
+/// A read starts again only after a compaction, and at most `COMPACTION_RETRIES` times.
+#[test]
+fn only_compactions_are_retried_and_only_so_often() {
+    use super::client::CallError;
+    use super::{CompactionRetries, COMPACTION_RETRIES};
+    let compacted = || CallError::Refused("mvcc: required revision has been compacted".into());
+    let mut retries = CompactionRetries::default();
+    assert!(!retries.again(&CallError::Refused("permission denied".into())));
+    assert!(!retries.again(&CallError::Unknown("compacted".into())));
+    for _ in 0..COMPACTION_RETRIES {
+        assert!(retries.again(&compacted()));
+    }
+    assert!(!retries.again(&compacted()));
+}
