@@ -11,6 +11,7 @@
 mod access;
 mod auth;
 mod backup;
+mod denials;
 mod grants;
 mod groups;
 mod roles;
@@ -45,6 +46,8 @@ struct Shared {
     verified: &'static CredentialCache,
     /// The latest snapshot; reads replace it when they find the change count moved.
     snapshot: Mutex<Arc<Snapshot>>,
+    /// How many more denials each user may leave in the audit trail now.
+    denials: denials::DenialBudgets,
 }
 
 /// An open registry, as one client sees it.
@@ -250,6 +253,7 @@ impl Shared {
             settings,
             verified: CredentialCache::shared()?,
             snapshot: Mutex::new(Arc::new(Snapshot::new(version))),
+            denials: denials::DenialBudgets::default(),
         })
     }
 }
@@ -337,5 +341,56 @@ pub(crate) mod testing {
     pub fn message<T: std::fmt::Debug>(result: Result<T>) -> (i32, String) {
         let err = result.unwrap_err();
         (err.code(), err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{message, registry, request};
+    use super::*;
+    use crate::profile::ProfileName;
+
+    /// Calls at one change count share one snapshot (and what it has read and decided); a change starts another.
+    #[test]
+    fn calls_at_one_change_count_share_a_snapshot() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        let changes = || registry.store().version().unwrap().changes;
+        let first = registry.view_at(changes());
+        assert!(Arc::ptr_eq(&first, &registry.view_at(changes())));
+        registry
+            .execute(&root, &request("create_role", &[("role_name", "r")]))
+            .unwrap();
+        let after = registry.view_at(changes());
+        assert!(!Arc::ptr_eq(&first, &after));
+        // A call that began before the change asks for its older count: it gets the latest all the same.
+        assert!(Arc::ptr_eq(&after, &registry.view_at(first.version())));
+    }
+
+    /// An operation the profile's Milvus line lacks is refused as such, before anything else.
+    #[test]
+    fn operations_a_line_lacks_are_refused_naming_the_line() {
+        let (registry, root) = registry(ProfileName::Milvus24);
+        let groups = registry.execute(
+            &root,
+            &request("create_privilege_group", &[("group_name", "g")]),
+        );
+        assert_eq!(
+            message(groups).1,
+            "create_privilege_group is not available in profile milvus-2.4: Milvus added CreatePrivilegeGroup \
+             in 2.5 (older servers answer: unknown method CreatePrivilegeGroup for service \
+             milvus.proto.milvus.MilvusService)"
+        );
+        let (newer, root) = super::testing::registry(ProfileName::Milvus25);
+        let alter = newer.execute(&root, &request("alter_role", &[("role_name", "r")]));
+        assert!(message(alter)
+            .1
+            .contains("Milvus added AlterRole in 2.6.19"));
+        assert!(newer
+            .execute(
+                &root,
+                &request("create_privilege_group", &[("group_name", "g")])
+            )
+            .is_ok());
+        assert_eq!(newer.describe(), "profile=\"milvus-2.5\"");
     }
 }

@@ -2,9 +2,12 @@
 //!
 //! A change's record is appended inside the change's own transaction (`Call::write`), so the two commit
 //! together or not at all. A refused change, a denial and a failed login change nothing: each is recorded
-//! in a transaction of its own. A registry this process may only read records nothing (it cannot change
-//! either).
+//! in a transaction of its own; a user's denials only up to a rate (see [`super::denials`]). A registry this
+//! process may only read records nothing (it cannot change either).
 
+use std::time::Instant;
+
+use super::denials::DENIALS_PER_SECOND;
 use super::{Call, Registry};
 use crate::audit::{self, AuditEntry, AuditRecord, Outcome, Verification};
 use crate::error::{RbacError, Result};
@@ -96,7 +99,21 @@ impl Registry {
             _ if changes => Outcome::Failed,
             _ => return,
         };
-        self.record_refusal(call.entry().ended_by(outcome, err));
+        let mut entry = call.entry().ended_by(outcome, err);
+        if outcome == Outcome::Denied {
+            match self.shared.denials.take(&entry.user, Instant::now()) {
+                None => return,
+                Some(0) => {}
+                Some(unrecorded) => {
+                    entry.message = format!(
+                        "{} ({unrecorded} denials of this user before this one were not recorded: over \
+                         {DENIALS_PER_SECOND} a second)",
+                        entry.message
+                    )
+                }
+            }
+        }
+        self.record_refusal(entry);
     }
 
     /// The trail's records, oldest first: of `user_name` only, if given; from `since` (seconds since the
@@ -332,6 +349,54 @@ mod tests {
             ),
             ("u", "describe_user", Outcome::LoginFailed)
         );
+    }
+
+    /// A user's flood of denied calls leaves a burst of records, then a steady rate; a later record counts the
+    /// ones left out.
+    #[test]
+    fn a_users_denials_are_recorded_up_to_a_rate() {
+        use super::super::denials::DENIAL_BURST;
+        let (registry, root) = registry(ProfileName::Milvus26);
+        run(
+            &registry,
+            &root,
+            "create_user",
+            &[("user_name", "u"), ("password", "Secr3t-pw")],
+        )
+        .unwrap();
+        let user = registry
+            .authenticate(&Credentials::parse("", "", "u:Secr3t-pw"), "")
+            .unwrap();
+        let denials = |registry: &Registry| {
+            records(registry, &root, &[])
+                .into_iter()
+                .filter(|record| record.entry.outcome == Outcome::Denied)
+                .collect::<Vec<_>>()
+        };
+        let started = Instant::now();
+        for _ in 0..200 {
+            assert!(run(&registry, &user, "create_role", &[("role_name", "r")]).is_err());
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let recorded = denials(&registry).len() as f64;
+        let allowed = f64::from(DENIAL_BURST) + seconds * f64::from(DENIALS_PER_SECOND) + 1.0;
+        assert!(
+            recorded >= f64::from(DENIAL_BURST) && recorded <= allowed,
+            "{recorded} in {seconds} s"
+        );
+        if recorded < 200.0 {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            assert!(run(&registry, &user, "create_role", &[("role_name", "r")]).is_err());
+            let last = denials(&registry).pop().unwrap();
+            assert!(
+                last.entry.message.ends_with(&format!(
+                    "({} denials of this user before this one were not recorded: over 10 a second)",
+                    200 - recorded as u64
+                )),
+                "{}",
+                last.entry.message
+            );
+        }
     }
 
     #[test]
