@@ -184,6 +184,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn backup_formats_are_named_as_the_format_argument_names_them() {
+        assert_eq!(BackupFormat::parse("milvus").unwrap(), BackupFormat::Milvus);
+        assert_eq!(
+            BackupFormat::parse("milvus-rbac").unwrap(),
+            BackupFormat::MilvusRbac
+        );
+        assert_eq!(
+            BackupFormat::parse("json").unwrap_err().to_string(),
+            "`format` value json is illegal: a backup is written as milvus-rbac or milvus"
+        );
+    }
+
+    #[test]
     fn names_come_back_as_pushed() {
         let names: Names = ["", "root", "ünïcode", "a", ""].into_iter().collect();
         assert_eq!(names.len(), 5);
@@ -193,6 +206,7 @@ mod tests {
         );
         assert!(names.contains("a") && names.contains("") && !names.contains("roo"));
         assert!(Names::default().is_empty());
+        assert!(!names.is_empty());
     }
 
     #[test]

@@ -265,7 +265,6 @@ pub static DOCS: Profile = Profile {
     name: ProfileName::Docs,
     username: UsernameRule {
         trim_for_validation: false,
-        store_trimmed: false,
         count: Count::Chars,
         length_wording: UsernameLengthWording::AtMost,
         first_char_style: CharStyle::Char,
@@ -401,3 +400,216 @@ pub static MILVUS_30: Profile = Profile {
     cluster_privileges_in_any_database: true,
     ..MILVUS_26
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate;
+
+    /// `ok`, or the error's message.
+    fn shown(result: crate::error::Result<()>) -> String {
+        match result {
+            Ok(()) => "ok".to_string(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    /// Each probe's answer in every profile (in `ProfileName::ALL`'s order: docs, 2.4, 2.5, 2.6, 3.0) is `ok`
+    /// or an error whose message holds the fragment given.
+    fn check(rule: &str, probe: &str, answer: impl Fn(&Profile) -> String, expected: [&str; 5]) {
+        for (name, fragment) in ProfileName::ALL.into_iter().zip(expected) {
+            let answer = answer(name.profile());
+            let holds = if fragment == "ok" {
+                answer == "ok"
+            } else {
+                answer != "ok" && answer.contains(fragment)
+            };
+            assert!(holds, "{name}, {rule} {probe:?}: {answer}");
+        }
+    }
+
+    #[test]
+    fn usernames_per_profile() {
+        let probes: [(&str, [&str; 5]); 6] = [
+            (" ab", ["but got  :", "ok", "ok", "ok", "ok"]),
+            (
+                "a.b",
+                ["but got .:", "(uint8=46)", "(uint8=46)", "ok", "ok"],
+            ),
+            (
+                "ü",
+                [
+                    "but got ü",
+                    "(uint8=195)",
+                    "but got Ã",
+                    "but got Ã",
+                    "but got Ã",
+                ],
+            ),
+            (
+                "a b",
+                [
+                    "and underscores, but got  :",
+                    "(uint8=32)",
+                    "(uint8=32)",
+                    "dots, and hyphens",
+                    "dots, and hyphens",
+                ],
+            ),
+            (
+                &"a".repeat(33),
+                [
+                    "less than or equal to 32",
+                    "%!d(string=32)",
+                    "%!d(string=32)",
+                    "less than 32:",
+                    "less than 32:",
+                ],
+            ),
+            // 20 characters in 40 bytes: the documentation counts characters, Milvus bytes.
+            (
+                &"ü".repeat(20),
+                [
+                    "the first character must be a letter",
+                    "with length 40",
+                    "with length 40",
+                    "with length 40",
+                    "with length 40",
+                ],
+            ),
+        ];
+        for (probe, expected) in probes {
+            check(
+                "username",
+                probe,
+                |p| shown(validate::username(&p.username, probe)),
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn role_and_object_names_per_profile() {
+        let roles: [(&str, [&str; 5]); 6] = [
+            (" r", ["[actual= ]", "ok", "ok", "ok", "ok"]),
+            ("_r", ["[actual=_]", "ok", "ok", "ok", "ok"]),
+            ("r$", ["found $", "ok", "ok", "ok", "ok"]),
+            (
+                "rü",
+                [
+                    "letters and underscores, found ü",
+                    "dollars and underscores, found Ã",
+                    "dollars and underscores, found Ã",
+                    "allowed characters ($), found ü",
+                    "allowed characters ($), found ü",
+                ],
+            ),
+            // 2.3.5 printed a blank as nothing.
+            (
+                "r b",
+                [
+                    "found   at 1",
+                    "found  at 1",
+                    "found   at 1",
+                    "found   at 1",
+                    "found   at 1",
+                ],
+            ),
+            (
+                &"ü".repeat(200),
+                [
+                    "[actual=ü]",
+                    "[400 out of range",
+                    "[400 out of range",
+                    "[400 out of range",
+                    "[400 out of range",
+                ],
+            ),
+        ];
+        for (probe, expected) in roles {
+            check(
+                "role name",
+                probe,
+                |p| shown(validate::name(&p.role_name, probe, "role name")),
+                expected,
+            );
+        }
+        let objects: [(&str, [&str; 5]); 3] = [
+            ("_r", ["ok", "ok", "ok", "ok", "ok"]),
+            ("r.x", ["object name can only contain numbers, letters, underscores, and allowed characters ($)", "role name can only contain numbers, letters, dollars", "object name can only contain numbers, letters, dollars", "allowed characters ($)", "allowed characters ($)"]),
+            ("rü", ["found ü", "found Ã", "found Ã", "found ü", "found ü"]),
+        ];
+        for (probe, expected) in objects {
+            check(
+                "object name",
+                probe,
+                |p| shown(validate::name(&p.object_names, probe, p.object_name_label)),
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_per_profile() {
+        let probes: [(&str, [&str; 5]); 4] = [
+            (
+                "abc12",
+                [
+                    "8 <= value <= 64",
+                    "6 <= value <= 256",
+                    "6 <= value <= 72",
+                    "6 <= value <= 72",
+                    "6 <= value <= 72",
+                ],
+            ),
+            ("abcdefgh", ["at least 3 of", "ok", "ok", "ok", "ok"]),
+            (
+                &"Ab1".repeat(24),
+                ["72 out of range 8 <= value <= 64", "ok", "ok", "ok", "ok"],
+            ),
+            (
+                &"a".repeat(257),
+                [
+                    "257 out of range",
+                    "257 out of range 6 <= value <= 256",
+                    "257 out of range 6 <= value <= 72",
+                    "257 out",
+                    "257 out",
+                ],
+            ),
+        ];
+        for (probe, expected) in probes {
+            check(
+                "password",
+                probe,
+                |p| shown(validate::password(&p.password, probe)),
+                expected,
+            );
+        }
+        // The longest password that can match: 64 characters of up to 4 bytes; 2.4 hashed up to 256 bytes.
+        let max_bytes = ProfileName::ALL.map(|name| name.profile().password.max_bytes());
+        assert_eq!(max_bytes, [256, 256, 72, 72, 72]);
+    }
+
+    #[test]
+    fn each_profile_is_its_own_name_and_line() {
+        let catalogs = [
+            &CATALOG_26,
+            &CATALOG_24,
+            &CATALOG_25,
+            &CATALOG_26,
+            &CATALOG_30,
+        ];
+        for (name, catalog) in ProfileName::ALL.into_iter().zip(catalogs) {
+            let profile = name.profile();
+            assert_eq!(profile.name, name);
+            assert!(std::ptr::eq(profile.catalog, catalog), "{name}");
+            assert_eq!(name.to_string(), name.as_str());
+            assert_eq!(name.as_str().parse::<ProfileName>(), Ok(name));
+        }
+        assert_eq!(
+            "milvus-9".parse::<ProfileName>().unwrap_err(),
+            "unknown profile \"milvus-9\"; known profiles: docs, milvus-2.4, milvus-2.5, milvus-2.6, milvus-3.0"
+        );
+    }
+}

@@ -323,6 +323,123 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{self, Store};
+
+    /// A fresh in-memory store.
+    fn memory() -> Box<dyn Store> {
+        store::open(Location::Memory).unwrap()
+    }
+
+    /// Settings unlike every default.
+    fn unusual() -> Settings {
+        Settings::for_new_registry(&RegistryOptions {
+            profile: Some(ProfileName::Milvus25),
+            super_users: Some(vec!["b".into(), "a".into(), "b".into()]),
+            max_users: Some(Some(3)),
+            max_roles: Some(None),
+            authorization_enabled: Some(false),
+            password_hash: Some(HashStrength::Fast),
+            audit_retention: Some(7),
+            ..RegistryOptions::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn settings_are_stored_and_read_back_as_they_were() {
+        let store = memory();
+        assert_eq!(store.read(Settings::load).unwrap(), None);
+        let settings = unusual();
+        assert_eq!(settings.super_users, ["a", "b"]);
+        store.write(|tx| settings.save(tx)).unwrap();
+        assert_eq!(store.read(Settings::load).unwrap(), Some(settings.clone()));
+        let defaults = Settings::for_new_registry(&RegistryOptions::default()).unwrap();
+        let other = memory();
+        other.write(|tx| defaults.save(tx)).unwrap();
+        assert_eq!(other.read(Settings::load).unwrap(), Some(defaults));
+        // Each setting under its name, as the stores keep them.
+        let stored = |name: SettingName| store.read(|tx| tx.setting(name.as_str())).unwrap();
+        assert_eq!(stored(SettingName::MaxUsers).as_deref(), Some("3"));
+        assert_eq!(stored(SettingName::MaxRoles).as_deref(), Some("none"));
+        assert_eq!(
+            stored(SettingName::AuthorizationEnabled).as_deref(),
+            Some("false")
+        );
+        assert_eq!(stored(SettingName::PasswordHash).as_deref(), Some("fast"));
+        assert_eq!(stored(SettingName::AuditRetention).as_deref(), Some("7"));
+        assert_eq!(parse_flag("true"), Some(true));
+        assert_eq!(stored_flag(true), "true");
+    }
+
+    #[test]
+    fn an_unreadable_stored_setting_is_a_storage_error_naming_it() {
+        for (name, text) in [
+            (SettingName::Profile, "milvus-1.0"),
+            (SettingName::MaxUsers, "many"),
+            (SettingName::AuthorizationEnabled, "yes"),
+            (SettingName::PasswordHash, "md5"),
+            (SettingName::AuditRetention, "-1"),
+        ] {
+            let store = memory();
+            store.write(|tx| unusual().save(tx)).unwrap();
+            store
+                .write(|tx| tx.set_setting(name.as_str(), text))
+                .unwrap();
+            let err = store.read(Settings::load).unwrap_err();
+            assert!(matches!(err, RbacError::Storage { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                format!("the registry's stored setting `{name}` is unreadable")
+            );
+        }
+    }
+
+    #[test]
+    fn reopening_with_other_settings_is_refused_naming_both_values() {
+        let settings = unusual();
+        let location = Location::File("r.db".into());
+        let reopened = |options: RegistryOptions| {
+            settings
+                .check_reopened_with(&options, &location)
+                .map_err(|err| err.to_string())
+        };
+        let same = RegistryOptions {
+            profile: Some(ProfileName::Milvus25),
+            super_users: Some(vec!["b".into(), "a".into(), "a".into()]),
+            max_users: Some(Some(3)),
+            max_roles: Some(None),
+            authorization_enabled: Some(false),
+            password_hash: Some(HashStrength::Fast),
+            audit_retention: Some(7),
+            ..RegistryOptions::default()
+        };
+        assert_eq!(reopened(same.clone()), Ok(()));
+        assert_eq!(reopened(RegistryOptions::default()), Ok(()));
+        let tail = "(set when it was created), not";
+        let refusals = [
+            (RegistryOptions { profile: Some(ProfileName::Docs), ..same.clone() }, "`profile` of registry r.db is \"milvus-2.5\" (set when it was created), not \"docs\"; leave `profile` out to use the stored value"),
+            (RegistryOptions { super_users: Some(vec!["a".into()]), ..same.clone() }, "is [\"a\", \"b\"] (set when it was created), not [\"a\"]"),
+            (RegistryOptions { max_users: Some(None), ..same.clone() }, "`max_users` of registry r.db is 3 (set when it was created), not None"),
+            (RegistryOptions { max_roles: Some(Some(5)), ..same.clone() }, "`max_roles` of registry r.db is None (set when it was created), not 5"),
+            (RegistryOptions { authorization_enabled: Some(true), ..same.clone() }, "is False (set when it was created), not True"),
+            (RegistryOptions { password_hash: Some(HashStrength::Strong), ..same.clone() }, "is \"fast\" (set when it was created), not \"strong\""),
+            (RegistryOptions { audit_retention: Some(8), ..same.clone() }, "is 7 (set when it was created), not 8"),
+        ];
+        for (options, words) in refusals {
+            let refused = reopened(options).unwrap_err();
+            assert!(
+                refused.contains(words) && refused.contains(tail),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn super_users_are_those_named() {
+        let settings = unusual();
+        assert!(settings.is_super_user("a") && settings.is_super_user("b"));
+        assert!(!settings.is_super_user("root") && !settings.is_super_user(""));
+    }
 
     #[test]
     fn setting_names_are_distinct_identifiers() {

@@ -400,6 +400,47 @@ mod tests {
         }
     }
 
+    /// `update_password(..., reset_connection=True)` makes the client go on as the user with the new password;
+    /// nothing else changes how a client goes on.
+    #[test]
+    fn only_a_password_update_that_resets_the_connection_reconnects() {
+        let request = |name: &str, texts: &[(&str, &str)]| {
+            let spec = OpSpec::named(name).unwrap();
+            let given = texts
+                .iter()
+                .map(|(arg, text)| (*arg, spec.arg(arg).unwrap().kind.text_value(text).unwrap()));
+            Request::build(name, given).unwrap()
+        };
+        let update = |reset: &str| {
+            let texts = [
+                ("user_name", "u"),
+                ("old_password", "Old-p4ss"),
+                ("new_password", "New-p4ss"),
+                ("reset_connection", reset),
+            ];
+            request("update_password", &texts)
+        };
+        match update("True").client_effect() {
+            Some(ClientEffect::Reconnect { user, password }) => {
+                assert_eq!((user, password), ("u", "New-p4ss"))
+            }
+            None => panic!("no reconnection"),
+        }
+        assert!(update("False").client_effect().is_none());
+        assert!(request("drop_user", &[("user_name", "u")])
+            .client_effect()
+            .is_none());
+    }
+
+    /// A summary is the documentation's first line, as the REST server's OpenAPI description shows it.
+    #[test]
+    fn summaries_are_the_first_line_of_the_docs() {
+        for spec in OPERATIONS {
+            assert_eq!(spec.summary(), spec.doc[0].trim(), "{}", spec.name);
+            assert!(!spec.summary().is_empty(), "{}", spec.name);
+        }
+    }
+
     #[test]
     fn values_of_the_wrong_kind_or_number_build_nothing() {
         let spec = OpSpec::named("drop_user").unwrap();

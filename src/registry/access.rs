@@ -306,6 +306,30 @@ mod tests {
         assert!(!decide("CreateOwnership").allows());
     }
 
+    /// A decision is kept in the latest snapshot, so that the next call in it is answered from there; one
+    /// taken in a snapshot that is no longer the latest is not kept (it may mix reads of two versions).
+    #[test]
+    fn decisions_are_kept_in_the_latest_snapshot_only() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        let user = user_with_role(&registry, &root);
+        let requirement = Requirement {
+            object_type: ObjectType::Global,
+            privilege: "CreateOwnership".to_string(),
+            object_name: ANY.to_string(),
+            db_name: "default".to_string(),
+        };
+        let key = format!("u\0Global\0CreateOwnership\0default\0{ANY}");
+        let stale = registry.view_at(registry.store().version().unwrap().changes);
+        create_role_as(&registry, &root, "r2").unwrap();
+        let latest = registry.view_at(registry.store().version().unwrap().changes);
+        for view in [&stale, &latest] {
+            let reason = registry.decide(view, user.user().unwrap(), &requirement);
+            assert!(!reason.unwrap().allows());
+        }
+        assert!(stale.decisions.get(&key).is_none());
+        assert!(latest.decisions.get(&key).is_some());
+    }
+
     /// Self-service covers a user's own User object only: a user named like a collection gains nothing on it.
     #[test]
     fn self_service_is_about_the_user_object_only() {
