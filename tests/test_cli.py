@@ -19,6 +19,7 @@ from milvus_rbac.cli import main
 
 CLI = str(Path(sys.executable).parent / "milvus-rbac")
 ROOT = "root:Milvus"
+ROOT_DROP_REFUSED = "milvus-rbac: root user cannot be deleted: privilege not permitted (code 1401)\n"
 
 
 def environment(**extra):
@@ -74,12 +75,16 @@ def test_password_stdin_json_and_options_after_the_command(db):
 def test_exit_codes_1_for_registry_errors_and_2_for_usage_errors(db):
     done = cli("--db", db, "users", "drop", "root", MILVUS_RBAC_TOKEN=ROOT)
     assert done.returncode == 1
-    assert done.stderr == "milvus-rbac: root user cannot be deleted: privilege not permitted (code 1401)\n"
+    assert done.stderr == ROOT_DROP_REFUSED
     # Passwords are never arguments.
     done = cli("--db", db, "users", "create", "user_1", "P@ssw0rd", MILVUS_RBAC_TOKEN=ROOT)
     assert done.returncode == 2
     assert "unrecognized arguments: P@ssw0rd" in done.stderr
     assert root_client(db).list_users() == ["root"]
+    # `python -m milvus_rbac` is the same command, exit status included.
+    module = subprocess.run([sys.executable, "-m", "milvus_rbac", "--db", db, "users", "drop", "root"],
+                            capture_output=True, text=True, env=environment(MILVUS_RBAC_TOKEN=ROOT), timeout=60)
+    assert (module.returncode, module.stderr) == (1, ROOT_DROP_REFUSED)
 
 
 def test_export_and_import_round_trip_through_files_and_pipes(db, tmp_path):
@@ -99,6 +104,15 @@ def test_export_and_import_round_trip_through_files_and_pipes(db, tmp_path):
     assert done.returncode == 0, done.stderr
     assert root_client(copy).backup_rbac() == client.backup_rbac()
     assert MilvusClient(copy, token="user_1:P@ssw0rd").describe_user("user_1")["roles"] == ("reader",)
+
+
+def test_copy_between_files_says_what_it_copied(db, tmp_path):
+    root_client(db).create_role("reader")
+    copy = str(tmp_path / "copy.db")
+    done = cli("copy", db, copy, MILVUS_RBAC_TOKEN=ROOT)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"copied users: 0, roles: 1, grants: 0, privilege groups: 0 from {db} to {copy}\n"
+    assert "reader" in root_client(copy).list_roles()
 
 
 def test_a_server_is_managed_with_uri(db):
@@ -232,7 +246,7 @@ def test_roles_grants_and_groups(run):
     assert run("grant", "privilege", "reader", "Search", "--object-type", "Global", "--collection", "b")[0] == 2
     assert run("groups", "create", "readers") == (0, "created privilege group readers\n", "")
     assert run("groups", "add", "readers", "Query", "Search")[1] == "added Query, Search to privilege group readers\n"
-    assert run("groups", "remove", "readers", "Query")[0] == 0
+    assert run("groups", "remove", "readers", "Query") == (0, "removed Query from privilege group readers\n", "")
     code, out, _ = run("--json", "groups", "list")
     assert json.loads(out)[0] == {"privilege_group": "readers", "privileges": ["Search"]}
     assert run("groups", "list")[1].splitlines()[1].split() == ["readers", "Search"]

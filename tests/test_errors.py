@@ -125,6 +125,18 @@ def test_exceptions_can_be_built_like_pymilvus_ones():
     err = MilvusException(code=65535, message="x", compatible_code=LegacyErrorCode.DropRoleFailure)
     assert err.compatible_code == 36
     assert ParamError(message="m").code == 1
+    # A legacy code Milvus may add later stays the number it is.
+    assert MilvusException(65535, "x", 4242).compatible_code == 4242
+    # pymilvus 3.0's attributes: off unless given.
+    assert (err.is_input_error, err.retriable) == (False, False)
+    flagged = MilvusException(1100, "bad", is_input_error=True, retriable=True)
+    assert (flagged.is_input_error, flagged.retriable) == (True, True)
+
+
+def test_legacy_error_codes_are_a_picklable_enum_of_this_module():
+    assert LegacyErrorCode.__module__ == "milvus_rbac.exceptions"
+    assert LegacyErrorCode.__qualname__ == "LegacyErrorCode"
+    assert pickle.loads(pickle.dumps(LegacyErrorCode.DropRoleFailure)) is LegacyErrorCode.DropRoleFailure
 
 
 # --- wrong argument types: ParamError, never TypeError -------------------------------------------------------

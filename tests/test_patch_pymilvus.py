@@ -149,6 +149,51 @@ def test_clients_are_closed_and_registries_discarded_at_exit():
         patch.connect()
 
 
+def test_a_patch_used_outside_its_block_is_a_param_error_as_pymilvus_reports_them():
+    patch = milvus_rbac.patch_pymilvus()
+    with pytest.raises(ParamError, match="not active") as outside:
+        patch.registry()
+    assert outside.value.code == 1
+    with patch:
+        with pytest.raises(ParamError, match="already active") as twice:
+            patch.__enter__()
+        assert twice.value.code == 1
+
+
+def test_a_patch_entered_again_starts_from_fresh_registries():
+    patch = milvus_rbac.patch_pymilvus()
+    with patch:
+        pymilvus.MilvusClient(URI, token="root:Milvus").create_role("reader")
+        assert patch.uris == [URI]
+    assert patch.uris == []
+    with patch:
+        assert "reader" not in pymilvus.MilvusClient(URI, token="root:Milvus").list_roles()
+
+
+def test_the_served_class_keeps_pymilvus_s_documentation():
+    with milvus_rbac.patch_pymilvus():
+        doc = pymilvus.MilvusClient.__doc__
+    assert doc.startswith("pymilvus's MilvusClient, served by milvus_rbac.patch_pymilvus.")
+    assert REAL.__doc__ and doc.endswith(REAL.__doc__)
+
+
+def test_a_new_put_back_calls_the_inherited_one_with_the_arguments():
+    from milvus_rbac.patching import _inherited_new
+
+    class Base:
+        def __new__(cls, *args, **kwargs):
+            instance = super().__new__(cls)
+            instance.made_with = (args, kwargs)
+            return instance
+
+    class Child(Base):
+        pass
+
+    made = _inherited_new(Child)(Child, 1, key=2)
+    assert type(made) is Child and made.made_with == ((1,), {"key": 2})
+    assert type(_inherited_new(Base)(Base, 1, key=2)) is Base  # object's __new__ gets no arguments
+
+
 def test_an_error_in_the_block_still_restores():
     with pytest.raises(ZeroDivisionError):
         with milvus_rbac.patch_pymilvus():

@@ -3,6 +3,7 @@ and checked for drift, on every kind of registry and on the real Milvus 2.3.5.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -168,6 +169,10 @@ def test_the_cli_plans_applies_and_reports_drift(policy_file: Path, tmp_path: Pa
     MilvusClient(db, token="root:Milvus").revoke_role("user_2", "reader")
     drift = cli("drift", str(policy_file))
     assert drift.returncode == 1 and drift.stdout.splitlines()[1:] == ["+ grant_role reader to user_2"]
+    plan = cli("plan", str(policy_file))
+    assert (plan.returncode, plan.stdout) == (0, "+ grant_role reader to user_2\n")
+    plan = cli("plan", "--json", str(policy_file))
+    assert [step["change"] for step in json.loads(plan.stdout)] == ["grant_role reader to user_2"]
     exported = tmp_path / "exported.yaml"
     assert cli("export", str(exported)).returncode == 0
     assert oct(exported.stat().st_mode & 0o777) == "0o600"

@@ -222,7 +222,7 @@ def _users_drop(s: _Session) -> None:
     s.done(f"dropped user {s.args.name}")
 
 
-def _users_describe(s: _Session) -> int:
+def _users_describe(s: _Session) -> Optional[int]:
     user = s.client.describe_user(s.args.name)
     if not user:  # describe_user's {}: printed as such with --json; the exit code says it either way
         s.emit(user, lambda: f"no such user: {s.args.name}")
@@ -233,7 +233,7 @@ def _users_describe(s: _Session) -> int:
             ["user_name", "roles", "description"], [[user["user_name"], user["roles"], user["description"]]]
         ),
     )
-    return 0
+    return None
 
 
 def _users_passwd(s: _Session) -> None:
@@ -578,7 +578,7 @@ def _root_password_from(source: str) -> str:
     return line.rstrip("\r\n")  # the line's end only: spaces belong to the password
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace) -> None:
     # None leaves a setting out, but for the limits (where it is unlimited): those are _NOT_GIVEN when left out.
     given: Dict[str, Any] = {}
     for name in SETTINGS:
@@ -598,7 +598,6 @@ def _serve(args: argparse.Namespace) -> int:
               max_failed_logins_per_address=args.max_failed_logins_per_address, **given)
     except KeyboardInterrupt:
         pass
-    return 0
 
 
 # --- the parser ----------------------------------------------------------------------------------------------
@@ -829,7 +828,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
     if args.command == "serve":
         try:
-            return _serve(args)
+            _serve(args)
+            return 0
         except MilvusException as error:
             _error(error, False)
             return 1

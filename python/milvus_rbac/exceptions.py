@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         """Milvus's deprecated ``commonpb.ErrorCode`` values that milvus-rbac reports as ``compatible_code``."""
 
 else:
-    LegacyErrorCode = IntEnum("LegacyErrorCode", LEGACY_CODES, module=__name__, qualname="LegacyErrorCode")
+    LegacyErrorCode = IntEnum("LegacyErrorCode", LEGACY_CODES, module=__name__)
     LegacyErrorCode.__doc__ = _LEGACY_ERROR_CODE_DOC
 
 
