@@ -106,6 +106,19 @@ def test_export_and_import_round_trip_through_files_and_pipes(db, tmp_path):
     assert MilvusClient(copy, token="user_1:P@ssw0rd").describe_user("user_1")["roles"] == ("reader",)
 
 
+def test_an_export_is_written_beside_its_file_whatever_the_temporary_directory(db, tmp_path):
+    """The file is written under a temporary name in its own directory, then linked in: a temporary file on
+    another file system (TMPDIR) could not be."""
+    elsewhere = "/dev/shm"
+    if not os.path.isdir(elsewhere) or os.stat(elsewhere).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second file system to put TMPDIR on")
+    backup = tmp_path / "backup.json"
+    done = cli("--db", db, "export", str(backup), MILVUS_RBAC_TOKEN=ROOT, TMPDIR=elsewhere)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(backup.read_text()) == root_client(db).backup_rbac()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".milvus-rbac-export-")] == []
+
+
 def test_copy_between_files_says_what_it_copied(db, tmp_path):
     root_client(db).create_role("reader")
     copy = str(tmp_path / "copy.db")
@@ -186,6 +199,15 @@ def test_users_commands(run, db):
     assert run("users", "drop", "user_1") == (0, "dropped user user_1\n", "")
 
 
+def test_a_new_user_keeps_its_description_where_the_profile_has_descriptions(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "described.db")
+    MilvusClient(db, token=ROOT, profile="milvus-2.6", password_hash="fast").close()
+    monkeypatch.setenv("MILVUS_RBAC_TOKEN", ROOT)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("P@ssw0rd\n"))
+    assert main(["--db", db, "--password-stdin", "users", "create", "user_1", "--description", "reads"]) == 0
+    assert root_client(db).describe_user("user_1")["description"] == "reads"
+
+
 def test_password_stdin_keeps_spaces(run, db):
     """A password read from standard input is the whole line but its end: spaces inside and around it belong to it
     (for the caller's and the new user's alike)."""
@@ -232,7 +254,7 @@ def test_prompts_at_a_terminal_ask_twice_for_new_passwords(db, monkeypatch, caps
     assert prompts == ["Password for new user user_1: ", "Repeat: "] * 2
 
 
-def test_roles_grants_and_groups(run):
+def test_roles_grants_and_groups(run, db):
     assert run("roles", "create", "reader") == (0, "created role reader\n", "")
     assert run("roles", "list") == (0, "admin\npublic\nreader\n", "")
     assert run("grant", "privilege", "reader", "Search", "--object-type", "Collection", "--object", "books",
@@ -253,7 +275,9 @@ def test_roles_grants_and_groups(run):
     assert run("grant", "privilege", "reader", "readers", "--collection", "books")[0] == 0
     assert run("groups", "drop", "readers")[0] == 1  # in use
     assert run("grant", "role", "root", "reader") == (0, "granted role reader to root\n", "")
+    assert root_client(db).describe_user("root")["roles"] == ("reader",)
     assert run("revoke", "role", "root", "reader") == (0, "revoked role reader from root\n", "")
+    assert root_client(db).describe_user("root")["roles"] == ()
     assert run("roles", "drop", "reader")[0] == 1  # it has grants
     assert run("roles", "drop", "reader", "--force") == (0, "dropped role reader\n", "")
     assert run("groups", "drop", "readers") == (0, "dropped privilege group readers\n", "")

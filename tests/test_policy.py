@@ -173,6 +173,11 @@ def test_the_cli_plans_applies_and_reports_drift(policy_file: Path, tmp_path: Pa
     assert (plan.returncode, plan.stdout) == (0, "+ grant_role reader to user_2\n")
     plan = cli("plan", "--json", str(policy_file))
     assert [step["change"] for step in json.loads(plan.stdout)] == ["grant_role reader to user_2"]
+    # What the policy does not mention goes only with --prune.
+    MilvusClient(db, token="root:Milvus").create_role("unmentioned")
+    assert "unmentioned" not in cli("plan", str(policy_file)).stdout
+    assert "- drop_role unmentioned" in cli("plan", "--prune", str(policy_file)).stdout.splitlines()
+    MilvusClient(db, token="root:Milvus").drop_role("unmentioned")
     exported = tmp_path / "exported.yaml"
     assert cli("export", str(exported)).returncode == 0
     assert oct(exported.stat().st_mode & 0o777) == "0o600"

@@ -856,7 +856,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         if session is not None:
             session.client.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -306,3 +306,62 @@ impl FromValue for RbacBackup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_never_shown() {
+        let secret = Secret::new("P@ssw0rd".into());
+        assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(
+            format!("{:?}", Value::Secret(secret.clone())),
+            "Secret(***)"
+        );
+        assert_eq!(secret.as_str(), "P@ssw0rd");
+    }
+
+    /// Texts become values by kind: passwords secret, descriptions given, a privilege list of one, flags `True`.
+    #[test]
+    fn texts_become_values_by_kind() {
+        let value = |kind: ArgKind, text: &str| kind.text_value(text);
+        assert_eq!(
+            value(ArgKind::Password, "pw"),
+            Some(Value::Secret(Secret::new("pw".into())))
+        );
+        assert_eq!(
+            value(ArgKind::Description, "d"),
+            Some(Value::OptionalText(Some("d".into())))
+        );
+        assert_eq!(
+            value(ArgKind::UserFilter, "u"),
+            Some(Value::OptionalText(Some("u".into())))
+        );
+        assert_eq!(
+            value(ArgKind::Privileges, "Search"),
+            Some(Value::Texts(vec!["Search".into()]))
+        );
+        assert_eq!(value(ArgKind::Flag, "True"), Some(Value::Flag(true)));
+        assert_eq!(value(ArgKind::Reconnect, "False"), Some(Value::Flag(false)));
+        for kind in [ArgKind::Timeout, ArgKind::Backup, ArgKind::Since] {
+            assert_eq!(value(kind, "1"), None, "{kind:?}");
+        }
+        assert_eq!(value(ArgKind::RoleName, "r"), Some(Value::Text("r".into())));
+    }
+
+    #[test]
+    fn only_the_client_reads_client_side_arguments() {
+        assert!(ArgKind::Reconnect.is_client_side() && ArgKind::Timeout.is_client_side());
+        assert!(!ArgKind::Flag.is_client_side() && !ArgKind::Password.is_client_side());
+    }
+
+    #[test]
+    fn the_text_of_a_value() {
+        assert_eq!(ValueRef::Text("t").text(), "t");
+        assert_eq!(ValueRef::Secret("s").text(), "s");
+        assert_eq!(ValueRef::OptionalText(Some("o")).text(), "o");
+        assert_eq!(ValueRef::OptionalText(None).text(), "");
+        assert_eq!(ValueRef::Flag(true).text(), "");
+    }
+}

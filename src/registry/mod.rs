@@ -366,6 +366,22 @@ mod tests {
         assert!(Arc::ptr_eq(&after, &registry.view_at(first.version())));
     }
 
+    /// Milvus 2.6 stores a username trimmed; earlier lines validate it trimmed and store it as given.
+    #[test]
+    fn where_usernames_are_stored_trimmed() {
+        for (profile, stored) in [(ProfileName::Milvus26, "u"), (ProfileName::Milvus25, " u")] {
+            let (registry, root) = super::testing::registry(profile);
+            let create = [("user_name", " u"), ("password", "P@ssw0rd")];
+            registry
+                .execute(&root, &request("create_user", &create))
+                .unwrap();
+            match registry.execute(&root, &request("list_users", &[])) {
+                Ok(Reply::Names(names)) => assert!(names.contains(stored), "{profile}"),
+                other => panic!("list_users answered {other:?}"),
+            }
+        }
+    }
+
     /// An operation the profile's Milvus line lacks is refused as such, before anything else.
     #[test]
     fn operations_a_line_lacks_are_refused_naming_the_line() {

@@ -445,3 +445,53 @@ fn the_audit_trail_keeps_the_newest_records_and_stays_verifiable() {
         );
     });
 }
+
+/// etcd URIs: hosts and ports, a prefix (the default one if none), never credentials; shown back as parsed.
+#[test]
+fn etcd_locations_are_parsed_and_described() {
+    use super::{EtcdLocation, DEFAULT_ETCD_PREFIX};
+    let location = EtcdLocation::parse("etcd://h:2379,k:1/reg").unwrap();
+    assert_eq!(location.endpoints, ["h:2379", "k:1"]);
+    assert_eq!(location.prefix, "/reg/");
+    assert_eq!(location.describe(), "etcd://h:2379,k:1/reg/");
+    assert_eq!(
+        EtcdLocation::parse("etcd://h:1").unwrap().prefix,
+        DEFAULT_ETCD_PREFIX
+    );
+    for (uri, why) in [
+        ("etcd://:2379", "\":2379\" is not a host:port"),
+        ("etcd://h:x", "\"h:x\" is not a host:port"),
+        ("etcd://h", "\"h\" is not a host:port"),
+        ("etcd://u:p@h:1", "etcd credentials do not go in the URI"),
+        ("http://h:1", "an etcd registry's URI starts with etcd://"),
+    ] {
+        let refused = EtcdLocation::parse(uri).unwrap_err().to_string();
+        assert!(
+            refused.starts_with(&format!("`uri` value {uri} is illegal: {why}")),
+            "{refused}"
+        );
+    }
+    assert_eq!(Location::Memory.describe(), ":memory:");
+    assert_eq!(Location::File("a/r.db".into()).describe(), "a/r.db");
+    assert_eq!(
+        Location::Etcd(location).describe(),
+        "etcd://h:2379,k:1/reg/"
+    );
+}
+
+/// A file reached by two paths is one registry; an in-memory one, or a file not there yet, has no identity.
+#[test]
+fn a_file_has_one_identity_whatever_the_path() {
+    use super::identity;
+    let file = TempFile::new();
+    std::fs::write(&file.0, b"").unwrap();
+    let link = file.0.with_extension("link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&file.0, &link).unwrap();
+    let direct = identity(&Location::File(file.0.clone()));
+    assert!(direct.is_some());
+    assert_eq!(identity(&Location::File(link.clone())), direct);
+    std::fs::remove_file(&link).unwrap();
+    assert_eq!(identity(&Location::File(link)), None);
+    assert_eq!(identity(&Location::Memory), None);
+}
