@@ -181,6 +181,7 @@ def test_the_cli_plans_applies_and_reports_drift(policy_file: Path, tmp_path: Pa
     exported = tmp_path / "exported.yaml"
     assert cli("export", str(exported)).returncode == 0
     assert oct(exported.stat().st_mode & 0o777) == "0o600"
+    assert exported.read_text().splitlines()[0] == "profile: milvus-2.6"  # the registry's, as --profile names it
     assert cli("export", str(exported)).returncode == 2, "an existing file is kept without --force"
     assert cli("drift", "--prune", str(exported)).returncode == 0
 

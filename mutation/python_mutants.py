@@ -1,0 +1,524 @@
+"""Mutation testing of the Python package (issue 18): plant one bug at a time in python/milvus_rbac and run the
+tests that ran the changed code; a mutant is caught when a test fails or the run times out.
+
+How:
+1. The package is copied, each module written as `ast.unparse` writes it (as its mutants will be), and the test
+   suite runs once on that copy with line tracing (mutation/tracing): every Python process of the run, the
+   command's subprocesses included, records which lines each test ran. The run must pass: it is the baseline.
+2. Each mutant is written into the copy and the tests that ran its lines run, fastest first, stopping at the
+   first failure. If none fails, the tests that ran any line of its function run (those of the whole module for
+   code that runs at import). A mutant no test runs is missed without a run. With --quick (CI's sample), which
+   traces only QUICK_TESTS, a survivor then meets the whole suite before it is called missed.
+
+Why not mutmut: mutmut 3 chooses each mutant's tests from the functions it saw called in the pytest process, and
+most of the command's tests run `milvus-rbac` in subprocesses (as users do), so it would call them untested.
+
+Mutations: comparisons (== and !=, < and <=, in and not in, is and is not), and/or, `not` removed, arithmetic
+operators, True/False, integers + 1, `return x` to `return None`, a call statement removed, a keyword argument
+dropped; with --strings, string literals too. Docstrings, annotations and help texts are left alone.
+
+Usage (from the repository; mutation/python runs it with the project's virtual environment):
+    mutation/python                          every module, the whole suite traced
+    mutation/python cli.py patching.py       some modules
+    mutation/python --shard 3/8              one eighth of the mutants, taken evenly across the modules
+    mutation/python --quick                  trace only QUICK_TESTS, the Python layer's own test files (CI)
+    mutation/python --list                   the mutants, without running them
+Results: mutation/out/python/outcomes.json and missed.txt; exit 0 only if every viable mutant was caught (the
+mutants EQUIVALENT lists, explained in mutation/REPORT.md, are reported and not run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "python" / "milvus_rbac"
+OUT = ROOT / "mutation" / "out" / "python"
+TRACING = ROOT / "mutation" / "tracing"
+
+# The test files --quick traces: those written for the Python layer (the command, policies, patching, errors,
+# display, the pytest plugin, the trail and backups the command reads and writes, TLS and hostile input through
+# the command).
+QUICK_TESTS = [
+    "test_cli.py", "test_policy.py", "test_errors.py", "test_patch_pymilvus.py", "test_display.py",
+    "test_plugin.py", "test_doctests.py", "test_stubs.py", "test_audit.py", "test_milvus_backup.py",
+    "test_security.py", "test_tls.py",
+]
+
+# How long (in traced test time) each stage may take: the tests that ran the mutant's lines, then those that ran
+# its function. A survivor pays both in full, and the command's main is run by hundreds of slow tests.
+NARROW_SECONDS = 120.0
+WIDE_SECONDS = 60.0
+
+# Mutants that change no behaviour (module, the mutation, the line's text): why each is equivalent is in
+# mutation/REPORT.md.
+EQUIVALENT: Set[Tuple[str, str, str]] = {
+    # The temporary file's name is seen only if the command dies between writing and linking it.
+    ("cli.py", "drop the argument prefix=",
+     'descriptor, temporary = tempfile.mkstemp(prefix=".milvus-rbac-export-", dir=directory)  # mode 0600'),
+}
+
+# Text no test should pin: the command's help. Changing it changes no behaviour.
+HELP_KEYWORDS = {"help", "description", "epilog", "metavar", "usage"}
+
+SWAPPED_COMPARISONS = {
+    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+    ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+}
+SWAPPED_ARITHMETIC = {
+    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Div: ast.Mult,
+    ast.Mod: ast.FloorDiv, ast.BitOr: ast.BitAnd, ast.BitAnd: ast.BitOr,
+}
+
+
+@dataclass
+class Site:
+    """One place to plant a bug: what it does, and how (applied to the node's copy in a fresh tree)."""
+
+    line: int
+    description: str
+    apply: Callable[[ast.AST], Optional[ast.AST]]  # the replacement node (None: delete the statement)
+
+
+def mutation_sites(tree: ast.Module, strings: bool) -> Iterator[tuple[ast.AST, Site]]:
+    """Every (node, site) of a module, in a fixed order, skipping docstrings, annotations and help texts; string
+    literals only if `strings`."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                skipped.update(id(child) for child in ast.walk(first))
+        annotations: List[Optional[ast.AST]] = []
+        if isinstance(node, ast.arg):
+            annotations.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        elif isinstance(node, ast.keyword) and node.arg in HELP_KEYWORDS:
+            annotations.append(node.value)
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            annotations.extend(node.body)
+        for annotation in annotations:
+            if annotation is not None:
+                skipped.update(id(child) for child in ast.walk(annotation))
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        yield from ((node, site) for site in node_sites(node, strings))
+
+
+def node_sites(node: ast.AST, strings: bool) -> Iterator[Site]:
+    line = getattr(node, "lineno", 0)
+    if isinstance(node, ast.Compare):
+        for index, op in enumerate(node.ops):
+            swapped = SWAPPED_COMPARISONS[type(op)]
+            yield Site(line, f"replace {type(op).__name__} with {swapped.__name__}", replace_op(index, swapped))
+    elif isinstance(node, ast.BoolOp):
+        other: type = ast.Or if isinstance(node.op, ast.And) else ast.And
+        yield Site(line, f"replace {type(node.op).__name__} with {other.__name__}", set_field("op", other()))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        yield Site(line, "remove not", lambda n: getattr(n, "operand"))
+    elif isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in SWAPPED_ARITHMETIC:
+        arithmetic = SWAPPED_ARITHMETIC[type(node.op)]
+        yield Site(line, f"replace {type(node.op).__name__} with {arithmetic.__name__}", set_field("op", arithmetic()))
+    elif isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool):
+            yield Site(line, f"replace {value} with {not value}", set_field("value", not value))
+        elif isinstance(value, int):
+            yield Site(line, f"replace {value} with {value + 1}", set_field("value", value + 1))
+        elif isinstance(value, str) and strings:
+            yield Site(line, f"replace {value[:30]!r} with 'XX'+...+'XX'", set_field("value", f"XX{value}XX"))
+    elif isinstance(node, ast.Return) and node.value is not None:
+        if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+            yield Site(line, "return None", set_field("value", None))
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        yield Site(line, f"remove the call {ast.unparse(node.value.func)}(...)", lambda n: None)
+    elif isinstance(node, ast.Call):
+        for index, keyword in enumerate(node.keywords):
+            if keyword.arg is not None:
+                yield Site(line, f"drop the argument {keyword.arg}=", drop_keyword(index))
+
+
+def replace_op(index: int, op: type) -> Callable[[ast.AST], ast.AST]:
+    def apply(node: ast.AST) -> ast.AST:
+        node.ops[index] = op()  # type: ignore[attr-defined]
+        return node
+
+    return apply
+
+
+def set_field(name: str, value: object) -> Callable[[ast.AST], ast.AST]:
+    def apply(node: ast.AST) -> ast.AST:
+        setattr(node, name, value)
+        return node
+
+    return apply
+
+
+def drop_keyword(index: int) -> Callable[[ast.AST], ast.AST]:
+    def apply(node: ast.AST) -> ast.AST:
+        del node.keywords[index]  # type: ignore[attr-defined]
+        return node
+
+    return apply
+
+
+# The package's sources as the run found them (edits made while it runs do not reach its mutants), and as
+# ast.unparse writes them: mutants are written that way, and the tests run on that text throughout.
+ORIGINALS: Dict[str, str] = {}
+UNPARSED: Dict[str, str] = {}
+
+
+def original(module: str) -> str:
+    if module not in ORIGINALS:
+        ORIGINALS[module] = (PACKAGE / module).read_text()
+    return ORIGINALS[module]
+
+
+def unparsed(module: str) -> str:
+    if module not in UNPARSED:
+        UNPARSED[module] = ast.unparse(ast.parse(original(module)))
+    return UNPARSED[module]
+
+
+@dataclass
+class Mutant:
+    module: str
+    number: int  # the site's position in mutation_sites
+    strings: bool  # whether string literals were mutation sites when it was numbered
+    line: int  # in the module as written
+    description: str
+    source_line: str
+    # The rest in the unparsed text's lines, which the tests run and the traces name:
+    lines: List[int]  # its statement's, up to the node's end: tests that ran them are tried first
+    scope: Optional[Tuple[int, int]]  # its function's; None for code that runs at import (the whole module)
+
+    @property
+    def equivalent(self) -> bool:
+        return (self.module, self.description, self.source_line) in EQUIVALENT
+
+
+def mutants_of(module: str, strings: bool) -> List[Mutant]:
+    as_written = [site for _, site in mutation_sites(ast.parse(original(module)), strings)]
+    tree = ast.parse(unparsed(module))
+    as_run = list(mutation_sites(tree, strings))
+    assert [site.description for site in as_written] == [site.description for _, site in as_run], module
+    parents = {id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+
+    def statement_and_function(node: ast.AST) -> Tuple[ast.stmt, Optional[ast.stmt]]:
+        while not isinstance(node, ast.stmt):
+            node = parents[id(node)]
+        statement: ast.stmt = node
+        function: Optional[ast.stmt] = None
+        while id(node) in parents:
+            node = parents[id(node)]
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and function is None:
+                function = node
+        return statement, function
+
+    written_lines = original(module).splitlines()
+    mutants = []
+    for number, (written, (node, site)) in enumerate(zip(as_written, as_run)):
+        statement, function = statement_and_function(node)
+        first = min(statement.lineno, site.line)
+        scope = (function.lineno, function.end_lineno or function.lineno) if function is not None else None
+        mutants.append(Mutant(module, number, strings, written.line, site.description,
+                              written_lines[written.line - 1].strip(), list(range(first, getattr(node, "end_lineno") + 1)),
+                              scope))
+    return mutants
+
+
+def mutated_source(mutant: Mutant) -> Optional[str]:
+    """The module with the mutant planted (in the unparsed text), or None when it does not compile."""
+    tree = ast.parse(unparsed(mutant.module))
+    target, site = list(mutation_sites(tree, mutant.strings))[mutant.number]
+    replacement = site.apply(copy.deepcopy(target))
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if value is target and replacement is not None:
+                setattr(parent, field, replacement)
+            elif isinstance(value, list) and any(item is target for item in value):
+                index = next(i for i, item in enumerate(value) if item is target)
+                if replacement is None:
+                    del value[index]
+                    if not value:
+                        value.append(ast.Pass())
+                else:
+                    value[index] = replacement
+    text = ast.unparse(ast.fix_missing_locations(tree))
+    try:
+        compile(text, mutant.module, "exec")
+    except SyntaxError:
+        return None
+    return text
+
+
+def pytest_command(basetemp: Path, paths: Iterable[str]) -> List[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "mutation_tracing",
+            f"--basetemp={basetemp}", *sorted(set(paths))]
+
+
+class Workspace:
+    """A copy of the package (the built extension included), its modules as unparsed, that one job plants its
+    mutants in."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        shutil.copytree(PACKAGE, root / "milvus_rbac", ignore=shutil.ignore_patterns("__pycache__"))
+        for module in (path.name for path in PACKAGE.glob("*.py")):
+            (root / "milvus_rbac" / module).write_text(unparsed(module))
+
+    def environment(self, **extra: str) -> Dict[str, str]:
+        return dict(os.environ, PYTHONPATH=f"{self.root}{os.pathsep}{TRACING}", PYTHONDONTWRITEBYTECODE="1",
+                    **extra)
+
+    def run(self, module: str, text: str, tests: Sequence[str], timeout: float) -> Tuple[str, float]:
+        """Run `tests` (test ids; a path alone runs all its tests) with `text` in `module`'s place: "caught",
+        "missed" or "timeout", and the seconds it took."""
+        (self.root / "milvus_rbac" / module).write_text(text)
+        env = self.environment()
+        if any("::" in test for test in tests):
+            selection = self.root / "selection.json"
+            selection.write_text(json.dumps(list(tests)))
+            env["MUTATION_SELECT"] = str(selection)
+        files = [test.split("::")[0] for test in tests]
+        started = time.monotonic()
+        try:
+            done = subprocess.run(pytest_command(self.root / "tmp", files), cwd=ROOT, env=env, capture_output=True,
+                                  timeout=timeout, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            return "timeout", time.monotonic() - started
+        finally:
+            (self.root / "milvus_rbac" / module).write_text(unparsed(module))
+        return ("missed" if done.returncode == 0 else "caught"), time.monotonic() - started
+
+
+@dataclass
+class Traces:
+    """Which tests ran each line of each module (unparsed), and how long each test took."""
+
+    tests_by_line: Dict[Tuple[str, int], Set[str]]
+    seconds: Dict[str, float]
+
+    @staticmethod
+    def collect(workspace: Workspace, paths: List[str], scratch: Path) -> "Traces":
+        """Run the tests under `paths` once on `workspace`'s package, tracing it; they must pass."""
+        out = scratch / "traces"
+        out.mkdir()
+        started = time.monotonic()
+        done = subprocess.run(pytest_command(scratch / "tmp-traces", paths), cwd=ROOT,
+                              env=workspace.environment(MUTATION_TRACE_OUT=str(out)), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"the traced test run (the baseline) failed; fix the tests first:\n{done.stdout[-3000:]}")
+        print(f"traced run: {time.monotonic() - started:.0f} s", flush=True)
+        return Traces.read(out)
+
+    @staticmethod
+    def read(out: Path) -> "Traces":
+        """The traces the processes of a traced run wrote to `out`."""
+        tests_by_line: Dict[Tuple[str, int], Set[str]] = {}
+        seconds: Dict[str, float] = {}
+        for trace in out.glob("*.jsonl"):
+            for record in map(json.loads, trace.read_text().splitlines()):
+                if trace.name == "durations.jsonl":
+                    seconds[record["test"]] = record["seconds"]
+                    continue
+                if record["test"] == "import":
+                    continue  # imports during collection belong to no test
+                for module, lines in record["lines"].items():
+                    for line in lines:
+                        tests_by_line.setdefault((module, line), set()).add(record["test"])
+        return Traces(tests_by_line, seconds)
+
+    def save(self, path: Path, digest: str) -> None:
+        lines = [[module, line, sorted(tests)] for (module, line), tests in self.tests_by_line.items()]
+        path.write_text(json.dumps({"digest": digest, "lines": lines, "seconds": self.seconds}))
+
+    @staticmethod
+    def load(path: Path, digest: str) -> Optional["Traces"]:
+        """The traces saved at `path`, if they were taken of the package as it is (`digest`)."""
+        if not path.is_file():
+            return None
+        saved = json.loads(path.read_text())
+        if saved["digest"] != digest:
+            return None
+        by_line = {(module, line): set(tests) for module, line, tests in saved["lines"]}
+        return Traces(by_line, saved["seconds"])
+
+    def tests_of(self, module: str, lines: Iterable[int]) -> List[str]:
+        """The tests that ran any of `lines` of `module`, fastest first."""
+        found: Set[str] = set()
+        for line in lines:
+            found |= self.tests_by_line.get((module, line), set())
+        return sorted(found, key=lambda test: (self.seconds.get(test, 0.0), test))
+
+    def module_tests(self, module: str) -> List[str]:
+        return self.tests_of(module, {line for name, line in self.tests_by_line if name == module})
+
+    def timeout(self, tests: Sequence[str]) -> float:
+        return max(60.0, 3 * sum(self.seconds.get(test, 0.0) for test in tests) + 30)
+
+    def within(self, tests: List[str], budget: float) -> List[str]:
+        """The fastest of `tests` (sorted fastest first) that together took at most `budget` seconds when traced,
+        and at least one: code that hundreds of slow tests run (the command's main) meets the quickest of them."""
+        taken, total = [], 0.0
+        for test in tests:
+            total += self.seconds.get(test, 0.0)
+            if taken and total > budget:
+                break
+            taken.append(test)
+        return taken
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Mutation testing of python/milvus_rbac.")
+    parser.add_argument("modules", nargs="*", help="modules of python/milvus_rbac (default: all)")
+    parser.add_argument("--shard", help="K/N: the mutants whose number modulo N is K")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--quick", action="store_true", help="trace only QUICK_TESTS, not the whole suite")
+    parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument("--strings", action="store_true",
+                        help="also replace string literals (messages, keys): about 1,100 more mutants")
+    options = parser.parse_args(argv)
+
+    modules = options.modules or sorted(path.name for path in PACKAGE.glob("*.py"))
+    unknown = [module for module in modules if not (PACKAGE / module).is_file()]
+    if unknown:
+        parser.error(f"no such module in python/milvus_rbac: {', '.join(unknown)}")
+    mutants = [mutant for module in modules for mutant in mutants_of(module, options.strings)]
+    if options.shard:
+        shard, shards = (int(part) for part in options.shard.split("/"))
+        mutants = [mutant for index, mutant in enumerate(mutants) if index % shards == shard]
+    if options.list:
+        for mutant in mutants:
+            print(f"{mutant.module}:{mutant.line}: {mutant.description}    {mutant.source_line}")
+        print(f"{len(mutants)} mutants")
+        return 0
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="milvus-rbac-mutants-"))
+    paths = [f"tests/{name}" for name in QUICK_TESTS] if options.quick else ["tests"]
+    try:
+        results = run_mutants(mutants, paths, options.jobs, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return report(results)
+
+
+def package_digest(paths: List[str]) -> str:
+    """What the traces and outcomes of a run hold for: the package's unparsed sources, the tests, and which of
+    them were traced."""
+    import hashlib
+
+    digest = hashlib.blake2b(json.dumps(paths).encode(), digest_size=16)
+    for path in sorted(PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + unparsed(path.name).encode() + b"\0")
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run_mutants(mutants: List[Mutant], paths: List[str], jobs: int, scratch: Path) -> List[dict]:
+    """Run `mutants`, resuming a run of the same package and tests that stopped: its traces and the outcomes
+    it had (OUT/traces.json, OUT/outcomes.jsonl) are reused."""
+    digest = package_digest(paths)
+    workspaces = [Workspace(scratch / f"job{job}") for job in range(jobs)]
+    traces = Traces.load(OUT / "traces.json", digest)
+    if traces is None:
+        traces = Traces.collect(workspaces[0], paths, scratch)
+        traces.save(OUT / "traces.json", digest)
+        (OUT / "outcomes.jsonl").write_text("")
+    else:
+        print("resuming: traces and outcomes of an earlier run of the same sources", flush=True)
+    earlier = {}
+    if (OUT / "outcomes.jsonl").is_file():
+        for record in map(json.loads, (OUT / "outcomes.jsonl").read_text().splitlines()):
+            earlier[(record["module"], record["number"], record["strings"])] = record
+    free = list(workspaces)
+
+    def run(mutant: Mutant) -> dict:
+        known = earlier.get((mutant.module, mutant.number, mutant.strings))
+        if known is not None:
+            return known
+        result = dict(asdict(mutant), outcome="equivalent", seconds=0.0, tests=0)
+        if mutant.equivalent:
+            return result
+        text = mutated_source(mutant)
+        if text is None:
+            result["outcome"] = "unviable"
+            return result
+        narrow = [] if mutant.scope is None else traces.tests_of(mutant.module, mutant.lines)
+        wide = traces.module_tests(mutant.module) if mutant.scope is None \
+            else traces.tests_of(mutant.module, range(mutant.scope[0], mutant.scope[1] + 1))
+        narrow = traces.within(narrow, NARROW_SECONDS)
+        wide = traces.within([test for test in wide if test not in narrow], WIDE_SECONDS)
+        # Traced only a part of the suite (--quick): the rest of it has the last word on a survivor.
+        rest = [["tests"]] if paths != ["tests"] else []
+        outcome, seconds, tried = "missed", 0.0, 0
+        for tests in (narrow, wide, *rest):
+            if not tests:
+                continue
+            workspace = free.pop()
+            try:
+                timeout = traces.timeout(tests) if tests != ["tests"] else 3600.0
+                outcome, taken = workspace.run(mutant.module, text, tests, timeout)
+            finally:
+                free.append(workspace)
+            seconds, tried = seconds + taken, tried + len(tests)
+            if outcome != "missed":
+                break
+        result.update(outcome=outcome, seconds=round(seconds, 1), tests=tried)
+        return result
+
+    results = []
+    with ThreadPoolExecutor(jobs) as pool:
+        for done, result in enumerate(pool.map(run, mutants), 1):
+            results.append(result)
+            if (result["module"], result["number"], result["strings"]) not in earlier:
+                with open(OUT / "outcomes.jsonl", "a") as outcomes:
+                    outcomes.write(json.dumps(result) + "\n")
+            if result["outcome"] == "missed":
+                print(f"MISSED {result['module']}:{result['line']}: {result['description']}"
+                      f"    {result['source_line']}" + ("" if result["tests"] else "    (no test runs it)"),
+                      flush=True)
+            if done % 50 == 0:
+                print(f"{done}/{len(mutants)} mutants run", flush=True)
+    return results
+
+
+def report(results: List[dict]) -> int:
+    """Write outcomes.json and missed.txt, print the figures; 0 only if every viable mutant was caught."""
+    (OUT / "outcomes.json").write_text(json.dumps(results, indent=1))
+    missed = [r for r in results if r["outcome"] == "missed"]
+    (OUT / "missed.txt").write_text(
+        "".join(f"{r['module']}:{r['line']}: {r['description']}    {r['source_line']}\n" for r in missed)
+    )
+    counts = {outcome: sum(r["outcome"] == outcome for r in results)
+              for outcome in ("caught", "timeout", "missed", "unviable", "equivalent")}
+    viable = len(results) - counts["unviable"] - counts["equivalent"]
+    rate = 100 * (viable - counts["missed"]) / viable if viable else 100.0
+    print(f"{len(results)} mutants: {counts['caught']} caught, {counts['timeout']} timeouts, "
+          f"{counts['missed']} missed, {counts['unviable']} unviable, {counts['equivalent']} equivalent; "
+          f"{rate:.1f}% of viable non-equivalent mutants caught")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
