@@ -434,6 +434,27 @@ mod tests {
         }
     }
 
+    /// Root's first password: Milvus's default unless given, 1 to 72 bytes (bcrypt's limit, as Milvus caps it).
+    #[test]
+    fn roots_first_password_is_1_to_72_bytes() {
+        let with = |password: Option<&str>| {
+            let options = RegistryOptions {
+                root_password: password.map(str::to_string),
+                ..RegistryOptions::default()
+            };
+            Settings::root_password(&options).map(str::to_string)
+        };
+        assert_eq!(with(None).unwrap(), "Milvus");
+        let longest = "p".repeat(72);
+        assert_eq!(with(Some(&longest)).unwrap(), longest);
+        for refused in [String::new(), "p".repeat(73)] {
+            assert_eq!(
+                with(Some(&refused)).unwrap_err().to_string(),
+                "`root_password` must be 1 to 72 bytes long"
+            );
+        }
+    }
+
     #[test]
     fn super_users_are_those_named() {
         let settings = unusual();

@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -368,3 +369,11 @@ def test_authentication_errors_without_credentials_hint_at_them(db, monkeypatch,
     assert "connect with --user USER" in capsys.readouterr().err
     with pytest.raises(AuthenticationError):
         MilvusClient(db)
+
+
+def test_since_counts_back_in_each_unit():
+    from milvus_rbac.cli import _since
+
+    for text, seconds in [("90s", 90), ("2m", 120), ("2h", 7200), ("1.5d", 129600), ("1w", 604800)]:
+        assert abs((time.time() - _since(text)) - seconds) < 5, text
+    assert _since("2026-12-04T10:00:00Z") == 1796378400.0

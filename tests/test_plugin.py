@@ -157,3 +157,44 @@ def test_the_marker_is_registered_and_the_plugin_can_be_turned_off(pytester):
     result = run(pytester, "def test_x(milvus_client):\n    pass\n", "-p", "no:milvus_rbac")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'milvus_client' not found*"])
+
+
+def test_a_shared_registry_shows_its_uri_and_settings_but_no_password():
+    from milvus_rbac.testing import SharedRegistry
+
+    with SharedRegistry(profile="milvus-2.6", root_password="S3cret-root", password_hash="fast") as registry:
+        shown = repr(registry)
+        assert shown == (f"SharedRegistry(uri={registry.uri!r}, "
+                         "settings={'profile': 'milvus-2.6', 'password_hash': 'fast'})")
+        assert "S3cret" not in shown
+
+
+def test_a_shared_registry_that_cannot_be_made_leaves_no_directory(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    from milvus_rbac import MilvusException, ParamError
+    from milvus_rbac.testing import SharedRegistry
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(ParamError, match="store must be an etcd://"):
+        SharedRegistry(store="/somewhere/else.db")
+    with pytest.raises(MilvusException, match="root_password"):
+        SharedRegistry(root_password="x" * 73)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_shared_registry_connects_a_user_named_without_a_password_as_that_user():
+    import pytest
+
+    from milvus_rbac import AuthenticationError
+    from milvus_rbac.testing import SharedRegistry
+
+    with SharedRegistry(password_hash="fast") as registry:
+        registry.connect().create_user("user_1", "P@ssw0rd")
+        with pytest.raises(AuthenticationError):
+            registry.connect(user="user_1")
+        with pytest.raises(AuthenticationError):
+            registry.connect(password="P@ssw0rd")
+        assert registry.connect(user="user_1", password="P@ssw0rd").describe_user("user_1")["user_name"] == "user_1"

@@ -382,6 +382,34 @@ mod tests {
         }
     }
 
+    /// Milvus 2.4 drops a role whose only grants are in another database (it looks in `default` and `*`);
+    /// later lines see them and refuse.
+    #[test]
+    fn a_role_with_grants_in_another_database_is_dropped_only_by_2_4() {
+        for (profile, dropped) in [
+            (ProfileName::Milvus24, true),
+            (ProfileName::Milvus25, false),
+        ] {
+            let (registry, root) = super::testing::registry(profile);
+            let run =
+                |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+            run("create_role", &[("role_name", "r")]).unwrap();
+            let grant = [
+                ("role_name", "r"),
+                ("object_type", "Collection"),
+                ("privilege", "Search"),
+                ("object_name", "books"),
+                ("db_name", "db1"),
+            ];
+            run("grant_privilege", &grant).unwrap();
+            assert_eq!(
+                run("drop_role", &[("role_name", "r")]).is_ok(),
+                dropped,
+                "{profile}"
+            );
+        }
+    }
+
     /// An operation the profile's Milvus line lacks is refused as such, before anything else.
     #[test]
     fn operations_a_line_lacks_are_refused_naming_the_line() {
