@@ -100,12 +100,16 @@ def test_nothing_unmentioned_is_removed_without_prune_and_built_ins_never(policy
     rules = policy.load(str(policy_file))
     policy.apply(client, policy.plan(client, rules))
     assert "by_hand" in client.list_roles() and "someone" in client.list_users()
+    client.create_privilege_group("by_hand_group")
+    client.add_privileges_to_group("readers", ["Load"])
     pruned = policy.plan(client, rules, prune=True)
     assert [str(step) for step in pruned.steps] == [
+        "- remove Load from group readers",
         "- revoke_role by_hand from someone",
         "- revoke_role by_hand from root",
         "- drop_user someone",
         "- drop_role by_hand",
+        "- drop_privilege_group by_hand_group",
     ]
     policy.apply(client, pruned)
     assert client.list_roles() == ["admin", "public", "reader", "writer"]

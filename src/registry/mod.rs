@@ -382,6 +382,22 @@ mod tests {
         }
     }
 
+    /// A registry of `profile` with a role `r` granted Search on `books` in database `db1`, and root.
+    fn role_r_with_a_grant_in_db1(profile: ProfileName) -> (Registry, Caller) {
+        let (registry, root) = super::testing::registry(profile);
+        let run = |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+        run("create_role", &[("role_name", "r")]).unwrap();
+        let grant = [
+            ("role_name", "r"),
+            ("object_type", "Collection"),
+            ("privilege", "Search"),
+            ("object_name", "books"),
+            ("db_name", "db1"),
+        ];
+        run("grant_privilege", &grant).unwrap();
+        (registry, root)
+    }
+
     /// Milvus 2.4 drops a role whose only grants are in another database (it looks in `default` and `*`);
     /// later lines see them and refuse.
     #[test]
@@ -390,23 +406,28 @@ mod tests {
             (ProfileName::Milvus24, true),
             (ProfileName::Milvus25, false),
         ] {
-            let (registry, root) = super::testing::registry(profile);
+            let (registry, root) = role_r_with_a_grant_in_db1(profile);
             let run =
                 |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
-            run("create_role", &[("role_name", "r")]).unwrap();
-            let grant = [
-                ("role_name", "r"),
-                ("object_type", "Collection"),
-                ("privilege", "Search"),
-                ("object_name", "books"),
-                ("db_name", "db1"),
-            ];
-            run("grant_privilege", &grant).unwrap();
             assert_eq!(
                 run("drop_role", &[("role_name", "r")]).is_ok(),
                 dropped,
                 "{profile}"
             );
+        }
+    }
+
+    /// `describe_role(db_name="*")` lists every database's grants from 2.5 on; 2.4 only those stored in `*`.
+    #[test]
+    fn describing_a_role_in_star_lists_every_database_from_2_5_on() {
+        for (profile, listed) in [(ProfileName::Milvus24, 0), (ProfileName::Milvus25, 1)] {
+            let (registry, root) = role_r_with_a_grant_in_db1(profile);
+            let run =
+                |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+            match run("describe_role", &[("role_name", "r"), ("db_name", "*")]) {
+                Ok(Reply::Role(role)) => assert_eq!(role.grants.len(), listed, "{profile}"),
+                other => panic!("describe_role answered {other:?}"),
+            }
         }
     }
 

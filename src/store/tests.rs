@@ -495,3 +495,16 @@ fn a_file_has_one_identity_whatever_the_path() {
     assert_eq!(identity(&Location::File(link)), None);
     assert_eq!(identity(&Location::Memory), None);
 }
+
+/// Only a registry in etcd is removed through the store; a file or memory one is refused, naming it.
+#[test]
+fn only_etcd_registries_are_removed_through_the_store() {
+    use super::remove;
+    assert_eq!(
+        remove(&Location::File("r.db".into()))
+            .unwrap_err()
+            .to_string(),
+        "only a registry in etcd is removed this way, not r.db"
+    );
+    assert!(remove(&Location::Memory).is_err());
+}
