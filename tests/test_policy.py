@@ -128,6 +128,7 @@ def test_a_second_apply_changes_nothing_and_a_failure_says_what_ran(policy_file:
         "create_privilege_group", "add_privileges_to_group", "create_role", "alter_role"]
     assert len(failed.value.done) == 7 and "writer" not in client.list_roles()
     assert "reached the limit" in failed.value.message and "done: + create_privilege_group readers" in failed.value.message
+    assert failed.value.code == failed.value.__cause__.code != 1  # the failed call's own code
 
 
 @pytest.mark.parametrize(
@@ -383,3 +384,17 @@ def test_check_against_a_server_that_cannot_explain_uses_its_live_grants(
                              "--object", "books"], capture_output=True, text=True, env=env, timeout=60)
     assert (denied.returncode, denied.stdout) == (0, "denied: no role of u grants Insert on Collection books in "
                                                      "database default\n")
+
+
+def test_plans_show_in_notebooks_and_their_parts_are_values() -> None:
+    import dataclasses
+
+    assert policy.Plan([])._repr_html_() == "<p>No changes.</p>"
+    step = policy.Step("create_user", {"user_name": "u", "password": "P@ssw0rd"}, "create_user u <a>", "+")
+    shown = policy.Plan([step])._repr_html_()
+    assert shown.startswith("<div><div style=\"color:#1a7f37") and "create_user u &lt;a&gt;" in shown
+    assert step.to_json() == {"method": "create_user", "args": {"user_name": "u", "password": "***"},
+                              "change": "create_user u <a>"}
+    for frozen in (step, policy.Where("<policy>", 1, 1)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            frozen.sign = "-"  # type: ignore[misc]
