@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -389,7 +390,8 @@ class Traces:
     def within(self, tests: List[str], budget: float) -> List[str]:
         """The fastest of `tests` (sorted fastest first) that together took at most `budget` seconds when traced,
         and at least one: code that hundreds of slow tests run (the command's main) meets the quickest of them."""
-        taken, total = [], 0.0
+        taken: List[str] = []
+        total = 0.0
         for test in tests:
             total += self.seconds.get(test, 0.0)
             if taken and total > budget:
@@ -441,8 +443,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 def package_digest(paths: List[str]) -> str:
     """What the traces and outcomes of a run hold for: the package's unparsed sources, the tests, and which of
     them were traced."""
-    import hashlib
-
     digest = hashlib.blake2b(json.dumps(paths).encode(), digest_size=16)
     for path in sorted(PACKAGE.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + unparsed(path.name).encode() + b"\0")
@@ -522,13 +522,17 @@ def run_mutants(mutants: List[Mutant], paths: List[str], jobs: int, scratch: Pat
 def recheck(tests: List[str]) -> int:
     """Run each mutant OUT/outcomes.jsonl has as missed against `tests`; rewrite the outcomes and the report."""
     records = [json.loads(line) for line in (OUT / "outcomes.jsonl").read_text().splitlines()]
+    by_module: Dict[Tuple[str, bool], List[Mutant]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="milvus-rbac-recheck-"))
     try:
         workspace = Workspace(scratch / "job")
         for record in records:
             if record["outcome"] != "missed":
                 continue
-            same = [m for m in mutants_of(record["module"], record["strings"])
+            key = (record["module"], record["strings"])
+            if key not in by_module:
+                by_module[key] = mutants_of(*key)
+            same = [m for m in by_module[key]
                     if (m.line, m.description, m.source_line) == (record["line"], record["description"],
                                                                   record["source_line"])]
             text = mutated_source(same[0]) if same else None

@@ -330,9 +330,9 @@ mod tests {
         store::open(Location::Memory).unwrap()
     }
 
-    /// Settings unlike every default.
-    fn unusual() -> Settings {
-        Settings::for_new_registry(&RegistryOptions {
+    /// Options unlike every default.
+    fn unusual_options() -> RegistryOptions {
+        RegistryOptions {
             profile: Some(ProfileName::Milvus25),
             super_users: Some(vec!["b".into(), "a".into(), "b".into()]),
             max_users: Some(Some(3)),
@@ -341,8 +341,12 @@ mod tests {
             password_hash: Some(HashStrength::Fast),
             audit_retention: Some(7),
             ..RegistryOptions::default()
-        })
-        .unwrap()
+        }
+    }
+
+    /// The settings of a new registry given `unusual_options`.
+    fn unusual() -> Settings {
+        Settings::for_new_registry(&unusual_options()).unwrap()
     }
 
     #[test]
@@ -403,15 +407,10 @@ mod tests {
                 .check_reopened_with(&options, &location)
                 .map_err(|err| err.to_string())
         };
+        // The same super users in another order, named twice, are the same.
         let same = RegistryOptions {
-            profile: Some(ProfileName::Milvus25),
             super_users: Some(vec!["b".into(), "a".into(), "a".into()]),
-            max_users: Some(Some(3)),
-            max_roles: Some(None),
-            authorization_enabled: Some(false),
-            password_hash: Some(HashStrength::Fast),
-            audit_retention: Some(7),
-            ..RegistryOptions::default()
+            ..unusual_options()
         };
         assert_eq!(reopened(same.clone()), Ok(()));
         assert_eq!(reopened(RegistryOptions::default()), Ok(()));

@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 
-OUT = os.environ.get("MUTATION_TRACE_OUT")
+OUT = os.environ.get("MUTATION_TRACE_OUT", "")
 PACKAGE_PART = os.sep + "milvus_rbac" + os.sep
 
 # (module, line) pairs run since the last flush.

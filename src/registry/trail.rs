@@ -157,7 +157,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caller::Credentials;
+    use crate::caller::{Caller, Credentials};
     use crate::ops::Reply;
     use crate::profile::ProfileName;
     use crate::registry::testing::{registry, request};
@@ -207,17 +207,20 @@ mod tests {
             .collect()
     }
 
+    /// A user `u` (password Secr3t-pw), created by root, and logged in.
+    fn user_u(registry: &Registry, root: &Caller) -> Caller {
+        let create = [("user_name", "u"), ("password", "Secr3t-pw")];
+        run(registry, root, "create_user", &create).unwrap();
+        registry
+            .authenticate(&Credentials::parse("", "", "u:Secr3t-pw"), "")
+            .unwrap()
+    }
+
     /// Found by mutation testing: the trail's contents were checked from Python only.
     #[test]
     fn changes_refusals_denials_and_failed_logins_are_recorded_without_secrets() {
         let (registry, root) = registry(ProfileName::Milvus26);
-        run(
-            &registry,
-            &root,
-            "create_user",
-            &[("user_name", "u"), ("password", "Secr3t-pw")],
-        )
-        .unwrap();
+        let user = user_u(&registry, &root);
         run(
             &registry,
             &root,
@@ -226,9 +229,6 @@ mod tests {
         )
         .unwrap();
         assert!(run(&registry, &root, "create_role", &[("role_name", "r")]).is_err());
-        let user = registry
-            .authenticate(&Credentials::parse("", "", "u:Secr3t-pw"), "")
-            .unwrap();
         assert!(run(&registry, &user, "drop_role", &[("role_name", "r")]).is_err());
         assert!(registry
             .authenticate(&Credentials::parse("", "", "u:Wr0ng-guess"), "")
@@ -323,19 +323,10 @@ mod tests {
     #[test]
     fn a_stale_credential_at_a_call_is_a_failed_login() {
         let (registry, root) = registry(ProfileName::Milvus26);
-        run(
-            &registry,
-            &root,
-            "create_user",
-            &[("user_name", "u"), ("password", "P@ssw0rd")],
-        )
-        .unwrap();
-        let user = registry
-            .authenticate(&Credentials::parse("", "", "u:P@ssw0rd"), "")
-            .unwrap();
+        let user = user_u(&registry, &root);
         let change = [
             ("user_name", "u"),
-            ("old_password", "P@ssw0rd"),
+            ("old_password", "Secr3t-pw"),
             ("new_password", "N3w-P@ssw0rd"),
         ];
         run(&registry, &root, "update_password", &change).unwrap();
@@ -357,16 +348,7 @@ mod tests {
     fn a_users_denials_are_recorded_up_to_a_rate() {
         use super::super::denials::DENIAL_BURST;
         let (registry, root) = registry(ProfileName::Milvus26);
-        run(
-            &registry,
-            &root,
-            "create_user",
-            &[("user_name", "u"), ("password", "Secr3t-pw")],
-        )
-        .unwrap();
-        let user = registry
-            .authenticate(&Credentials::parse("", "", "u:Secr3t-pw"), "")
-            .unwrap();
+        let user = user_u(&registry, &root);
         let denials = |registry: &Registry| {
             records(registry, &root, &[])
                 .into_iter()
