@@ -35,12 +35,13 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
@@ -77,14 +78,58 @@ EQUIVALENT: Set[Tuple[str, str, str]] = {
     ("testing.py", "drop the argument prefix=", 'self._directory = tempfile.mkdtemp(prefix="milvus-rbac-")'),
     ("testing.py", "drop the argument ignore_errors=", "shutil.rmtree(self._directory, ignore_errors=True)"),
     ("testing.py", "replace True with False", "shutil.rmtree(self._directory, ignore_errors=True)"),
+    # The chosen action's name is read only for `policy` (whose `test` needs no registry); argparse names a
+    # missing one by its metavar whatever its dest.
+    *(("cli.py", "drop the argument dest=",
+       f'{name} = {parent}.add_subparsers(dest="{dest}", required=True, metavar="{metavar}")')
+      for name, parent, dest, metavar in [("users_commands", "users", "subcommand", "ACTION"),
+                                          ("roles_commands", "roles", "subcommand", "ACTION"),
+                                          ("groups_commands", "groups", "subcommand", "ACTION"),
+                                          ("kinds", "verb", "kind", "WHAT")]),
+    # create_role takes an empty description as none, in every profile and over the wire alike.
+    ("cli.py", "drop the argument default=", 'create.add_argument("--description", default="")'),
+    # explain_privilege (and the live explanation for a real Milvus) takes an object type of None as Global.
+    ("cli.py", "drop the argument default=",
+     'check.add_argument("--object-type", default="Global", choices=["Global", "Collection", "User"])'),
+    ("cli.py", "drop the argument default=", 'check.add_argument("--object", default="*", metavar="NAME")'),
+    ("cli.py", "drop the argument default=", 'check.add_argument("--database", default="default", metavar="DB")'),
+    # backup_rbac takes a format of None as its default, milvus-rbac.
+    ("cli.py", "drop the argument default=",
+     'export.add_argument("--format", choices=["milvus-rbac", "milvus"], default="milvus-rbac",'),
+    # The in-memory registries policy.py builds hash passwords fast: strong hashing would only cost time. The one
+    # that checks a policy creates no users, so its limit of users is never reached either.
+    *(("policy.py", "drop the argument password_hash=", line) for line in (
+        'scratch = MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=profile,',
+        'with MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=policy.profile,',
+        'with MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=profile,')),
+    ("policy.py", "drop the argument max_users=",
+     'scratch = MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=profile,'),
+    # Pruning a registry just built removes nothing: it holds only root, admin and public (never pruned) and
+    # public's starting grants, which every loaded policy's public holds too (they come from a registry of the
+    # same profile).
+    *(("policy.py", "replace False with True", f"apply(built, _plan(built, {name}, False, lambda name, spec: "
+       "_CHECK_PASSWORD))") for name in ("policy", "live")),
+    # Only `policy test` and `serve` report errors with the default, and neither authenticates a caller: no
+    # AuthenticationError reaches the hint there.
+    ("cli.py", "replace False with True",
+     "def _error(error: MilvusException, as_json: bool, anonymous: bool = False) -> None:"),
     # Closed clients forgotten at close: a second close closes them again, which does nothing.
     ("testing.py", "remove the call self._clients.clear(...)", "self._clients.clear()"),
     ("exceptions.py", "drop the argument module=",
      'LegacyErrorCode = IntEnum("LegacyErrorCode", LEGACY_CODES, module=__name__)'),
 }
 
-# Text no test should pin: the command's help. Changing it changes no behaviour.
+# Text no test should pin: the command's help, given to argparse by these keywords of these calls. Changing it
+# changes no behaviour. (Elsewhere `description=` is data: a user's or a role's.)
 HELP_KEYWORDS = {"help", "description", "epilog", "metavar", "usage"}
+ARGPARSE_CALLS = {"ArgumentParser", "add_argument", "add_parser", "add_subparsers", "add_argument_group",
+                  "add_mutually_exclusive_group"}
+
+
+def help_keywords(call: ast.Call) -> List[ast.keyword]:
+    """The keywords of `call` that give argparse help text (none if it is not an argparse call)."""
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    return [keyword for keyword in call.keywords if keyword.arg in HELP_KEYWORDS] if name in ARGPARSE_CALLS else []
 
 SWAPPED_COMPARISONS = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
@@ -122,8 +167,8 @@ def mutation_sites(tree: ast.Module, strings: bool) -> Iterator[tuple[ast.AST, S
             annotations.append(node.returns)
         elif isinstance(node, ast.AnnAssign):
             annotations.append(node.annotation)
-        elif isinstance(node, ast.keyword) and node.arg in HELP_KEYWORDS:
-            annotations.append(node.value)
+        elif isinstance(node, ast.Call):
+            annotations.extend(keyword.value for keyword in help_keywords(node))
         elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             annotations.extend(node.body)
         for annotation in annotations:
@@ -163,8 +208,9 @@ def node_sites(node: ast.AST, strings: bool) -> Iterator[Site]:
     elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         yield Site(line, f"remove the call {ast.unparse(node.value.func)}(...)", lambda n: None)
     elif isinstance(node, ast.Call):
+        help_text = help_keywords(node)
         for index, keyword in enumerate(node.keywords):
-            if keyword.arg is not None:
+            if keyword.arg is not None and keyword not in help_text:
                 yield Site(line, f"drop the argument {keyword.arg}=", drop_keyword(index))
 
 
@@ -221,10 +267,20 @@ class Mutant:
     # The rest in the unparsed text's lines, which the tests run and the traces name:
     lines: List[int]  # its statement's, up to the node's end: tests that ran them are tried first
     scope: Optional[Tuple[int, int]]  # its function's; None for code that runs at import (the whole module)
+    # How many mutants before it in the module have its description and source line: with them, its name in
+    # recorded outcomes, which edits elsewhere in the module (or to the mutation rules) do not change.
+    occurrence: int
+    # A digest of the code it lives in (its function, or the module for code run at import): a recorded outcome
+    # stands while that code is unchanged.
+    code_digest: str
 
     @property
     def equivalent(self) -> bool:
         return (self.module, self.description, self.source_line) in EQUIVALENT
+
+    @property
+    def key(self) -> Tuple[str, bool, str, str, int]:
+        return (self.module, self.strings, self.description, self.source_line, self.occurrence)
 
 
 def mutants_of(module: str, strings: bool) -> List[Mutant]:
@@ -247,14 +303,24 @@ def mutants_of(module: str, strings: bool) -> List[Mutant]:
 
     written_lines = original(module).splitlines()
     mutants = []
+    seen: Dict[Tuple[str, str], int] = {}
     for number, (written, (node, site)) in enumerate(zip(as_written, as_run)):
         statement, function = statement_and_function(node)
         first = min(statement.lineno, site.line)
         scope = (function.lineno, function.end_lineno or function.lineno) if function is not None else None
-        mutants.append(Mutant(module, number, strings, written.line, site.description,
-                              written_lines[written.line - 1].strip(), list(range(first, getattr(node, "end_lineno") + 1)),
-                              scope))
+        code = unparsed(module) if function is None else ast.unparse(function)
+        source_line = written_lines[written.line - 1].strip()
+        occurrence = seen.get((site.description, source_line), 0)
+        seen[(site.description, source_line)] = occurrence + 1
+        mutants.append(Mutant(module, number, strings, written.line, site.description, source_line,
+                              list(range(first, getattr(node, "end_lineno") + 1)), scope, occurrence,
+                              hashlib.blake2b(code.encode(), digest_size=16).hexdigest()))
     return mutants
+
+
+def record_key(record: dict) -> Tuple[str, bool, str, str, int]:
+    return (record["module"], record["strings"], record["description"], record["source_line"],
+            record["occurrence"])
 
 
 def mutated_source(mutant: Mutant) -> Optional[str]:
@@ -452,28 +518,32 @@ def package_digest(paths: List[str]) -> str:
 
 
 def run_mutants(mutants: List[Mutant], paths: List[str], jobs: int, scratch: Path) -> List[dict]:
-    """Run `mutants`, resuming a run of the same package and tests that stopped: its traces and the outcomes
-    it had (OUT/traces.json, OUT/outcomes.jsonl) are reused."""
+    """Run `mutants`, reusing what earlier runs recorded (OUT/outcomes.jsonl) of each mutant whose code (its
+    function; its module for code run at import) is unchanged: a catch stands (tests are added, not weakened: after weakening one, delete the file), a miss only
+    while the traces are those it was decided with, so that tests written since meet it. The traces
+    (OUT/traces.json) are reused while the package and the tests are unchanged."""
     digest = package_digest(paths)
     workspaces = [Workspace(scratch / f"job{job}") for job in range(jobs)]
     traces = Traces.load(OUT / "traces.json", digest)
     if traces is None:
         traces = Traces.collect(workspaces[0], paths, scratch)
         traces.save(OUT / "traces.json", digest)
-        (OUT / "outcomes.jsonl").write_text("")
     else:
-        print("resuming: traces and outcomes of an earlier run of the same sources", flush=True)
-    earlier = {}
-    if (OUT / "outcomes.jsonl").is_file():
-        for record in map(json.loads, (OUT / "outcomes.jsonl").read_text().splitlines()):
-            earlier[(record["module"], record["number"], record["strings"])] = record
+        print("traces of the same sources and tests reused", flush=True)
+    earlier = recorded_outcomes()
+    sources = TestSources()
     free = list(workspaces)
 
+    def reusable(mutant: Mutant) -> Optional[dict]:
+        known = earlier.get(mutant.key)
+        if known is None or known.get("code_digest") != mutant.code_digest:
+            return None
+        if known["outcome"] == "missed" and known.get("traces") != digest:
+            return None
+        return dict(known, number=mutant.number, line=mutant.line)
+
     def run(mutant: Mutant) -> dict:
-        known = earlier.get((mutant.module, mutant.number, mutant.strings))
-        if known is not None:
-            return known
-        result = dict(asdict(mutant), outcome="equivalent", seconds=0.0, tests=0)
+        result = dict(asdict(mutant), outcome="equivalent", seconds=0.0, tests=0, traces=digest)
         if mutant.equivalent:
             return result
         text = mutated_source(mutant)
@@ -483,7 +553,7 @@ def run_mutants(mutants: List[Mutant], paths: List[str], jobs: int, scratch: Pat
         narrow = [] if mutant.scope is None else traces.tests_of(mutant.module, mutant.lines)
         wide = traces.module_tests(mutant.module) if mutant.scope is None \
             else traces.tests_of(mutant.module, range(mutant.scope[0], mutant.scope[1] + 1))
-        narrow = traces.within(narrow, NARROW_SECONDS)
+        narrow = traces.within(sources.naming_first(narrow, words_of(mutant)), NARROW_SECONDS)
         wide = traces.within([test for test in wide if test not in narrow], WIDE_SECONDS)
         # Traced only a part of the suite (--quick): the rest of it has the last word on a survivor.
         rest = [["tests"]] if paths != ["tests"] else []
@@ -504,49 +574,96 @@ def run_mutants(mutants: List[Mutant], paths: List[str], jobs: int, scratch: Pat
         return result
 
     results = []
+    to_run = []
+    for mutant in mutants:
+        known = reusable(mutant)
+        if known is None:
+            to_run.append(mutant)
+        else:
+            results.append(known)
+    if results:
+        print(f"{len(results)} outcomes reused from earlier runs, {len(to_run)} mutants to run", flush=True)
     with ThreadPoolExecutor(jobs) as pool:
-        for done, result in enumerate(pool.map(run, mutants), 1):
+        for done, future in enumerate(as_completed([pool.submit(run, mutant) for mutant in to_run]), 1):
+            result = future.result()
             results.append(result)
-            if (result["module"], result["number"], result["strings"]) not in earlier:
-                with open(OUT / "outcomes.jsonl", "a") as outcomes:
-                    outcomes.write(json.dumps(result) + "\n")
+            with open(OUT / "outcomes.jsonl", "a") as outcomes:
+                outcomes.write(json.dumps(result) + "\n")
             if result["outcome"] == "missed":
                 print(f"MISSED {result['module']}:{result['line']}: {result['description']}"
                       f"    {result['source_line']}" + ("" if result["tests"] else "    (no test runs it)"),
                       flush=True)
             if done % 50 == 0:
-                print(f"{done}/{len(mutants)} mutants run", flush=True)
-    return results
+                print(f"{done}/{len(to_run)} mutants run", flush=True)
+    return sorted(results, key=lambda result: (result["module"], result["number"]))
+
+
+def recorded_outcomes() -> Dict[Tuple[str, bool, str, str, int], dict]:
+    """The last outcome OUT/outcomes.jsonl records for each mutant."""
+    path = OUT / "outcomes.jsonl"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return {record_key(record): record for record in map(json.loads, lines)}
+
+
+def words_of(mutant: Mutant) -> Set[str]:
+    """The string literals of the mutant's lines (an option's name, a command's, a key): tests that name one of
+    them are likelier to see it, so they run first."""
+    text = "\n".join(unparsed(mutant.module).splitlines()[mutant.lines[0] - 1:mutant.lines[-1]])
+    return {single or double for single, double in re.findall(r"'([^'\\\n]{3,})'|\"([^\"\\\n]{3,})\"", text)}
+
+
+class TestSources:
+    """Each test function's source text, read once per test file, to find the tests that name a word."""
+
+    def __init__(self) -> None:
+        self.functions: Dict[str, Dict[str, str]] = {}
+
+    def source(self, test: str) -> str:
+        path, _, name = test.partition("::")
+        if path not in self.functions:
+            text = (ROOT / path).read_text() if (ROOT / path).is_file() else ""
+            tree = ast.parse(text)
+            self.functions[path] = {
+                node.name: ast.get_source_segment(text, node) or "" for node in ast.walk(tree)
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+        function = name.split("::")[-1].split("[")[0]
+        return self.functions[path].get(function, "")
+
+    def naming_first(self, tests: List[str], words: Set[str]) -> List[str]:
+        """`tests` (fastest first) with those naming the most of `words` first, in that order otherwise."""
+        if not words:
+            return tests
+        return sorted(tests, key=lambda test: -sum(word in self.source(test) for word in words))
 
 
 def recheck(tests: List[str]) -> int:
-    """Run each mutant OUT/outcomes.jsonl has as missed against `tests`; rewrite the outcomes and the report."""
-    records = [json.loads(line) for line in (OUT / "outcomes.jsonl").read_text().splitlines()]
-    by_module: Dict[Tuple[str, bool], List[Mutant]] = {}
+    """Run each mutant OUT/outcomes.jsonl last records as missed against `tests` (tests written since); record
+    the new outcomes there and report."""
+    records = recorded_outcomes()
+    by_module: Dict[Tuple[str, bool], Dict[Tuple[str, bool, str, str, int], Mutant]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="milvus-rbac-recheck-"))
     try:
         workspace = Workspace(scratch / "job")
-        for record in records:
+        for key, record in records.items():
             if record["outcome"] != "missed":
                 continue
-            key = (record["module"], record["strings"])
-            if key not in by_module:
-                by_module[key] = mutants_of(*key)
-            same = [m for m in by_module[key]
-                    if (m.line, m.description, m.source_line) == (record["line"], record["description"],
-                                                                  record["source_line"])]
-            text = mutated_source(same[0]) if same else None
-            if text is None:
+            if (record["module"], record["strings"]) not in by_module:
+                by_module[record["module"], record["strings"]] = {
+                    mutant.key: mutant for mutant in mutants_of(record["module"], record["strings"])}
+            mutant = by_module[record["module"], record["strings"]].get(key)
+            text = mutated_source(mutant) if mutant is not None else None
+            if mutant is None or text is None or record.get("code_digest") != mutant.code_digest:
                 raise SystemExit(f"{record['module']} changed since the run; run it again")
-            mutant = same[0]
             outcome, seconds = workspace.run(mutant.module, text, tests, 3600.0)
             print(f"{outcome}: {mutant.module}:{mutant.line}: {mutant.description}", flush=True)
             if outcome != "missed":
                 record.update(outcome=outcome, rechecked_with=tests)
+                with open(OUT / "outcomes.jsonl", "a") as outcomes:
+                    outcomes.write(json.dumps(record) + "\n")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    (OUT / "outcomes.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
-    return report(records)
+    return report(sorted(records.values(), key=lambda record: (record["module"], record["number"])))
 
 
 def report(results: List[dict]) -> int:

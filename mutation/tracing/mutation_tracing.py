@@ -31,6 +31,7 @@ def pytest_runtest_setup(item):
         import sitecustomize
 
         sitecustomize.flush("import")
+        sitecustomize.arm()
         os.environ["MUTATION_TEST_ID"] = item.nodeid
         started[item.nodeid] = time.monotonic()
 

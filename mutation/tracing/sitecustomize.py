@@ -46,7 +46,15 @@ def flush(test_id: str) -> None:
         trace.write(json.dumps({"test": test_id, "lines": by_module}) + "\n")
 
 
-if OUT:
-    sys.settrace(_global)
+def arm() -> None:
+    """Trace this thread (and threads started from now on). Called again before each test: a test may have
+    removed the trace function (Hypothesis's explain phase sets its own and leaves none), which would leave
+    every later test of the process untraced, and so never chosen for a mutant."""
+    if sys.gettrace() is not _global:
+        sys.settrace(_global)
     threading.settrace(_global)
+
+
+if OUT:
+    arm()
     atexit.register(lambda: flush(os.environ.get("MUTATION_TEST_ID", "import")))
