@@ -7,10 +7,7 @@ use crate::audit::{AuditEntry, Outcome};
 use crate::caller::{Caller, Credentials};
 use crate::error::{AuthFailure, RbacError, Result};
 use crate::password::Verified;
-
-/// Longer than any user name a profile accepts (32 characters of at most 4 bytes), with room for the
-/// untrimmed white space Milvus 2.4 keeps.
-const MAX_USER_NAME_BYTES: usize = 1024;
+use crate::store::WriteTx;
 
 impl Registry {
     /// Check `credentials` as Milvus's authentication interceptor does. With authorization disabled nothing is
@@ -106,11 +103,10 @@ impl Registry {
         password: &str,
     ) -> Result<Option<String>> {
         let hasher = &self.shared.hasher;
-        // No stored password is longer than the profile allows (root's is at most 72 bytes), and no user name
-        // of any profile is anywhere near this long: such input is refused without hashing it.
-        if password.len() > self.profile().password.max_bytes().max(72)
-            || user.len() > MAX_USER_NAME_BYTES
-        {
+        // No stored password is longer than the profile allows (root's is at most 72 bytes): such input is
+        // refused without hashing it. (A user name needs no such bound: an unknown one costs one decoy
+        // verification however long it is, as any other unknown name does.)
+        if password.len() > self.profile().password.max_bytes().max(72) {
             return Ok(None);
         }
         let Some(entry) = view.user(self.store(), user)? else {
@@ -138,14 +134,7 @@ impl Registry {
                 let rehashed = AuditEntry::now(user, "", "rehash_password")
                     .with_target(vec![("user_name".into(), user.to_string())]);
                 let current = self.write_recorded(rehashed, |tx| {
-                    // Only if nobody changed the password meanwhile.
-                    match tx.user(user)? {
-                        Some(record) if record.password_hash == stored => {
-                            tx.set_password_hash(user, &upgraded)?;
-                            Ok(upgraded.clone())
-                        }
-                        _ => Ok(stored.to_string()),
-                    }
+                    replace_unless_changed(tx, user, stored, &upgraded)
                 })?;
                 self.shared.verified.insert(password, &current);
                 Ok(Some(current))
@@ -154,12 +143,29 @@ impl Registry {
     }
 }
 
+/// Store `upgraded` as `user`'s password hash if it is still `stored` (nobody changed the password or dropped
+/// the user since it was verified): the hash `user`'s password now has.
+fn replace_unless_changed(
+    tx: &mut dyn WriteTx,
+    user: &str,
+    stored: &str,
+    upgraded: &str,
+) -> Result<String> {
+    match tx.user(user)? {
+        Some(record) if record.password_hash == stored => {
+            tx.set_password_hash(user, upgraded)?;
+            Ok(upgraded.to_string())
+        }
+        _ => Ok(stored.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::password::HashStrength;
     use crate::profile::ProfileName;
-    use crate::registry::testing::{message, registry};
+    use crate::registry::testing::{message, registry, request};
     use crate::settings::RegistryOptions;
     use crate::store::Location;
 
@@ -199,6 +205,107 @@ mod tests {
         let root = auth("root:Milvus").unwrap();
         assert_eq!(root.user(), Some("root"));
         assert_eq!(root.db_name(), "default");
+    }
+
+    /// Known credentials are those this process verified against the user's current hash, and no others.
+    #[test]
+    fn only_verified_current_passwords_are_known() {
+        let (registry, root) = registry(ProfileName::Milvus25);
+        let run = |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+        run(
+            "create_user",
+            &[("user_name", "u"), ("password", "P@ssw0rd1")],
+        )
+        .unwrap();
+        let known =
+            |user: &str, password: &str| registry.knows_credential(&pair(user, password)).unwrap();
+        registry.authenticate(&pair("u", "P@ssw0rd1"), "").unwrap();
+        assert!(known("u", "P@ssw0rd1"));
+        assert!(!known("u", "P@ssw0rd2"));
+        assert!(!known("ghost", "P@ssw0rd1"));
+        assert!(!registry.knows_credential(&Credentials::Missing).unwrap());
+        let update = [
+            ("user_name", "u"),
+            ("old_password", "P@ssw0rd1"),
+            ("new_password", "P@ssw0rd2"),
+        ];
+        run("update_password", &update).unwrap();
+        assert!(
+            !known("u", "P@ssw0rd1"),
+            "verified against a hash that is gone"
+        );
+    }
+
+    /// The longest password a profile stores still logs in; a longer one is refused unhashed.
+    #[test]
+    fn the_longest_password_a_profile_allows_logs_in() {
+        let (registry, root) = registry(ProfileName::Milvus25);
+        let longest = format!("P@ss{}", "w".repeat(72 - 4));
+        let create = [("user_name", "u"), ("password", longest.as_str())];
+        registry
+            .execute(&root, &request("create_user", &create))
+            .unwrap();
+        assert!(registry.authenticate(&pair("u", &longest), "").is_ok());
+        let longer = format!("{longest}w");
+        assert_eq!(message(registry.authenticate(&pair("u", &longer), "")).0, 2);
+    }
+
+    /// A password stored with a weaker hash (Milvus's bcrypt, restored from its backup) is hashed again at the
+    /// first login that proves it; a wrong password changes nothing.
+    #[test]
+    fn a_weaker_stored_hash_is_replaced_at_login() {
+        use crate::model::{BackupUser, RbacBackup};
+        use crate::ops::{Reply, Request, Value};
+
+        let (registry, root) = registry(ProfileName::Milvus25);
+        let bcrypt = bcrypt::hash("P@ssw0rd1", 4).unwrap();
+        let backup = RbacBackup {
+            users: vec![BackupUser {
+                name: "u".into(),
+                password_hash: bcrypt.clone(),
+                description: String::new(),
+                roles: vec![],
+            }],
+            ..RbacBackup::default()
+        };
+        let meta = Value::Backup(Box::new(backup));
+        let restore = Request::build("restore_rbac", [("meta", meta)]).unwrap();
+        registry.execute(&root, &restore).unwrap();
+        let stored = || match registry.execute(&root, &request("backup_rbac", &[])) {
+            Ok(Reply::Backup(backup, _)) => backup.users[0].password_hash.clone(),
+            other => panic!("backup_rbac answered {other:?}"),
+        };
+        assert!(registry.authenticate(&pair("u", "wrong-pass"), "").is_err());
+        assert_eq!(stored(), bcrypt);
+        registry.authenticate(&pair("u", "P@ssw0rd1"), "").unwrap();
+        let upgraded = stored();
+        assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+        // Known now: the next login neither verifies bcrypt again nor hashes again.
+        registry.authenticate(&pair("u", "P@ssw0rd1"), "").unwrap();
+        assert_eq!(stored(), upgraded);
+    }
+
+    /// A rehash is stored only over the hash that was verified: a password changed (or a user dropped) since
+    /// is left as it is.
+    #[test]
+    fn a_rehash_replaces_only_the_hash_it_verified() {
+        let store = crate::store::open(Location::Memory).unwrap();
+        store.write(|tx| tx.insert_user("u", "$old", "")).unwrap();
+        let replace = |user: &str, stored: &str| {
+            store.write(|tx| replace_unless_changed(tx, user, stored, "$new"))
+        };
+        let hash_of = |user: &str| {
+            store
+                .read(|tx| tx.user(user))
+                .unwrap()
+                .map(|record| record.password_hash)
+        };
+        assert_eq!(replace("u", "$changed").unwrap(), "$changed");
+        assert_eq!(hash_of("u").as_deref(), Some("$old"));
+        assert_eq!(replace("u", "$old").unwrap(), "$new");
+        assert_eq!(hash_of("u").as_deref(), Some("$new"));
+        assert_eq!(replace("ghost", "$old").unwrap(), "$old");
+        assert_eq!(hash_of("ghost"), None);
     }
 
     #[test]

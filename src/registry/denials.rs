@@ -116,4 +116,26 @@ mod tests {
         assert_eq!(budgets.take("new", start + Duration::from_secs(1)), Some(0));
         assert_eq!(lock(&budgets.0).len(), 1);
     }
+
+    /// Making room forgets only whole budgets with nothing unrecorded; a tracked user's budget is kept, even
+    /// when every other user's is busy.
+    #[test]
+    fn making_room_keeps_what_is_owed() {
+        let budgets = DenialBudgets::default();
+        let start = Instant::now();
+        for _ in 0..DENIAL_BURST + 2 {
+            budgets.take("u", start);
+        }
+        for n in 1..MAX_TRACKED {
+            budgets.take(&format!("u{n}"), start);
+        }
+        assert_eq!(lock(&budgets.0).len(), MAX_TRACKED);
+        // Full, and u over its budget: it is still refused.
+        assert_eq!(budgets.take("u", start), None);
+        // Later, every budget is whole again; u's three unrecorded denials are remembered while room is made.
+        let later = start + Duration::from_secs(10);
+        assert_eq!(budgets.take("new", later), Some(0));
+        assert_eq!(lock(&budgets.0).len(), 2);
+        assert_eq!(budgets.take("u", later), Some(3));
+    }
 }

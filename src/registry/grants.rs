@@ -369,3 +369,249 @@ fn check_scope(level: Level, group: &str, collection_name: &str, db_name: &str) 
         format!("{refusal}: {group}: invalid parameter"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::caller::Caller;
+    use crate::error::Result;
+    use crate::ops::Reply;
+    use crate::profile::ProfileName;
+    use crate::registry::testing::{message, registry, request};
+    use crate::registry::Registry;
+
+    /// A Milvus 2.5 registry with a role `r` and an empty custom group `g`, and root.
+    fn role_and_group() -> (Registry, Caller) {
+        let (registry, root) = registry(ProfileName::Milvus25);
+        registry
+            .execute(&root, &request("create_role", &[("role_name", "r")]))
+            .unwrap();
+        registry
+            .execute(
+                &root,
+                &request("create_privilege_group", &[("group_name", "g")]),
+            )
+            .unwrap();
+        (registry, root)
+    }
+
+    fn v1(
+        registry: &Registry,
+        root: &Caller,
+        object_type: &str,
+        privilege: &str,
+        object: &str,
+    ) -> Result<Reply> {
+        let args = [
+            ("role_name", "r"),
+            ("object_type", object_type),
+            ("privilege", privilege),
+            ("object_name", object),
+        ];
+        registry.execute(root, &request("grant_privilege", &args))
+    }
+
+    fn v2(
+        registry: &Registry,
+        root: &Caller,
+        privilege: &str,
+        collection: &str,
+        db: &str,
+    ) -> Result<Reply> {
+        let args = [
+            ("role_name", "r"),
+            ("privilege", privilege),
+            ("collection_name", collection),
+            ("db_name", db),
+        ];
+        registry.execute(root, &request("grant_privilege_v2", &args))
+    }
+
+    /// `r`'s grants in every database, as (object type, object, database, privilege).
+    fn grants(registry: &Registry, root: &Caller) -> Vec<(String, String, String, String)> {
+        let describe = request("describe_role", &[("role_name", "r"), ("db_name", "*")]);
+        match registry.execute(root, &describe) {
+            Ok(Reply::Role(role)) => role
+                .grants
+                .iter()
+                .map(|g| {
+                    (
+                        g.object_type.clone(),
+                        g.object_name.clone(),
+                        g.db_name.clone(),
+                        g.privilege.clone(),
+                    )
+                })
+                .collect(),
+            other => panic!("describe_role answered {other:?}"),
+        }
+    }
+
+    fn grant(
+        object_type: &str,
+        object: &str,
+        db: &str,
+        privilege: &str,
+    ) -> (String, String, String, String) {
+        (
+            object_type.into(),
+            object.into(),
+            db.into(),
+            privilege.into(),
+        )
+    }
+
+    #[test]
+    fn the_object_type_calls_refuse_groups_and_store_global_grants_on_star() {
+        let (registry, root) = role_and_group();
+        assert_eq!(
+            message(v1(&registry, &root, "Collection", "g", "books")).1,
+            "can not operate the custom privilege group [g]"
+        );
+        assert_eq!(
+            message(v1(
+                &registry,
+                &root,
+                "Collection",
+                "CollectionReadOnly",
+                "books"
+            ))
+            .1,
+            "can not operate the built-in privilege group [CollectionReadOnly]"
+        );
+        // Load brings the privileges of its state along.
+        v1(&registry, &root, "Collection", "Load", "books").unwrap();
+        // A global privilege is stored on `*`, whatever object was named; the legacy Admin group keeps it.
+        v1(&registry, &root, "Global", "CreateCollection", "books").unwrap();
+        v1(&registry, &root, "Global", "Admin", "books").unwrap();
+        assert_eq!(
+            grants(&registry, &root),
+            [
+                grant("Collection", "books", "default", "GetLoadState"),
+                grant("Collection", "books", "default", "GetLoadingProgress"),
+                grant("Collection", "books", "default", "Load"),
+                grant("Global", "*", "default", "CreateCollection"),
+                grant("Global", "books", "default", "Admin"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_v2_calls_check_each_name_and_take_privileges_groups_and_star() {
+        let (registry, root) = role_and_group();
+        assert_eq!(
+            message(v2(&registry, &root, "Se arch", "books", "")),
+            (
+                1100,
+                "Privilege can only contain numbers, letters, dollars and underscores, found   at 2: invalid \
+                 parameter"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            message(v2(&registry, &root, "Search", "bad name", "")).0,
+            1100
+        );
+        assert_eq!(
+            message(v2(&registry, &root, "Search", "books", "bad-db")),
+            (
+                802,
+                "database name can only contain numbers, letters and underscores: invalid database \
+                 name[database=bad-db]"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            message(v2(&registry, &root, "Nothing", "books", "")).1,
+            "not found the privilege name[Nothing]"
+        );
+        v2(&registry, &root, "Search", "books", "").unwrap();
+        v2(&registry, &root, "Query", "*", "*").unwrap();
+        v2(&registry, &root, "*", "books", "db1").unwrap();
+        v2(&registry, &root, "g", "books", "db1").unwrap();
+        assert_eq!(
+            grants(&registry, &root),
+            [
+                grant("Collection", "*", "*", "Query"),
+                grant("Collection", "books", "default", "Search"),
+                grant("Global", "books", "db1", "*"),
+                grant("Global", "books", "db1", "g"),
+            ]
+        );
+    }
+
+    /// Milvus lists a role's grants in its etcd keys' order: object type, `<db>.<object>`, then the stored
+    /// privilege name, where groups (built-in, legacy and custom) carry the prefix `PrivilegeGroup`.
+    #[test]
+    fn grants_are_described_in_milvuss_key_order() {
+        let (registry, root) = role_and_group();
+        registry
+            .execute(
+                &root,
+                &request("create_privilege_group", &[("group_name", "AAA")]),
+            )
+            .unwrap();
+        v1(&registry, &root, "Collection", "Insert", "books").unwrap();
+        v1(&registry, &root, "Collection", "CreateIndex", "books").unwrap();
+        v2(&registry, &root, "CollectionReadOnly", "*", "default").unwrap();
+        v1(&registry, &root, "Global", "Admin", "*").unwrap();
+        v1(&registry, &root, "Global", "CreateCollection", "*").unwrap();
+        v2(&registry, &root, "AAA", "*", "default").unwrap();
+        assert_eq!(
+            grants(&registry, &root),
+            [
+                grant("Collection", "books", "default", "CreateIndex"),
+                grant("Collection", "books", "default", "Insert"),
+                grant("Global", "*", "default", "CreateCollection"),
+                grant("Global", "*", "default", "AAA"),
+                grant("Global", "*", "default", "Admin"),
+                grant("Global", "*", "default", "CollectionReadOnly"),
+            ]
+        );
+    }
+
+    /// Each level of privilege group is granted at its own scope (grant v2), whatever else is named.
+    #[test]
+    fn each_level_of_group_has_its_scope() {
+        use super::check_scope;
+        use crate::catalog::Level;
+
+        let refusal = |level, collection, db| match check_scope(level, "G", collection, db) {
+            Ok(()) => None,
+            Err(err) => Some((err.code(), err.to_string())),
+        };
+        let cluster = "dbName and collectionName should be * for the cluster level privilege: G: invalid parameter";
+        assert_eq!(refusal(Level::Cluster, "*", "*"), None);
+        for (collection, db) in [("*", "db1"), ("books", "*"), ("books", "db1")] {
+            assert_eq!(
+                refusal(Level::Cluster, collection, db),
+                Some((1100, cluster.into()))
+            );
+        }
+        let database =
+            "collectionName should be * for the database level privilege: G: invalid parameter";
+        for (collection, db) in [("*", "db1"), ("", "db1"), ("*", "*")] {
+            assert_eq!(
+                refusal(Level::Database, collection, db),
+                None,
+                "{collection} {db}"
+            );
+        }
+        assert_eq!(
+            refusal(Level::Database, "books", "db1"),
+            Some((1100, database.into()))
+        );
+        let collection_level =
+            "please specify database name for the collection level privilege: G: invalid parameter";
+        for (collection, db) in [("books", "db1"), ("*", "*"), ("books", "")] {
+            assert_eq!(
+                refusal(Level::Collection, collection, db),
+                None,
+                "{collection} {db}"
+            );
+        }
+        assert_eq!(
+            refusal(Level::Collection, "books", "*"),
+            Some((1100, collection_level.into()))
+        );
+    }
+}

@@ -202,3 +202,160 @@ impl Registry {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ops::Reply;
+    use crate::profile::ProfileName;
+    use crate::registry::testing::{message, registry, request};
+
+    /// Dropping a group: refused while a role holds it, done otherwise, and a no-op for a name that is none.
+    #[test]
+    fn a_group_is_dropped_unless_a_role_holds_it() {
+        let (registry, root) = registry(ProfileName::Milvus25);
+        let run = |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+        let listed = || match run("list_privilege_groups", &[]) {
+            Ok(Reply::Groups(groups)) => groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>(),
+            other => panic!("list_privilege_groups answered {other:?}"),
+        };
+        let builtin = [
+            "ClusterReadOnly",
+            "ClusterReadWrite",
+            "ClusterAdmin",
+            "DatabaseReadOnly",
+            "DatabaseReadWrite",
+            "DatabaseAdmin",
+            "CollectionReadOnly",
+            "CollectionReadWrite",
+            "CollectionAdmin",
+        ];
+        assert_eq!(listed(), builtin);
+        for group in ["held", "free"] {
+            run("create_privilege_group", &[("group_name", group)]).unwrap();
+        }
+        assert_eq!(listed()[..3], ["free", "held", "ClusterReadOnly"]);
+        run("create_role", &[("role_name", "r")]).unwrap();
+        let grant = [
+            ("role_name", "r"),
+            ("privilege", "held"),
+            ("collection_name", "*"),
+            ("db_name", "default"),
+        ];
+        run("grant_privilege_v2", &grant).unwrap();
+        assert_eq!(
+            message(run("drop_privilege_group", &[("group_name", "held")])).1,
+            "privilege group [held] is used by role [r], Use REVOKE API to revoke it first"
+        );
+        run("drop_privilege_group", &[("group_name", "free")]).unwrap();
+        run("drop_privilege_group", &[("group_name", "never")]).unwrap();
+        assert_eq!(listed()[..2], ["held", "ClusterReadOnly"]);
+    }
+
+    /// Adding to a group, as Milvus 2.5 and 2.6 word each refusal: no such group, a built-in one, nothing to
+    /// add, an unknown name, or levels that differ; privileges of one level and group names are taken.
+    #[test]
+    fn privileges_are_added_to_a_group_by_milvuss_rules() {
+        use crate::ops::{Request, Value};
+
+        for (profile, prefix) in [
+            (ProfileName::Milvus25, ""),
+            (
+                ProfileName::Milvus26,
+                "failed to check if privilege group alterable: ",
+            ),
+        ] {
+            let (registry, root) = registry(profile);
+            let add = |group: &str, privileges: &[&str]| {
+                let privileges = Value::Texts(privileges.iter().map(|p| p.to_string()).collect());
+                let request = Request::build(
+                    "add_privileges_to_group",
+                    [
+                        ("group_name", Value::Text(group.into())),
+                        ("privileges", privileges),
+                    ],
+                )
+                .unwrap();
+                registry.execute(&root, &request).map(|_| ())
+            };
+            for group in ["g", "names", "builtins"] {
+                registry
+                    .execute(
+                        &root,
+                        &request("create_privilege_group", &[("group_name", group)]),
+                    )
+                    .unwrap();
+            }
+            let refused = |group: &str, privileges: &[&str]| message(add(group, privileges));
+            let no_group = if prefix.is_empty() {
+                "there is no privilege group name [x] to operate: invalid parameter".to_string()
+            } else {
+                format!("{prefix}there is no privilege group name [x] defined in system to operate: invalid parameter")
+            };
+            assert_eq!(refused("x", &["Query"]), (1100, no_group), "{profile}");
+            let builtin = refused("ClusterReadOnly", &["Query"]).1;
+            if prefix.is_empty() {
+                assert_eq!(
+                    builtin,
+                    "the privilege group name [ClusterReadOnly] is defined by built in privilege groups in \
+                     system: invalid parameter"
+                );
+            } else {
+                assert!(
+                    builtin.contains("there is no privilege group name [ClusterReadOnly]"),
+                    "{builtin}"
+                );
+            }
+            // Nothing to add: a no-op for 2.5, a parameter error for 2.6.
+            assert_eq!(
+                add("g", &[]).map_err(|err| err.to_string()),
+                if prefix.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("{prefix}privileges is empty when alter the privilege group: invalid parameter"))
+                }
+            );
+            assert_eq!(
+                refused("g", &["Nothing"]).1,
+                format!(
+                    "{prefix}there is no privilege name or privilege group name [Nothing] defined in system to \
+                     operate: invalid parameter"
+                )
+            );
+            add("g", &["Query", "Search"]).unwrap();
+            let mixed = if prefix.is_empty() {
+                (
+                    65535,
+                    "privileges are not the same privilege level".to_string(),
+                )
+            } else {
+                (
+                    1100,
+                    format!(
+                        "{prefix}privileges are not the same privilege level: invalid parameter"
+                    ),
+                )
+            };
+            assert_eq!(refused("g", &["CreateCollection"]), mixed, "{profile}");
+            // Group names are members too, kept as names.
+            add("names", &["g"]).unwrap();
+            add("builtins", &["CollectionReadOnly"]).unwrap();
+            match registry.execute(&root, &request("list_privilege_groups", &[])) {
+                Ok(Reply::Groups(groups)) => {
+                    let members: Vec<_> = groups[..3]
+                        .iter()
+                        .map(|g| (g.name.as_str(), g.privileges.clone()))
+                        .collect();
+                    assert_eq!(
+                        members,
+                        [
+                            ("builtins", vec!["CollectionReadOnly".to_string()]),
+                            ("g", vec!["Query".to_string(), "Search".to_string()]),
+                            ("names", vec!["g".to_string()]),
+                        ]
+                    );
+                }
+                other => panic!("list_privilege_groups answered {other:?}"),
+            }
+        }
+    }
+}

@@ -313,11 +313,15 @@ pub(crate) mod testing {
 
     /// An in-memory registry with fast hashing, and root as the caller.
     pub fn registry(profile: ProfileName) -> (Registry, Caller) {
-        let options = RegistryOptions {
+        registry_with(RegistryOptions {
             profile: Some(profile),
             password_hash: Some(HashStrength::Fast),
             ..RegistryOptions::default()
-        };
+        })
+    }
+
+    /// An in-memory registry with these options, and root (password `Milvus`) as the caller.
+    pub fn registry_with(options: RegistryOptions) -> (Registry, Caller) {
         let registry = Registry::open(Location::Memory, &options).unwrap();
         let caller = registry
             .authenticate(&Credentials::parse("", "", "root:Milvus"), "")
@@ -364,6 +368,25 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &after));
         // A call that began before the change asks for its older count: it gets the latest all the same.
         assert!(Arc::ptr_eq(&after, &registry.view_at(first.version())));
+    }
+
+    /// A change that leaves a list of names as it was keeps the list itself: its clients' copies stay shared.
+    #[test]
+    fn an_unchanged_list_of_names_is_the_same_list() {
+        let (registry, root) = registry(ProfileName::Milvus26);
+        let run = |name: &str, args: &[(&str, &str)]| {
+            registry.execute(&root, &request(name, args)).unwrap()
+        };
+        let names = |name: &str| match run(name, &[]) {
+            Reply::Names(names) => names,
+            other => panic!("{name} answered {other:?}"),
+        };
+        let (users, roles) = (names("list_users"), names("list_roles"));
+        run("create_role", &[("role_name", "r")]);
+        assert!(Arc::ptr_eq(&users, &names("list_users")));
+        let more_roles = names("list_roles");
+        assert!(!Arc::ptr_eq(&roles, &more_roles));
+        assert_eq!(more_roles.len(), roles.len() + 1);
     }
 
     /// Milvus 2.6 stores a username trimmed; earlier lines validate it trimmed and store it as given.

@@ -183,3 +183,112 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::caller::{Caller, Credentials};
+    use crate::ops::Reply;
+    use crate::password::HashStrength;
+    use crate::profile::{ProfileName, MAX_DESCRIPTION_BYTES};
+    use crate::registry::testing::{message, registry_with, request};
+    use crate::registry::Registry;
+    use crate::settings::RegistryOptions;
+
+    /// A registry of `profile` where root is a super user (who changes passwords without the old one).
+    fn with_super_root(profile: ProfileName) -> (Registry, Caller) {
+        registry_with(RegistryOptions {
+            profile: Some(profile),
+            password_hash: Some(HashStrength::Fast),
+            super_users: Some(vec!["root".into()]),
+            ..RegistryOptions::default()
+        })
+    }
+
+    fn description(registry: &Registry, root: &Caller, user: &str) -> String {
+        match registry.execute(root, &request("describe_user", &[("user_name", user)])) {
+            Ok(Reply::User(Some(user))) => user.description.clone(),
+            other => panic!("describe_user answered {other:?}"),
+        }
+    }
+
+    /// A super user's new password for a missing user: Milvus 2.4 and 2.5 store it (the user springs into
+    /// existence), 2.6 refuses; an ordinary caller is told the old password is wrong.
+    #[test]
+    fn a_missing_users_password_is_set_by_2_5_and_refused_by_2_6() {
+        let update = |registry: &Registry, root| {
+            let args = [
+                ("user_name", "ghost"),
+                ("old_password", ""),
+                ("new_password", "N3wP@ssword"),
+            ];
+            registry
+                .execute(root, &request("update_password", &args))
+                .map(|_| ())
+        };
+        let (older, root) = with_super_root(ProfileName::Milvus25);
+        update(&older, &root).unwrap();
+        assert!(older
+            .authenticate(&Credentials::parse("", "", "ghost:N3wP@ssword"), "")
+            .is_ok());
+        let (newer, root) = with_super_root(ProfileName::Milvus26);
+        assert_eq!(
+            message(update(&newer, &root)).1,
+            "failed to check if update credential: user not found"
+        );
+        let (plain, root) = crate::registry::testing::registry(ProfileName::Milvus25);
+        assert_eq!(
+            message(update(&plain, &root)).1,
+            "old password not correct for ghost: not authenticated"
+        );
+    }
+
+    /// Descriptions given with a new password or alone are kept where the line has descriptions (and checked
+    /// there), and ignored where it has none.
+    #[test]
+    fn descriptions_are_kept_only_where_the_line_has_them() {
+        let long = "d".repeat(MAX_DESCRIPTION_BYTES + 1);
+        for (profile, kept) in [
+            (ProfileName::Milvus25, false),
+            (ProfileName::Milvus26, true),
+        ] {
+            let (registry, root) = with_super_root(profile);
+            let run =
+                |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+            run(
+                "create_user",
+                &[("user_name", "u"), ("password", "P@ssw0rd1")],
+            )
+            .unwrap();
+            let update = |description: &str| {
+                let args = [
+                    ("user_name", "u"),
+                    ("old_password", "P@ssw0rd1"),
+                    ("new_password", "P@ssw0rd1"),
+                    ("description", description),
+                ];
+                run("update_password", &args)
+            };
+            update("with a password").unwrap();
+            assert_eq!(
+                description(&registry, &root, "u"),
+                if kept { "with a password" } else { "" },
+                "{profile}"
+            );
+            assert_eq!(update(&long).is_err(), kept, "{profile}");
+            let alone = run(
+                "update_user",
+                &[("user_name", "u"), ("description", "alone")],
+            );
+            if kept {
+                alone.unwrap();
+                assert_eq!(description(&registry, &root, "u"), "alone");
+            } else {
+                // Older servers read a description-only update as an empty new password.
+                assert_eq!(
+                    message(alone).1,
+                    "invalid password length: invalid parameter[0 out of range 6 <= value <= 72]"
+                );
+            }
+        }
+    }
+}

@@ -9,10 +9,10 @@ use crate::error::{RbacError, Result};
 use crate::model::{Grant, Group};
 
 /// A file path no other test uses, removed (with its WAL files) when dropped.
-struct TempFile(PathBuf);
+pub(crate) struct TempFile(pub(crate) PathBuf);
 
 impl TempFile {
-    fn new() -> TempFile {
+    pub(crate) fn new() -> TempFile {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "milvus-rbac-store-{}-{}.db",
