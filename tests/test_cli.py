@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import select
 import signal
 import stat
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from milvus_rbac import AuthenticationError, MilvusClient
+from milvus_rbac._core import NO_PASSWORD
 from milvus_rbac.cli import main
 
 CLI = str(Path(sys.executable).parent / "milvus-rbac")
@@ -129,6 +131,94 @@ def test_copy_between_files_says_what_it_copied(db, tmp_path):
     assert "reader" in root_client(copy).list_roles()
 
 
+def test_copy_names_the_users_that_came_without_a_password(db, tmp_path):
+    """A registry copied from a Milvus without BackupRBAC holds users without password hashes; copying it on says
+    so again, naming them."""
+    client = root_client(db)
+    client.create_user("nopass", "P@ssw0rd1")
+    client.create_user("haspass", "P@ssw0rd1")
+    backup = client.backup_rbac()
+    for user in backup["users"]:
+        if user["user_name"] == "nopass":
+            user["password_hash"] = NO_PASSWORD
+    source = str(tmp_path / "from-2.3.db")
+    MilvusClient(source, token=ROOT, profile="milvus-2.5", password_hash="fast").restore_rbac(backup)
+    copy = str(tmp_path / "copy.db")
+    done = cli("copy", source, copy, MILVUS_RBAC_TOKEN=ROOT)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[1] == (
+        f"1 users came without a password (nopass: {source} holds no password hash of theirs); each logs in once "
+        "a super user sets one: milvus-rbac users passwd NAME --reset")
+    assert root_client(copy).backup_rbac() == root_client(source).backup_rbac()
+
+
+def at_a_terminal(args, answers, **env):
+    """Run the command on a terminal of its own (a pseudo-terminal), answering each prompt it writes there
+    (`answers`: prompt, reply); returns its exit status and everything it wrote."""
+    import pty
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: its own session, with the terminal as its controlling one
+        os.execve(CLI, [CLI, *args], environment(**env))
+    deadline = time.monotonic() + 60
+
+    def read() -> bytes:
+        """What the command writes next; b"" once it has ended (its terminal is gone)."""
+        if not select.select([terminal], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError(f"the command wrote nothing for a minute; so far: {written!r}")
+        try:
+            return os.read(terminal, 1024)
+        except OSError:
+            return b""
+
+    written = b""
+    try:
+        for prompt, reply in answers:
+            while prompt.encode() not in written:
+                chunk = read()
+                if not chunk:
+                    raise AssertionError(f"the command ended before asking {prompt!r}: {written!r}")
+                written += chunk
+            written = written.split(prompt.encode(), 1)[1]
+            os.write(terminal, reply.encode() + b"\n")
+        while chunk := read():
+            written += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    return os.waitstatus_to_exitcode(status), written.decode(errors="replace")
+
+
+def test_a_new_password_typed_at_a_terminal_is_asked_twice(db):
+    root_client(db).create_user("u", "P@ssw0rd1")
+    args = ["--db", db, "--user", "u", "users", "passwd", "u"]
+    login = ("Password for u: ", "P@ssw0rd1")
+    status, written = at_a_terminal(args, [login, ("New password for u: ", "N3wP@ssword"),
+                                           ("Repeat: ", "N3wP@sswore")])
+    assert (status, written.splitlines()[-1]) == (2, "milvus-rbac: error: the passwords do not match")
+    MilvusClient(db, token="u:P@ssw0rd1").close()
+    status, written = at_a_terminal(args, [login, ("New password for u: ", "N3wP@ssword"),
+                                           ("Repeat: ", "N3wP@ssword")])
+    assert (status, written.strip()) == (0, "changed the password of u"), written
+    MilvusClient(db, token="u:N3wP@ssword").close()
+
+
+def test_policy_test_json_gives_each_failed_expectation(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("roles:\n  r: {}\nexpectations:\n  - {role: r, may: Search, collection: books}\n"
+                    "  - {role: r, may_not: Insert, collection: books}\n")
+    done = cli("policy", "test", str(path), "--json")
+    assert done.returncode == 1, done.stderr
+    [failure] = json.loads(done.stdout)
+    assert failure["expectation"] == "a holder of role r may Search on Collection books in default"
+    assert failure["where"] == f"{path}:4:5"
+    assert failure["explanation"]["allowed"] is False
+    path.write_text("roles:\n  r: {}\nexpectations:\n  - {role: r, may_not: Insert, collection: books}\n")
+    done = cli("policy", "test", str(path), "--json")
+    assert (done.returncode, json.loads(done.stdout)) == (0, [])
+
+
 def test_a_server_is_managed_with_uri(db):
     server = subprocess.Popen(
         [CLI, "serve", "--db", db, "--port", "0", "--log-level", "error"],
@@ -207,6 +297,8 @@ def test_a_new_user_keeps_its_description_where_the_profile_has_descriptions(tmp
     monkeypatch.setattr(sys, "stdin", io.StringIO("P@ssw0rd\n"))
     assert main(["--db", db, "--password-stdin", "users", "create", "user_1", "--description", "reads"]) == 0
     assert root_client(db).describe_user("user_1")["description"] == "reads"
+    assert main(["--db", db, "roles", "create", "reader", "--description", "reads books"]) == 0
+    assert root_client(db).backup_rbac()["roles"] == [{"role_name": "reader", "description": "reads books"}]
 
 
 def test_password_stdin_keeps_spaces(run, db):
@@ -265,6 +357,12 @@ def test_roles_grants_and_groups(run, db):
     assert run("roles", "describe", "reader")[1] == "ROLE    DESCRIPTION\nreader\n\n(no grants)\n"
     assert run("revoke", "privilege", "reader", "Search", "--object-type", "Collection", "--object", "books",
                "--database", "db1")[1] == "revoked Search on Collection books in database db1 from role reader\n"
+    # Grants v2 take the database too.
+    assert run("grant", "privilege", "reader", "Query", "--collection", "books", "--database", "db1") == (
+        0, "granted Query on collection books in database db1 to role reader\n", "")
+    assert [(g["db_name"], g["privilege"]) for g in root_client(db).describe_role("reader", db_name="db1")[
+        "privileges"]] == [("db1", "Query")]
+    assert run("revoke", "privilege", "reader", "Query", "--collection", "books", "--database", "db1")[0] == 0
     assert run("grant", "privilege", "reader", "Search", "--object", "books")[0] == 2
     assert run("grant", "privilege", "reader", "Search", "--object-type", "Global", "--collection", "b")[0] == 2
     assert run("groups", "create", "readers") == (0, "created privilege group readers\n", "")
@@ -331,6 +429,8 @@ def test_usage_errors_exit_2(run, tmp_path, capsys):
 def test_check_explains_every_reason(run, db):
     root_client(db).create_user("user_1", "P@ssw0rd")
     assert run("check", "root", "CreateOwnership")[1] == "allowed: root is root, who may do everything\n"
+    code, _, err = run("check", "root", "Search", "--object-type", "Table")
+    assert code == 2 and "argument --object-type: invalid choice: 'Table'" in err
     assert run("check", "user_1", "UpdateUser", "--object-type", "User", "--object", "user_1")[1] == (
         "allowed: users may do this to themselves (UpdateUser on User user_1 in database default)\n"
     )
@@ -367,13 +467,78 @@ def test_authentication_errors_without_credentials_hint_at_them(db, monkeypatch,
     monkeypatch.delenv("MILVUS_RBAC_TOKEN", raising=False)
     assert main(["--db", db, "roles", "list"]) == 1
     assert "connect with --user USER" in capsys.readouterr().err
+    # Wrong credentials, or another error without any: no hint.
+    monkeypatch.setenv("MILVUS_RBAC_TOKEN", "root:wrong")
+    assert main(["--db", db, "roles", "list"]) == 1
+    assert capsys.readouterr().err == (
+        "milvus-rbac: auth check failure, please check username and password are correct (code 2)\n")
+    open_db = str(Path(db).with_name("open.db"))
+    MilvusClient(open_db, token=ROOT, authorization_enabled=False, password_hash="fast").close()
+    monkeypatch.delenv("MILVUS_RBAC_TOKEN")
+    assert main(["--db", open_db, "roles", "create", "bad name"]) == 1
+    assert "connect with" not in capsys.readouterr().err
     with pytest.raises(AuthenticationError):
         MilvusClient(db)
 
 
-def test_since_counts_back_in_each_unit():
+def test_since_counts_back_in_each_unit(monkeypatch):
     from milvus_rbac.cli import _since
 
+    now = 1_800_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
     for text, seconds in [("90s", 90), ("2m", 120), ("2h", 7200), ("1.5d", 129600), ("1w", 604800)]:
-        assert abs((time.time() - _since(text)) - seconds) < 5, text
+        assert now - _since(text) == seconds, text
     assert _since("2026-12-04T10:00:00Z") == 1796378400.0
+
+
+@pytest.mark.parametrize("option,value,command", [("--protocol", "soap", ["users", "list"]),
+                                                  ("--profile", "milvus-9", ["users", "list"]),
+                                                  ("--format", "xml", ["export", "out.json"])])
+def test_an_unknown_protocol_profile_or_format_is_a_usage_error(option, value, command, tmp_path, capsys):
+    db = str(tmp_path / "rbac.db")
+    try:
+        code = main(["--db", db, *command, option, value])
+    except SystemExit as exited:
+        code = exited.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: milvus-rbac ") and f"argument {option}: invalid choice: '{value}'" in err
+    assert not os.path.exists(db)
+
+
+@pytest.mark.parametrize("args,missing", [
+    ([], "milvus-rbac: error: the following arguments are required: COMMAND"),
+    (["users"], "milvus-rbac users: error: the following arguments are required: ACTION"),
+    (["roles"], "milvus-rbac roles: error: the following arguments are required: ACTION"),
+    (["groups"], "milvus-rbac groups: error: the following arguments are required: ACTION"),
+    (["policy"], "milvus-rbac policy: error: the following arguments are required: ACTION"),
+    (["grant"], "milvus-rbac grant: error: the following arguments are required: WHAT"),
+    (["revoke"], "milvus-rbac revoke: error: the following arguments are required: WHAT"),
+])
+def test_a_command_and_its_action_are_required(args, missing, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exited:
+        code = exited.code
+    assert code == 2
+    assert capsys.readouterr().err.endswith(missing + "\n")
+
+
+def test_serve_defaults_are_those_its_help_and_the_readme_give():
+    from milvus_rbac.cli import _parser
+
+    args = _parser().parse_args(["serve"])
+    assert (args.db, args.host, args.port, args.log_level) == ("./rbac.db", "127.0.0.1", 19530, "info")
+    assert (args.max_failed_logins, args.max_failed_logins_per_address, args.max_connections) == (30, 0, None)
+    assert (args.idle_timeout, args.header_timeout) == (60.0, 10.0)
+
+
+def test_serve_takes_only_milvuss_log_levels_and_known_profiles(capsys):
+    from milvus_rbac.cli import _parser
+
+    assert [_parser().parse_args(["serve", "--log-level", level]).log_level
+            for level in ("error", "warn", "info", "debug")] == ["error", "warn", "info", "debug"]
+    for option, value in [("--log-level", "loud"), ("--profile", "milvus-9"), ("--password-hash", "weak")]:
+        with pytest.raises(SystemExit) as exited:
+            _parser().parse_args(["serve", option, value])
+        assert exited.value.code == 2 and f"argument {option}: invalid choice: '{value}'" in capsys.readouterr().err

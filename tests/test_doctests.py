@@ -6,18 +6,14 @@ import doctest
 import importlib
 import inspect
 import io
+from pathlib import Path
 
 import pytest
 
-MODULES = [
-    "milvus_rbac",
-    "milvus_rbac._core",
-    "milvus_rbac.exceptions",
-    "milvus_rbac.display",
-    "milvus_rbac.testing",
-    "milvus_rbac.patching",
-    "milvus_rbac.cli",
-    "milvus_rbac.pytest_plugin",
+# Every module of the package (its entry point __main__ aside), so that a new one cannot be left out.
+PACKAGE = Path(__file__).resolve().parent.parent / "python" / "milvus_rbac"
+MODULES = ["milvus_rbac", "milvus_rbac._core"] + [
+    f"milvus_rbac.{path.stem}" for path in sorted(PACKAGE.glob("*.py")) if not path.stem.startswith("__")
 ]
 WITHOUT_DOCTESTS = {"milvus_rbac.pytest_plugin"}  # its examples are pytest tests, shown as code blocks
 

@@ -178,8 +178,9 @@ def test_a_shared_registry_that_cannot_be_made_leaves_no_directory(tmp_path, mon
     from milvus_rbac.testing import SharedRegistry
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    with pytest.raises(ParamError, match="store must be an etcd://"):
+    with pytest.raises(ParamError, match="store must be an etcd://") as refused:
         SharedRegistry(store="/somewhere/else.db")
+    assert refused.value.code == 1
     with pytest.raises(MilvusException, match="root_password"):
         SharedRegistry(root_password="x" * 73)
     assert list(tmp_path.iterdir()) == []
@@ -198,3 +199,16 @@ def test_a_shared_registry_connects_a_user_named_without_a_password_as_that_user
         with pytest.raises(AuthenticationError):
             registry.connect(password="P@ssw0rd")
         assert registry.connect(user="user_1", password="P@ssw0rd").describe_user("user_1")["user_name"] == "user_1"
+
+
+def test_a_closed_shared_registry_connects_no_more():
+    import pytest
+
+    from milvus_rbac import ParamError
+    from milvus_rbac.testing import SharedRegistry
+
+    registry = SharedRegistry(password_hash="fast")
+    registry.close()
+    with pytest.raises(ParamError) as refused:
+        registry.connect()
+    assert (refused.value.code, refused.value.message) == (1, "this SharedRegistry is closed; create a new one")

@@ -188,6 +188,9 @@ def test_the_cli_plans_applies_and_reports_drift(policy_file: Path, tmp_path: Pa
     assert oct(exported.stat().st_mode & 0o777) == "0o600"
     assert exported.read_text().splitlines()[0] == "profile: milvus-2.6"  # the registry's, as --profile names it
     assert cli("export", str(exported)).returncode == 2, "an existing file is kept without --force"
+    MilvusClient(db, token="root:Milvus").create_role("later")
+    assert cli("export", str(exported), "--force").returncode == 0
+    assert "  later: {}" in exported.read_text().splitlines()
     assert cli("drift", "--prune", str(exported)).returncode == 0
 
 
@@ -398,3 +401,215 @@ def test_plans_show_in_notebooks_and_their_parts_are_values() -> None:
     for frozen in (step, policy.Where("<policy>", 1, 1)):
         with pytest.raises(dataclasses.FrozenInstanceError):
             frozen.sign = "-"  # type: ignore[misc]
+
+
+# --- each rule of planning, reading and exporting, on its own ------------------------------------------------
+
+
+def fresh(profile: str = "milvus-2.6", **options: Any) -> MilvusClient:
+    return MilvusClient(":memory:", token="root:Milvus", password_hash="fast", profile=profile, **options)
+
+
+def test_an_export_holds_the_built_in_roles_and_publics_grants() -> None:
+    """Milvus's backup leaves out root, admin and public; the export reads them from the describe calls."""
+    client = fresh()
+    client.grant_privilege_v2("public", "CollectionReadOnly", "books")
+    document = __import__("yaml").safe_load(policy.export(client))
+    assert list(document["roles"]) == ["admin", "public"]
+    public = document["roles"]["public"]["grants"]
+    assert {"object_type": "Global", "object": "*", "database": "*", "privilege": "DescribeCollection"} in public
+    # A built-in privilege group is exported in grant_privilege_v2's form, the only one that takes groups.
+    assert {"privilege": "CollectionReadOnly", "collection": "books", "database": "default"} in public
+    assert list(document["users"]) == ["root"]
+
+
+def test_an_export_keeps_unicode_as_written() -> None:
+    client = fresh()
+    client.create_role("r")
+    client.alter_role("r", description="lit les livres, café compris")
+    assert "description: lit les livres, café compris\n" in policy.export(client)
+
+
+class WithoutBackup:
+    """A client of a server older than Milvus 2.4 (the real 2.3.5 of test_on_the_real_milvus_... answers so), whose
+    registry has no backup_rbac: everything else is the wrapped registry's."""
+
+    def __init__(self, client: MilvusClient) -> None:
+        self.client = client
+
+    def backup_rbac(self) -> Any:
+        from milvus_rbac.exceptions import MilvusException
+
+        raise MilvusException(code=1, message="unknown method BackupRBAC")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_server_without_backup_is_read_through_its_describe_calls() -> None:
+    client = fresh()
+    client.create_role("r")
+    client.grant_privilege("r", "Collection", "Insert", "books")
+    client.create_user("u", "P@ssw0rd1", description="someone")
+    client.grant_role("u", "r")
+    exported = policy.export(WithoutBackup(client))  # type: ignore[arg-type]
+    document = __import__("yaml").safe_load(exported)
+    assert document["roles"]["r"] == {
+        "grants": [{"object_type": "Collection", "object": "books", "database": "default", "privilege": "Insert"}]}
+    assert document["users"]["u"] == {"description": "someone", "roles": ["r"]}
+    assert policy.plan(WithoutBackup(client), policy.loads(exported)).steps == []  # type: ignore[arg-type]
+
+
+def test_prune_revokes_what_declared_and_undeclared_roles_hold_beyond_the_policy() -> None:
+    client = fresh()
+    for role in ("kept", "extra"):
+        client.create_role(role)
+        client.grant_privilege("kept" if role == "kept" else "extra", "Collection", "Insert", "books")
+    client.grant_privilege("kept", "Collection", "Delete", "books")
+    client.create_user("u", "P@ssw0rd1", description="before")
+    client.grant_role("u", "kept")
+    client.grant_role("u", "extra")
+    rules = policy.loads("""\
+roles:
+  kept:
+    grants: [{object_type: Collection, object: books, privilege: Insert}]
+users:
+  u: {description: after, roles: [kept]}
+""")
+    assert [str(step) for step in policy.plan(client, rules).steps] == ["~ describe user u as 'after'"]
+    pruned = policy.plan(client, rules, prune=True)
+    assert [str(step) for step in pruned.steps] == [
+        "~ describe user u as 'after'",
+        "- revoke Delete on Collection books in default from kept",
+        "- revoke_role extra from u",
+        "- revoke Insert on Collection books in default from extra",
+        "- drop_role extra",
+    ]
+    assert [step.method for step in pruned.steps] == [
+        "update_user", "revoke_privilege", "revoke_role", "revoke_privilege", "drop_role"]
+    policy.apply(client, pruned)
+    assert client.describe_user("u") == {"user_name": "u", "roles": ("kept",), "description": "after"}
+    assert policy.plan(client, rules, prune=True).steps == []
+
+
+def test_the_profiles_rules_check_a_policy() -> None:
+    # Milvus 2.5 has no role descriptions: the file is refused where the description is written.
+    with pytest.raises(policy.PolicyError, match=r"^<policy>:3:6: role r's description: alter_role is not"):
+        policy.loads("profile: milvus-2.5\nroles:\n  r: {description: reads}\n")
+    with pytest.raises(policy.PolicyError, match=r"^<policy>:3:6: user u's description: profile milvus-2.5 has no"):
+        policy.loads("profile: milvus-2.5\nusers:\n  u: {description: someone}\n")
+    # The scratch registry that checks a policy has no limits: more roles than Milvus's default of 10.
+    many = policy.loads("roles:\n" + "".join(f"  r{index}: {{}}\n" for index in range(12)))
+    assert len(many.roles) == 12
+
+
+@pytest.mark.parametrize("value", ["true", "1.5", "null", "[a]", "{a: b}"])
+def test_only_text_and_numbers_are_text(value: str) -> None:
+    with pytest.raises(policy.PolicyError, match=r"^<policy>:3:18: a description must be text"):
+        policy.loads(f"roles:\n  r:\n    description: {value}\n")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["{user: root, may: Search}", "{role: admin, may: Search}", "{role: public, may: DescribeCollection}",
+     "{role: r, may: Search, object_type: Collection, object: b}", "{role: r, may: Search, collection: b}"],
+)
+def test_good_expectations_are_read(entry: str) -> None:
+    [expectation] = policy.loads(f"roles:\n  r: {{}}\nexpectations:\n  - {entry}\n").expectations
+    assert expectation.where == policy.Where("<policy>", 4, 5)
+
+
+@pytest.mark.parametrize(
+    "entry,error",
+    [
+        ("{role: ghost, may: Search}", "an expectation of role ghost, which the policy does not declare"),
+        ("{role: r, may: Search, collection: b, object_type: Collection}",
+         "an expectation takes collection, or object_type"),
+    ],
+)
+def test_more_bad_expectations_are_placed(entry: str, error: str) -> None:
+    with pytest.raises(policy.PolicyError, match=f"^<policy>:4:5: {error}"):
+        policy.loads(f"roles:\n  r: {{}}\nexpectations:\n  - {entry}\n")
+
+
+def test_a_roles_expectation_is_checked_on_a_holder_of_that_role() -> None:
+    rules = policy.loads("""\
+roles:
+  reader:
+    grants: [{privilege: Search, collection: books}]
+expectations:
+  - {role: reader, may: Search, collection: books}
+  - {role: public, may_not: Search, collection: books}
+  - {role: public, may: DescribeCollection, object_type: Global}
+  - {user: root, may: DropCollection, collection: books}
+""")
+    assert policy.test(rules) == []
+    [(expectation, explanation)] = policy.test(policy.loads("expectations:\n  - {role: public, may: Insert}\n"))
+    assert policy.describe_failure(expectation, explanation) == (
+        "<policy>:2:5: expected: a holder of role public may Insert on Global * in default; but denied "
+        f"(reason={explanation['reason']!r})")
+
+
+def test_expectations_are_checked_beyond_milvuss_default_limits() -> None:
+    """The registry built to check expectations holds as many users and roles as the policy declares."""
+    rules = policy.loads(
+        "roles:\n" + "".join(f"  r{index}: {{grants: [{{privilege: Search, collection: books}}]}}\n"
+                             for index in range(12))
+        + "users:\n" + "".join(f"  u{index}: {{roles: [r{index % 12}]}}\n" for index in range(101))
+        + "expectations:\n  - {user: u100, may: Search, collection: books}\n"
+    )
+    assert policy.test(rules) == []
+
+
+def test_a_password_file_is_named_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rules = policy.loads("users:\n  u: {password_file: missing.pw}\n")
+    with pytest.raises(policy.PolicyError, match=r"^<policy>:2:6: user u's password file missing.pw: No such file"):
+        policy.plan(fresh(), rules)
+    (tmp_path / "absolute.pw").write_text("P@ssw0rd1\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "policy.yaml").write_text(f"users:\n  u: {{password_file: {tmp_path / 'absolute.pw'}}}\n")
+    [step] = policy.plan(fresh(), policy.load(str(elsewhere / "policy.yaml"))).steps
+    assert step.args["password"] == "P@ssw0rd1"
+
+
+def test_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """A policy, a password file and the schema, read in a process whose locale encoding is ASCII."""
+    (tmp_path / "u.pw").write_text("Pässwörd-1\n", encoding="utf-8")
+    (tmp_path / "policy.yaml").write_text("users:\n  u: {description: café, password_file: u.pw}\n",
+                                          encoding="utf-8")
+    script = (
+        "import json, sys; from milvus_rbac import MilvusClient, policy\n"
+        "rules = policy.load(sys.argv[1])\n"
+        "client = MilvusClient(':memory:', token='root:Milvus', password_hash='fast')\n"
+        "[step] = policy.plan(client, rules).steps\n"
+        "print(json.dumps([__import__('locale').getpreferredencoding(False), step.args, policy.schema()['title']]))\n"
+    )
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    done = subprocess.run([os.sys.executable, "-c", script, str(tmp_path / "policy.yaml")], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    encoding, args, title = json.loads(done.stdout)
+    assert encoding.lower() in ("ascii", "ansi_x3.4-1968")
+    assert args == {"user_name": "u", "password": "Pässwörd-1", "description": "café"}
+    assert title == "milvus-rbac policy"
+
+
+def test_explain_live_reads_the_registry_in_its_profile() -> None:
+    client = fresh("milvus-2.5", max_roles=None, max_users=None)
+    client.create_privilege_group("writers")
+    client.add_privileges_to_group("writers", ["Insert"])
+    for index in range(12):  # more than Milvus's default limits of roles and users
+        client.create_role(f"r{index}")
+    for index in range(101):
+        client.create_user(f"u{index}", "P@ssw0rd1")
+    client.grant_privilege_v2("r11", "writers", "books")
+    client.create_user("u", "P@ssw0rd1")
+    client.grant_role("u", "r11")
+    decided = policy.explain_live(client, "u", "Insert", "Collection", "books", profile="milvus-2.5")
+    assert (decided["allowed"], decided["role"], decided["group"]) == (True, "r11", "writers")
+    # Read in a profile without privilege groups, the live state cannot be a policy: the error names it.
+    with pytest.raises(policy.PolicyError, match=r"^the live state of .*: privilege group writers: "
+                                                 r"create_privilege_group is not available in profile milvus-2.4"):
+        policy.explain_live(client, "u", "Insert", "Collection", "books", profile="milvus-2.4")

@@ -126,7 +126,7 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
     monkeypatch.setenv(cli.ROOT_PASSWORD_ENV, PW)
     flags = ["--profile", "milvus-2.5", "--super-user", "boss", "--max-users", "none", "--max-roles", "5",
              "--no-authorization", "--root-should-bind-role", "--password-hash", "fast",
-             "--max-connections", "7", "--idle-timeout", "2.5", "--header-timeout", "1"]
+             "--max-connections", "7", "--idle-timeout", "2.5", "--header-timeout", "1", "--audit-retention", "7"]
     assert cli.main(["serve", "--db", ":memory:", *flags]) == 0
     assert calls.pop() == {
         "log_level": "info",
@@ -146,6 +146,7 @@ def test_the_serve_flags_reach_serve_by_their_setting_names(monkeypatch):
         "authorization_enabled": False,
         "root_should_bind_role": True,
         "password_hash": "fast",
+        "audit_retention": 7,
     }
 
 

@@ -503,8 +503,10 @@ def _copy(s: _Session) -> None:
     s.done(f"copied {_summary(backup)} from {s.args.source} to {s.args.destination}")
     without = [user["user_name"] for user in backup["users"] if user["password_hash"] == NO_PASSWORD]
     if without:
-        s.done(f"{len(without)} users came without a password ({s.args.source} does not give password hashes away: "
-               f"Milvus before 2.4.10 has no BackupRBAC); each logs in once a super user sets one: "
+        # A Milvus without BackupRBAC (before 2.4.10) gives no password hashes away, and a registry copied from
+        # one holds none to give.
+        s.done(f"{len(without)} users came without a password ({', '.join(without)}: {s.args.source} holds no "
+               f"password hash of theirs); each logs in once a super user sets one: "
                f"milvus-rbac users passwd NAME --reset")
 
 

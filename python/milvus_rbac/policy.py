@@ -137,6 +137,7 @@ class Step:
         return f"{self.sign} {self.text}"
 
     def to_json(self) -> Dict[str, Any]:
+        """The step as JSON (``policy plan --json``), its password hidden."""
         shown = {name: ("***" if name == "password" else value) for name, value in self.args.items()}
         return {"method": self.method, "args": shown, "change": self.text}
 
@@ -151,9 +152,11 @@ class Plan:
         return "\n".join(str(step) for step in self.steps) if self.steps else "no changes"
 
     def to_json(self) -> List[Dict[str, Any]]:
+        """The plan as JSON: its steps' :meth:`Step.to_json`, in order."""
         return [step.to_json() for step in self.steps]
 
     def _repr_html_(self) -> str:
+        """The plan as Jupyter shows it: one coloured line per step (green adds, red removes, amber changes)."""
         import html
 
         if not self.steps:
