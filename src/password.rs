@@ -774,6 +774,62 @@ mod tests {
         assert!(impatient.take().is_ok());
     }
 
+    /// A stored hash is an argon2id PHC string with its salt and digest, or bcrypt up to cost 12.
+    #[test]
+    fn only_complete_argon2id_strings_and_cheap_enough_bcrypt_are_stored() {
+        let good = PasswordHasher::new(HashStrength::Fast)
+            .hash("secret")
+            .unwrap();
+        let mut parts = good.rsplitn(3, '$');
+        let (digest, salt) = (parts.next().unwrap(), parts.next().unwrap());
+        let argon2 = |algorithm: &str, tail: &str| format!("${algorithm}$v=19$m=64,t=1,p=1${tail}");
+        assert_eq!(
+            check_stored_hash(&argon2("argon2id", &format!("{salt}${digest}"))),
+            Ok(())
+        );
+        let not_ours = "is neither an argon2id PHC string nor a bcrypt hash";
+        for refused in [
+            argon2("argon2i", &format!("{salt}${digest}")),
+            argon2("argon2id", salt),
+            "$argon2id$v=19$m=64,t=1,p=1".to_string(),
+        ] {
+            assert_eq!(
+                check_stored_hash(&refused),
+                Err(not_ours.to_string()),
+                "{refused}"
+            );
+        }
+        let bcrypt = bcrypt::hash("secret", 4).unwrap();
+        assert_eq!(
+            check_stored_hash(&bcrypt.replacen("$04$", "$12$", 1)),
+            Ok(())
+        );
+        assert_eq!(
+            check_stored_hash(&bcrypt.replacen("$04$", "$13$", 1)),
+            Err("asks for bcrypt cost 13 beyond the accepted 12".to_string())
+        );
+    }
+
+    /// With no bound given, as many runs as CPUs go at once; a free turn is taken at once even where no run may
+    /// wait.
+    #[test]
+    fn free_turns_are_one_per_cpu_and_need_no_queue() {
+        let per_cpu = Turns::new(0, 0, Duration::from_millis(50));
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        let held: Vec<_> = (0..cpus).map(|_| per_cpu.take().unwrap()).collect();
+        assert!(matches!(per_cpu.take(), Err(RbacError::RateLimited { .. })));
+        drop(held);
+        assert_eq!(*per_cpu.counts(), (0, 0));
+        let queueless = Turns::new(1, 0, Duration::from_secs(10));
+        let turn = queueless.take().unwrap();
+        assert!(matches!(
+            queueless.take(),
+            Err(RbacError::RateLimited { .. })
+        ));
+        drop(turn);
+        assert!(queueless.take().is_ok());
+    }
+
     /// Stored hashes are bounded: a restore cannot plant one whose next login asks for gigabytes, and one
     /// already stored is never run (it costs a decoy verification and matches nothing).
     #[test]

@@ -119,6 +119,7 @@ def test_an_export_is_written_beside_its_file_whatever_the_temporary_directory(d
     done = cli("--db", db, "export", str(backup), MILVUS_RBAC_TOKEN=ROOT, TMPDIR=elsewhere)
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(backup.read_text()) == root_client(db).backup_rbac()
+    assert backup.read_text().startswith('{\n  "version": 1,\n')  # indented for people and diffs
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".milvus-rbac-export-")] == []
 
 
@@ -152,9 +153,10 @@ def test_copy_names_the_users_that_came_without_a_password(db, tmp_path):
     assert root_client(copy).backup_rbac() == root_client(source).backup_rbac()
 
 
-def at_a_terminal(args, answers, **env):
+def at_a_terminal(args, answers, interrupt_at=None, **env):
     """Run the command on a terminal of its own (a pseudo-terminal), answering each prompt it writes there
-    (`answers`: prompt, reply); returns its exit status and everything it wrote."""
+    (`answers`: prompt, reply), and interrupting it (SIGINT) once it writes `interrupt_at`, if given; returns its
+    exit status and everything it wrote."""
     import pty
 
     pid, terminal = pty.fork()
@@ -182,6 +184,12 @@ def at_a_terminal(args, answers, **env):
                 written += chunk
             written = written.split(prompt.encode(), 1)[1]
             os.write(terminal, reply.encode() + b"\n")
+        if interrupt_at is not None:
+            while interrupt_at.encode() not in written:
+                chunk = read()
+                assert chunk, f"the command ended before writing {interrupt_at!r}: {written!r}"
+                written += chunk
+            os.kill(pid, signal.SIGINT)
         while chunk := read():
             written += chunk
     finally:
@@ -202,6 +210,14 @@ def test_a_new_password_typed_at_a_terminal_is_asked_twice(db):
                                            ("Repeat: ", "N3wP@ssword")])
     assert (status, written.strip()) == (0, "changed the password of u"), written
     MilvusClient(db, token="u:N3wP@ssword").close()
+
+
+def test_serve_asks_for_a_new_registrys_root_password_at_a_terminal(tmp_path):
+    db = str(tmp_path / "new.db")
+    status, written = at_a_terminal(["serve", "--db", db, "--port", "0", "--root-password-file", "-"],
+                                    [("root password for a new registry: ", "R00t-pass")], interrupt_at="serving")
+    assert status == 0, written
+    MilvusClient(db, token="root:R00t-pass").close()
 
 
 def test_policy_test_json_gives_each_failed_expectation(tmp_path):
@@ -493,7 +509,8 @@ def test_since_counts_back_in_each_unit(monkeypatch):
 
 @pytest.mark.parametrize("option,value,command", [("--protocol", "soap", ["users", "list"]),
                                                   ("--profile", "milvus-9", ["users", "list"]),
-                                                  ("--format", "xml", ["export", "out.json"])])
+                                                  ("--format", "xml", ["export", "out.json"]),
+                                                  ("--object-type", "Table", ["grant", "privilege", "r", "Search"])])
 def test_an_unknown_protocol_profile_or_format_is_a_usage_error(option, value, command, tmp_path, capsys):
     db = str(tmp_path / "rbac.db")
     try:
@@ -542,3 +559,49 @@ def test_serve_takes_only_milvuss_log_levels_and_known_profiles(capsys):
         with pytest.raises(SystemExit) as exited:
             _parser().parse_args(["serve", option, value])
         assert exited.value.code == 2 and f"argument {option}: invalid choice: '{value}'" in capsys.readouterr().err
+
+
+def test_audit_table_shows_records_without_a_user_as_a_dash(run, db):
+    lines = run("audit")[1].splitlines()
+    assert lines[0].split()[:4] == ["SEQ", "TIME", "USER", "OPERATION"]
+    assert lines[1].split()[2:4] == ["-", "create_registry"]
+
+
+def test_copy_refuses_to_call_a_lossy_copy_done(tmp_path):
+    """A copy into a line without descriptions cannot hold them: the command says so instead of succeeding."""
+    source = str(tmp_path / "described.db")
+    client = MilvusClient(source, token=ROOT, profile="milvus-2.6", password_hash="fast")
+    client.create_role("reader", description="reads books")
+    copy = str(tmp_path / "plain.db")
+    MilvusClient(copy, token=ROOT, profile="milvus-2.5", password_hash="fast").close()
+    done = cli("copy", source, copy, MILVUS_RBAC_TOKEN=ROOT)
+    assert (done.returncode, done.stderr) == (
+        1, f"milvus-rbac: {copy} does not hold what was copied: its users, roles, grants or groups differ "
+           "(code 1)\n")
+
+
+def test_json_output_is_indented(run):
+    assert run("--json", "roles", "list") == (0, '[\n  "admin",\n  "public"\n]\n', "")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(db):
+    """`milvus-rbac ... | head -0`: the closed pipe ends the command with status 1 and no traceback."""
+    command = subprocess.Popen([CLI, "--db", db, "users", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=environment(MILVUS_RBAC_TOKEN=ROOT))
+    command.stdout.close()
+    _, err = command.communicate(timeout=60)
+    assert (command.returncode, err) == (1, b"")
+
+
+def test_an_interrupt_at_a_prompt_ends_the_command_with_130(db):
+    command = subprocess.Popen([CLI, "--db", db, "users", "create", "u"], stdin=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=environment(MILVUS_RBAC_TOKEN=ROOT), start_new_session=True)
+    written = b""
+    while not written.endswith(b"Password for new user u: "):  # no terminal: getpass prompts on stderr
+        chunk = command.stderr.read1(1024)
+        assert chunk, written
+        written += chunk
+    command.send_signal(signal.SIGINT)
+    _, err = command.communicate(timeout=60)
+    assert (command.returncode, err) == (130, b"\n")
+    assert "u" not in root_client(db).list_users()

@@ -131,6 +131,26 @@ def test_the_command_imports_protobuf_bytes(tmp_path: Path, monkeypatch: pytest.
     check_restored(db)
 
 
+def test_protobuf_that_looks_like_json_after_white_space_is_read_as_protobuf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first field 123 bytes long begins the bytes with "\\n{": white space, then a brace. Only JSON begins with
+    white space other than a newline, or with the brace itself."""
+    roles = ["reader_with_a_long_name", "writer_with_a_long_name"]
+    meta = milvus_pb2.RBACMeta(
+        users=[milvus_pb2.UserInfo(user="alice", password=milvus_hash(PASSWORDS["alice"]),
+                                   roles=[milvus_pb2.RoleEntity(name=name) for name in roles])],
+        roles=[milvus_pb2.RoleEntity(name=name) for name in roles])
+    data = meta.SerializeToString()
+    assert data[:2] == b"\n{"
+    db = tmp_path / "rbac.db"
+    MilvusClient(str(db), token="root:Milvus", profile="milvus-2.6", password_hash="fast").close()
+    (tmp_path / "rbac.pb").write_bytes(data)
+    monkeypatch.setenv("MILVUS_RBAC_TOKEN", "root:Milvus")
+    assert main(["--db", str(db), "import", str(tmp_path / "rbac.pb")]) == 0
+    assert MilvusClient(str(db), token="root:Milvus").describe_user("alice")["roles"] == tuple(roles)
+
+
 def test_milvus_conflict_rules_hold_and_nothing_is_half_restored(tmp_path: Path) -> None:
     root = MilvusClient(str(tmp_path / "rbac.db"), token="root:Milvus", profile="milvus-2.6", password_hash="fast")
     root.create_role("writer")

@@ -348,6 +348,8 @@ def test_expectations_are_checked_without_a_server(tmp_path: Path) -> None:
         policy.assert_expectations(str(path))
     done = subprocess.run([*FAST, "policy", "test", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
+    assert done.stdout.splitlines()[0].startswith(
+        f"{path}:27:5: expected: a holder of role writer may Search on Collection books in default; but denied")
     assert done.stdout.splitlines()[-1] == "5 of 6 expectations hold"
     path.write_text(EXPECTING.replace("  - {role: writer, may: Search, collection: books}\n", ""))
     policy.assert_expectations(str(path))
@@ -387,6 +389,14 @@ def test_check_against_a_server_that_cannot_explain_uses_its_live_grants(
                              "--object", "books"], capture_output=True, text=True, env=env, timeout=60)
     assert (denied.returncode, denied.stdout) == (0, "denied: no role of u grants Insert on Collection books in "
                                                      "database default\n")
+    # Its rules are those of the line --profile names: privilege groups from 2.5 on.
+    client.create_privilege_group("writers")
+    client.add_privileges_to_group("writers", ["Insert"])
+    client.grant_privilege_v2("r", "writers", "books")
+    allowed = subprocess.run([*FAST, "--uri", served.url, "--profile", "milvus-2.5", "check", "u", "Insert",
+                              "--object-type", "Collection", "--object", "books"], capture_output=True, text=True,
+                             env=env, timeout=60)
+    assert (allowed.returncode, allowed.stdout.split(":")[0]) == (0, "allowed"), allowed.stderr
 
 
 def test_plans_show_in_notebooks_and_their_parts_are_values() -> None:
@@ -594,6 +604,15 @@ def test_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
     assert encoding.lower() in ("ascii", "ansi_x3.4-1968")
     assert args == {"user_name": "u", "password": "Pässwörd-1", "description": "café"}
     assert title == "milvus-rbac policy"
+    # And the command writes its exports as UTF-8 there too.
+    db = str(tmp_path / "rbac.db")
+    with MilvusClient(db, token="root:Milvus", password_hash="fast", profile="milvus-2.6") as client:
+        client.create_role("r")
+        client.alter_role("r", description="lit les livres, café compris")
+    done = subprocess.run([*FAST, "--db", db, "policy", "export", str(tmp_path / "out.yaml")], capture_output=True,
+                          text=True, encoding="utf-8", env=dict(env, MILVUS_RBAC_TOKEN="root:Milvus"), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "café compris" in (tmp_path / "out.yaml").read_text(encoding="utf-8")
 
 
 def test_explain_live_reads_the_registry_in_its_profile() -> None:

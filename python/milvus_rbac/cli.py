@@ -176,7 +176,9 @@ class _Session:
                 settings["profile"] = args.profile
             if os.environ.get(ROOT_PASSWORD_ENV):
                 settings["root_password"] = os.environ[ROOT_PASSWORD_ENV]
-        elif args.profile and not getattr(args, "source", None):  # copy: it applies to the side that is a file
+        # copy: it applies to the side that is a file; check: it names the rules a server that cannot explain
+        # is judged by (see _check).
+        elif args.profile and not getattr(args, "source", None) and args.command != "check":
             raise UsageError("--profile applies to registry files; a server has its own")
         if args.protocol:
             if not uri.startswith(("http://", "https://")):
