@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import copy
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -127,6 +129,12 @@ EQUIVALENT: Set[Tuple[str, str, str]] = {
     # The command's client is closed by its own drop as main returns (CPython frees it then); closing it
     # explicitly only makes that prompt where objects outlive their last reference.
     ("cli.py", "remove the call session.client.close(...)", "session.client.close()"),
+    # For a user about to be created only `held_roles` is read after this; its description is a dead value
+    # (noticed in the third stop, to be removed with the next change to _plan).
+    ("policy.py", "replace Or with And", 'description, held_roles = (spec.description or "", frozenset())'),
+    # The policy schema is ASCII: any encoding reads it alike.
+    ("policy.py", "drop the argument encoding=",
+     'with open(os.path.join(os.path.dirname(__file__), "policy.schema.json"), encoding="utf-8") as file:'),
     # Closed clients forgotten at close: a second close closes them again, which does nothing.
     ("testing.py", "remove the call self._clients.clear(...)", "self._clients.clear()"),
     ("exceptions.py", "drop the argument module=",
@@ -392,14 +400,20 @@ class Workspace:
             env["MUTATION_SELECT"] = str(selection)
         files = [test.split("::")[0] for test in tests]
         started = time.monotonic()
+        # In a session of its own, so that a timeout ends the tests' subprocesses too: a mutant that makes a
+        # test's `serve` listen (on Milvus's default port, say) must not leave it running.
+        run = subprocess.Popen(pytest_command(self.root / "tmp", files), cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            done = subprocess.run(pytest_command(self.root / "tmp", files), cwd=ROOT, env=env, capture_output=True,
-                                  timeout=timeout, start_new_session=True)
+            returncode = run.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return "timeout", time.monotonic() - started
         finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
             (self.root / "milvus_rbac" / module).write_text(unparsed(module))
-        return ("missed" if done.returncode == 0 else "caught"), time.monotonic() - started
+        return ("missed" if returncode == 0 else "caught"), time.monotonic() - started
 
 
 @dataclass
@@ -490,11 +504,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--strings", action="store_true",
                         help="also replace string literals (messages, keys): about 1,100 more mutants")
     parser.add_argument("--recheck", nargs="+", metavar="TESTS",
-                        help="run the mutants the last run missed (OUT/outcomes.jsonl) against these test paths or "
-                             "ids, as tests written since; their outcomes there are updated")
+                        help="run the mutants the last run missed (OUT/outcomes.jsonl; of MODULES, if given) "
+                             "against these test paths or ids, as tests written since; their outcomes there are "
+                             "updated")
     options = parser.parse_args(argv)
     if options.recheck:
-        return recheck(options.recheck)
+        return recheck(options.recheck, options.modules)
 
     modules = options.modules or sorted(path.name for path in PACKAGE.glob("*.py"))
     unknown = [module for module in modules if not (PACKAGE / module).is_file()]
@@ -533,9 +548,10 @@ def package_digest(paths: List[str]) -> str:
 
 def run_mutants(mutants: List[Mutant], paths: List[str], jobs: int, scratch: Path) -> List[dict]:
     """Run `mutants`, reusing what earlier runs recorded (OUT/outcomes.jsonl) of each mutant whose code (its
-    function; its module for code run at import) is unchanged: a catch stands (tests are added, not weakened: after weakening one, delete the file), a miss only
-    while the traces are those it was decided with, so that tests written since meet it. The traces
-    (OUT/traces.json) are reused while the package and the tests are unchanged."""
+    function; its module for code run at import) is unchanged: a catch stands (tests are added, not weakened:
+    after weakening one, delete the file), a miss only while the traces are those it was decided with, so that
+    tests written since meet it. The traces (OUT/traces.json) are reused while the package and the tests are
+    unchanged."""
     digest = package_digest(paths)
     workspaces = [Workspace(scratch / f"job{job}") for job in range(jobs)]
     traces = Traces.load(OUT / "traces.json", digest)
@@ -651,16 +667,17 @@ class TestSources:
         return sorted(tests, key=lambda test: -sum(word in self.source(test) for word in words))
 
 
-def recheck(tests: List[str]) -> int:
-    """Run each mutant OUT/outcomes.jsonl last records as missed against `tests` (tests written since); record
-    the new outcomes there and report."""
+def recheck(tests: List[str], modules: List[str]) -> int:
+    """Run each mutant OUT/outcomes.jsonl last records as missed (in `modules`, or all) against `tests` (tests
+    written since); record the new outcomes there and report. A mutant whose code changed since is skipped: a
+    run, not a recheck, decides it."""
     records = recorded_outcomes()
     by_module: Dict[Tuple[str, bool], Dict[Tuple[str, bool, str, str, int], Mutant]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="milvus-rbac-recheck-"))
     try:
         workspace = Workspace(scratch / "job")
         for key, record in records.items():
-            if record["outcome"] != "missed":
+            if record["outcome"] != "missed" or (modules and record["module"] not in modules):
                 continue
             if (record["module"], record["strings"]) not in by_module:
                 by_module[record["module"], record["strings"]] = {
@@ -668,8 +685,10 @@ def recheck(tests: List[str]) -> int:
             mutant = by_module[record["module"], record["strings"]].get(key)
             text = mutated_source(mutant) if mutant is not None else None
             if mutant is None or text is None or record.get("code_digest") != mutant.code_digest:
-                raise SystemExit(f"{record['module']} changed since the run; run it again")
-            outcome, seconds = workspace.run(mutant.module, text, tests, 3600.0)
+                print(f"changed since the run, skipped: {record['module']}:{record['line']}: "
+                      f"{record['description']}", flush=True)
+                continue
+            outcome = "equivalent" if mutant.equivalent else workspace.run(mutant.module, text, tests, 3600.0)[0]
             print(f"{outcome}: {mutant.module}:{mutant.line}: {mutant.description}", flush=True)
             if outcome != "missed":
                 record.update(outcome=outcome, rechecked_with=tests)

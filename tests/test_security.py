@@ -368,8 +368,9 @@ def test_the_root_password_from_a_file_or_standard_input(tmp_path: Path, source:
 def test_the_root_password_comes_from_one_place(tmp_path: Path) -> None:
     (tmp_path / "root.pw").write_text("S3cret\n")
     env = {**os.environ, "MILVUS_RBAC_ROOT_PASSWORD": "Other1"}
-    done = subprocess.run([*FAST, "serve", "--db", "x.db", "--root-password-file", "root.pw"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=60)
+    # --port 0: were the refusal broken, the server would not take Milvus's port.
+    done = subprocess.run([*FAST, "serve", "--db", "x.db", "--port", "0", "--root-password-file", "root.pw"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "not both" in done.stderr, done.stderr
 
 
