@@ -765,13 +765,15 @@ mod tests {
 
         // A waiter that gets no turn in time is refused too.
         let impatient = Turns::new(1, 4, Duration::from_millis(50));
-        let held = impatient.take().unwrap();
-        assert!(matches!(
-            impatient.take(),
-            Err(RbacError::RateLimited { .. })
-        ));
+        one_turn_then_refused_until_it_is_back(&impatient);
+    }
+
+    /// `turns` gives one turn, refuses the next while it is held, and gives one again once it is back.
+    fn one_turn_then_refused_until_it_is_back(turns: &Turns) {
+        let held = turns.take().unwrap();
+        assert!(matches!(turns.take(), Err(RbacError::RateLimited { .. })));
         drop(held);
-        assert!(impatient.take().is_ok());
+        assert!(turns.take().is_ok());
     }
 
     /// A stored hash is an argon2id PHC string with its salt and digest, or bcrypt up to cost 12.
@@ -820,14 +822,7 @@ mod tests {
         assert!(matches!(per_cpu.take(), Err(RbacError::RateLimited { .. })));
         drop(held);
         assert_eq!(*per_cpu.counts(), (0, 0));
-        let queueless = Turns::new(1, 0, Duration::from_secs(10));
-        let turn = queueless.take().unwrap();
-        assert!(matches!(
-            queueless.take(),
-            Err(RbacError::RateLimited { .. })
-        ));
-        drop(turn);
-        assert!(queueless.take().is_ok());
+        one_turn_then_refused_until_it_is_back(&Turns::new(1, 0, Duration::from_secs(10)));
     }
 
     /// Stored hashes are bounded: a restore cannot plant one whose next login asks for gigabytes, and one
