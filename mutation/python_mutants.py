@@ -117,21 +117,12 @@ EQUIVALENT: Set[Tuple[str, str, str]] = {
      "def _error(error: MilvusException, as_json: bool, anonymous: bool = False) -> None:"),
     # The export's sync before it is linked in: only a power failure between the two would show it.
     ("cli.py", "remove the call os.fsync(...)", "os.fsync(file.fileno())"),
-    # The command prints to the stream main gives it, which is sys.stdout, print's own default.
-    ("cli.py", "drop the argument file=", "print(text, file=self.stdout)"),
-    ("cli.py", "drop the argument file=", "print(printable(message), file=self.stdout)"),
-    ("cli.py", "drop the argument file=",
-     'print(json.dumps([{"expectation": str(e), "where": str(e.where), "explanation": x} for e, x in failures],'),
-    ("cli.py", "drop the argument file=",
-     'print(f"{held} of {len(rules.expectations)} expectations hold", file=stdout)'),
-    ("cli.py", "drop the argument file=",
-     "print(printable(policy.describe_failure(expectation, explanation)), file=stdout)"),
+    # `printable` escapes only characters below 0x100 or above it (\u2028, \u2029), never 0x100 itself.
+    ("cli.py", "replace Lt with LtE",
+     'return _CONTROLS.sub(lambda match: f"\\\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100'),
     # The command's client is closed by its own drop as main returns (CPython frees it then); closing it
     # explicitly only makes that prompt where objects outlive their last reference.
     ("cli.py", "remove the call session.client.close(...)", "session.client.close()"),
-    # For a user about to be created only `held_roles` is read after this; its description is a dead value
-    # (noticed in the third stop, to be removed with the next change to _plan).
-    ("policy.py", "replace Or with And", 'description, held_roles = (spec.description or "", frozenset())'),
     # The policy schema is ASCII: any encoding reads it alike.
     ("policy.py", "drop the argument encoding=",
      'with open(os.path.join(os.path.dirname(__file__), "policy.schema.json"), encoding="utf-8") as file:'),

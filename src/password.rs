@@ -504,6 +504,32 @@ mod tests {
     }
 
     #[test]
+    fn each_cost_weaker_than_the_hashers_own_asks_for_a_rehash() {
+        let strong = PasswordHasher::new(HashStrength::Strong); // m=19456, t=2, p=1
+        for (memory, iterations, lanes, weaker) in [
+            (8192, 2, 1, true),
+            (19456, 1, 1, true),
+            (19456, 3, 1, false),
+            (65536, 2, 1, false),
+            (19456, 2, 2, false),
+        ] {
+            assert_eq!(
+                strong.needs_rehash(&decoy_phc(memory, iterations, lanes)),
+                weaker,
+                "m={memory},t={iterations},p={lanes}"
+            );
+        }
+    }
+
+    #[test]
+    fn hash_strengths_print_as_they_are_spelled() {
+        for strength in [HashStrength::Strong, HashStrength::Fast] {
+            assert_eq!(strength.to_string().parse::<HashStrength>(), Ok(strength));
+        }
+        assert_eq!(HashStrength::Fast.to_string(), "fast");
+    }
+
+    #[test]
     fn weaker_hashes_are_flagged_for_rehash() {
         let fast = PasswordHasher::new(HashStrength::Fast)
             .hash("secret")

@@ -220,6 +220,23 @@ def test_serve_asks_for_a_new_registrys_root_password_at_a_terminal(tmp_path):
     MilvusClient(db, token="root:R00t-pass").close()
 
 
+def test_serve_reads_the_root_password_file_as_utf8_whatever_the_locale(tmp_path):
+    db = str(tmp_path / "new.db")
+    (tmp_path / "root.pw").write_text("Wurzel-Pässwört1\n", encoding="utf-8")
+    ascii_locale = environment(LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    server = subprocess.Popen([CLI, "serve", "--db", db, "--port", "0", "--log-level", "error",
+                               "--root-password-file", str(tmp_path / "root.pw")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ascii_locale,
+                              start_new_session=True)
+    try:
+        announced = server.stdout.readline()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert b"serving" in announced, errors
+    MilvusClient(db, token="root:Wurzel-Pässwört1").close()
+
+
 def test_policy_test_json_gives_each_failed_expectation(tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text("roles:\n  r: {}\nexpectations:\n  - {role: r, may: Search, collection: books}\n"

@@ -615,6 +615,25 @@ def test_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
     assert "café compris" in (tmp_path / "out.yaml").read_text(encoding="utf-8")
 
 
+def test_expectations_and_explanations_are_decided_by_the_policys_profile() -> None:
+    """Milvus 3.0 checks cluster-level privileges in `*`: a grant of CreateDatabase in `default` does not meet it
+    there, though it does in 2.6. The scratch registries of `test` and `explain_live` must be of that profile."""
+    text = ("profile: {profile}\nroles:\n  ops:\n    grants:\n"
+            "      - {{object_type: Global, privilege: CreateDatabase, database: default}}\n"
+            "expectations:\n  - {{role: ops, may_not: CreateDatabase, object_type: Global}}\n")
+    assert policy.test(policy.loads(text.format(profile="milvus-3.0"))) == []
+    [(expectation, explanation)] = policy.test(policy.loads(text.format(profile="milvus-2.6")))
+    assert (expectation.privilege, explanation["allowed"], explanation["reason"]) == ("CreateDatabase", True, "grant")
+    client = fresh("milvus-3.0")
+    client.create_role("ops")
+    client.grant_privilege("ops", "Global", "CreateDatabase", "*", db_name="default")
+    client.create_user("u", "P@ssw0rd1")
+    client.grant_role("u", "ops")
+    for profile, allowed in (("milvus-3.0", False), ("milvus-2.6", True)):
+        decided = policy.explain_live(client, "u", "CreateDatabase", "Global", "*", profile=profile)
+        assert decided["allowed"] is allowed, profile
+
+
 def test_explain_live_reads_the_registry_in_its_profile() -> None:
     client = fresh("milvus-2.5", max_roles=None, max_users=None)
     client.create_privilege_group("writers")

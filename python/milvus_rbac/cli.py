@@ -145,13 +145,11 @@ class _Passwords:
 
 
 class _Session:
-    """What a command works with: the client, the password reader, the caller's credentials, the output."""
+    """What a command works with: the client, the password reader, the caller's credentials."""
 
-    def __init__(self, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.stdout = stdout
-        self.stdin = stdin
-        self.passwords = _Passwords(args.password_stdin, stdin)
+        self.passwords = _Passwords(args.password_stdin, sys.stdin)
         # `copy SRC DST` names its registries; every other command works on --db/--uri.
         uri = getattr(args, "source", None) or args.db or args.uri or os.environ.get(URI_ENV)
         if not uri:
@@ -197,12 +195,12 @@ class _Session:
         """Print ``value`` as JSON with ``--json``, else ``human()``."""
         text = json.dumps(value, indent=2) if self.args.json else printable(human())
         if text:
-            print(text, file=self.stdout)
+            print(text)
 
     def done(self, message: str) -> None:
         """Confirm a change (nothing with ``--json``: the exit code says it)."""
         if not self.args.json:
-            print(printable(message), file=self.stdout)
+            print(printable(message))
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -376,7 +374,7 @@ def _export(s: _Session) -> None:
 def _write_output(s: _Session, text: str, done: str) -> None:
     """Write an export to standard output ('-') or to a new private file (``--force`` replaces one)."""
     if s.args.file == "-":
-        s.stdout.write(text)
+        sys.stdout.write(text)
         return
     try:
         _write_private(s.args.file, text, replace=s.args.force)
@@ -411,7 +409,7 @@ def _import(s: _Session) -> None:
     """Restore an export of either format, or Milvus's RBACMeta as protobuf bytes (what BackupRBAC answers)."""
     try:
         if s.args.file == "-":
-            data = s.stdin.buffer.read() if hasattr(s.stdin, "buffer") else s.stdin.read().encode()
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
         else:
             with open(s.args.file, "rb") as file:
                 data = file.read()
@@ -464,7 +462,7 @@ def _policy_export(s: _Session) -> None:
     _write_output(s, text, f"exported the registry's policy to {s.args.file}")
 
 
-def _policy_test(args: argparse.Namespace, stdout: TextIO) -> int:
+def _policy_test(args: argparse.Namespace) -> int:
     """``policy test FILE``: the expectations, checked on an in-memory registry built from the file (no registry,
     no credentials)."""
     from milvus_rbac import policy
@@ -473,12 +471,12 @@ def _policy_test(args: argparse.Namespace, stdout: TextIO) -> int:
     failures = policy.test(rules)
     if args.json:
         print(json.dumps([{"expectation": str(e), "where": str(e.where), "explanation": x} for e, x in failures],
-                         indent=2), file=stdout)
+                         indent=2))
     else:
         for expectation, explanation in failures:
-            print(printable(policy.describe_failure(expectation, explanation)), file=stdout)
+            print(printable(policy.describe_failure(expectation, explanation)))
         held = len(rules.expectations) - len(failures)
-        print(f"{held} of {len(rules.expectations)} expectations hold", file=stdout)
+        print(f"{held} of {len(rules.expectations)} expectations hold")
     return 1 if failures else 0
 
 
@@ -824,7 +822,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "policy" and args.subcommand == "test":
         try:
-            return _policy_test(args, sys.stdout)
+            return _policy_test(args)
         except UsageError as error:
             parser.error(str(error))
         except MilvusException as error:
@@ -844,7 +842,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             setattr(args, name, default)
     session: Optional[_Session] = None
     try:
-        session = _Session(args, sys.stdin, sys.stdout)
+        session = _Session(args)
         return args.run(session) or 0
     except UsageError as error:
         parser.error(str(error))

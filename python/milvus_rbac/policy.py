@@ -517,7 +517,7 @@ def _plan(client: MilvusClient, policy: Policy, prune: bool, password_of: Callab
             if spec.description is not None:
                 args["description"] = spec.description
             adds.append(Step("create_user", args, f"create_user {name}", "+"))
-            description, held_roles = (spec.description or "", frozenset())
+            held_roles: FrozenSet[str] = frozenset()
         else:
             description, held_roles = live.users[name]
             if spec.description is not None and description != spec.description:
