@@ -244,12 +244,33 @@ def test_policy_test_json_gives_each_failed_expectation(tmp_path):
     done = cli("policy", "test", str(path), "--json")
     assert done.returncode == 1, done.stderr
     [failure] = json.loads(done.stdout)
+    assert done.stdout.startswith('[\n  {\n    "expectation": '), done.stdout  # indented, as every --json
     assert failure["expectation"] == "a holder of role r may Search on Collection books in default"
     assert failure["where"] == f"{path}:4:5"
     assert failure["explanation"]["allowed"] is False
     path.write_text("roles:\n  r: {}\nexpectations:\n  - {role: r, may_not: Insert, collection: books}\n")
     done = cli("policy", "test", str(path), "--json")
     assert (done.returncode, json.loads(done.stdout)) == (0, [])
+
+
+def test_policy_test_reports_what_the_registry_refuses_with_status_1(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("roles:\n  r: {}\nexpectations:\n  - {role: r, may: Search, object_type: Nope}\n")
+    done = cli("policy", "test", str(path))
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    assert done.stderr == ("milvus-rbac: invalid object type Nope, expected one of Global, Collection, User: "
+                           "invalid parameter (code 1100)\n")
+
+
+def test_policy_test_of_a_file_it_cannot_read_or_load_is_a_usage_error(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    done = cli("policy", "test", str(missing))
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.endswith(f"milvus-rbac: error: cannot read {missing}: No such file or directory\n")
+    (tmp_path / "bad.yaml").write_text("roles: [r]\n")
+    done = cli("policy", "test", str(tmp_path / "bad.yaml"))
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "milvus-rbac: error: " in done.stderr and "bad.yaml:1" in done.stderr, done.stderr
 
 
 def test_a_server_is_managed_with_uri(db):
@@ -494,6 +515,14 @@ def test_help_lists_the_commands(capsys):
     for command in ("users", "roles", "grant", "revoke", "groups", "check", "export", "import", "serve"):
         assert command in out
     assert "never taken from the" in out
+
+
+@pytest.mark.parametrize("action, says", [("grant", "grant a role to a user"), ("revoke", "revoke a role from a user")])
+def test_each_verbs_help_says_which_way_the_role_goes(capsys, action, says):
+    with pytest.raises(SystemExit) as exit:
+        main([action, "--help"])
+    assert exit.value.code == 0
+    assert says in capsys.readouterr().out
 
 
 def test_authentication_errors_without_credentials_hint_at_them(db, monkeypatch, capsys):

@@ -408,7 +408,8 @@ def test_plans_show_in_notebooks_and_their_parts_are_values() -> None:
     assert shown.startswith("<div><div style=\"color:#1a7f37") and "create_user u &lt;a&gt;" in shown
     assert step.to_json() == {"method": "create_user", "args": {"user_name": "u", "password": "***"},
                               "change": "create_user u <a>"}
-    for frozen in (step, policy.Where("<policy>", 1, 1)):
+    expectation = policy.loads("roles:\n  r: {}\nexpectations:\n  - {role: r, may: Search}\n").expectations[0]
+    for frozen in (step, policy.Where("<policy>", 1, 1), expectation):
         with pytest.raises(dataclasses.FrozenInstanceError):
             frozen.sign = "-"  # type: ignore[misc]
 
