@@ -128,9 +128,8 @@ fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> Result
     let _turn = TURNS.take()?;
     let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
     let mut memory = spare.unwrap_or_default();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
+    // Never shrunk: a fast hash may borrow memory a strong one grew, and give it back whole.
+    memory.resize(memory.len().max(blocks), Block::default());
     let used = &mut memory[..blocks];
     let result = work(used);
     // Zeroing each block's words compiles to memset; filling with `Block::default()` copied a zero block
@@ -138,11 +137,16 @@ fn with_memory<R>(blocks: usize, work: impl FnOnce(&mut [Block]) -> R) -> Result
     for block in used.iter_mut() {
         AsMut::<[u64]>::as_mut(block).fill(0);
     }
-    let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
+    keep_spare(&mut SPARE.lock().unwrap_or_else(|p| p.into_inner()), memory);
+    Ok(result)
+}
+
+/// Keep `memory` for a later hash, unless `SPARE_MEMORIES` are kept already: each may be 19 MiB, so a burst of
+/// logins must not leave its peak behind.
+fn keep_spare(spare: &mut Vec<Vec<Block>>, memory: Vec<Block>) {
     if spare.len() < SPARE_MEMORIES {
         spare.push(memory);
     }
-    Ok(result)
 }
 
 /// The largest bcrypt cost a stored hash may ask for. Milvus makes its hashes at Go's default, 10; each step
@@ -501,6 +505,17 @@ mod tests {
             Verified::No
         );
         assert_ne!(hash, hasher.hash("P@ssw0rd").unwrap(), "salted");
+    }
+
+    #[test]
+    fn at_most_spare_memories_are_kept() {
+        let mut spare = Vec::new();
+        keep_spare(&mut spare, vec![Block::default()]);
+        assert_eq!(spare.len(), 1, "a memory is kept for the next hash");
+        for _ in 0..SPARE_MEMORIES + 2 {
+            keep_spare(&mut spare, vec![Block::default()]);
+        }
+        assert_eq!(spare.len(), SPARE_MEMORIES);
     }
 
     #[test]
