@@ -358,4 +358,36 @@ mod tests {
             }
         }
     }
+
+    /// Removing from a group takes out the named privileges (those it does not hold are ignored) and keeps the
+    /// rest; a role holding the group then holds only what is left.
+    #[test]
+    fn privileges_removed_from_a_group_are_gone() {
+        use crate::ops::{Request, Value};
+
+        let (registry, root) = registry(ProfileName::Milvus25);
+        let change = |operation: &str, privileges: &[&str]| {
+            let privileges = Value::Texts(privileges.iter().map(|p| p.to_string()).collect());
+            let request = Request::build(
+                operation,
+                [
+                    ("group_name", Value::Text("g".into())),
+                    ("privileges", privileges),
+                ],
+            )
+            .unwrap();
+            registry.execute(&root, &request).unwrap();
+        };
+        let members = || match registry.execute(&root, &request("list_privilege_groups", &[])) {
+            Ok(Reply::Groups(groups)) => groups[0].privileges.clone(),
+            other => panic!("list_privilege_groups answered {other:?}"),
+        };
+        let run = |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+        run("create_privilege_group", &[("group_name", "g")]).unwrap();
+        change("add_privileges_to_group", &["Query", "Search", "Insert"]);
+        change("remove_privileges_from_group", &["Search", "Delete"]);
+        assert_eq!(members(), ["Insert", "Query"]);
+        change("remove_privileges_from_group", &["Insert", "Query"]);
+        assert!(members().is_empty());
+    }
 }

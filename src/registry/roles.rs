@@ -142,3 +142,45 @@ fn check_role_exists(tx: &mut dyn WriteTx, role_name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ops::Reply;
+    use crate::profile::ProfileName;
+    use crate::registry::testing::{message, registry, request};
+
+    /// AlterRole (2.6.19+) sets an existing role's description, which describe_role then shows; a missing
+    /// role is refused in the line's words.
+    #[test]
+    fn alter_role_describes_an_existing_role_and_refuses_a_missing_one() {
+        for (profile, missing) in [
+            (
+                ProfileName::Milvus26,
+                "failed to check if alter role: role not exists",
+            ),
+            (
+                ProfileName::Docs,
+                "not found the role, maybe the role isn't existed or internal system error",
+            ),
+        ] {
+            let (registry, root) = registry(profile);
+            let run =
+                |name: &str, args: &[(&str, &str)]| registry.execute(&root, &request(name, args));
+            run("create_role", &[("role_name", "r")]).unwrap();
+            run(
+                "alter_role",
+                &[("role_name", "r"), ("description", "reads books")],
+            )
+            .unwrap();
+            match run("describe_role", &[("role_name", "r")]) {
+                Ok(Reply::Role(role)) => assert_eq!(role.description, "reads books", "{profile}"),
+                other => panic!("describe_role answered {other:?}"),
+            }
+            let refused = run(
+                "alter_role",
+                &[("role_name", "ghost"), ("description", "x")],
+            );
+            assert_eq!(message(refused).1, missing, "{profile}");
+        }
+    }
+}

@@ -204,7 +204,6 @@ pub trait ReadTx {
     fn role_holding(&self, privilege: &str) -> Result<Option<String>>;
 
     fn group_exists(&self, name: &str) -> Result<bool>;
-    fn group_names(&self) -> Result<Vec<String>>;
     /// A group's privileges, in byte order.
     fn group_members(&self, name: &str) -> Result<Vec<String>>;
     /// Every custom group with its privileges, by name.

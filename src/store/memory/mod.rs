@@ -362,10 +362,6 @@ impl ReadTx for State {
         Ok(self.groups.contains_key(name))
     }
 
-    fn group_names(&self) -> Result<Vec<String>> {
-        Ok(self.groups.keys().cloned().collect())
-    }
-
     fn group_members(&self, name: &str) -> Result<Vec<String>> {
         Ok(self
             .groups
@@ -434,9 +430,6 @@ macro_rules! reads_through_state {
             }
             fn group_exists(&self, name: &str) -> Result<bool> {
                 self.$state.group_exists(name)
-            }
-            fn group_names(&self) -> Result<Vec<String>> {
-                self.$state.group_names()
             }
             fn group_members(&self, name: &str) -> Result<Vec<String>> {
                 self.$state.group_members(name)

@@ -343,10 +343,6 @@ impl ReadTx for SqliteTx<'_> {
         self.exists("SELECT 1 FROM privilege_groups WHERE name = ?1", [name])
     }
 
-    fn group_names(&self) -> Result<Vec<String>> {
-        self.texts("SELECT name FROM privilege_groups ORDER BY name", [])
-    }
-
     fn group_members(&self, name: &str) -> Result<Vec<String>> {
         self.texts(
             "SELECT privilege FROM privilege_group_members WHERE group_name = ?1 ORDER BY privilege",
@@ -357,7 +353,7 @@ impl ReadTx for SqliteTx<'_> {
     fn groups(&self) -> Result<Vec<Group>> {
         // Two queries, whatever the number of groups (empty groups count).
         let mut groups: Vec<Group> = self
-            .group_names()?
+            .texts("SELECT name FROM privilege_groups ORDER BY name", [])?
             .into_iter()
             .map(|name| Group {
                 name,
