@@ -178,3 +178,37 @@ impl State {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A membership read from elsewhere names a user and a role the state holds already; either missing makes
+    /// the records inconsistent.
+    #[test]
+    fn a_membership_needs_both_its_user_and_its_role() {
+        let mut state = State::default();
+        let user = RecordValue::User {
+            password_hash: String::new(),
+            description: String::new(),
+        };
+        state.put_record(RecordKey::User("u".into()), user).unwrap();
+        let role = RecordValue::Text(String::new());
+        state.put_record(RecordKey::Role("r".into()), role).unwrap();
+        let membership = |user: &str, role: &str| RecordKey::Membership {
+            user: user.into(),
+            role: role.into(),
+        };
+        for (user, role) in [("u", "ghost"), ("ghost", "r")] {
+            let put = state.put_record(membership(user, role), RecordValue::Present);
+            assert!(put.is_err(), "{user} in {role}");
+        }
+        state
+            .put_record(membership("u", "r"), RecordValue::Present)
+            .unwrap();
+        assert_eq!(
+            state.record(&membership("u", "r")),
+            Some(RecordValue::Present)
+        );
+    }
+}
