@@ -270,3 +270,255 @@ fn switch_to_wal(connection: &Connection) -> rusqlite::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::Store;
+
+    /// A directory no other test uses, removed (its modes restored first) when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> TempDir {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let name = format!(
+                "milvus-rbac-connect-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = std::env::temp_dir().join(name);
+            std::fs::create_dir(&path).unwrap();
+            TempDir(path)
+        }
+
+        /// An empty file in the directory, and a symbolic link to it.
+        fn link_to_an_empty_file(&self) -> (PathBuf, PathBuf) {
+            let (target, link) = (self.0.join("target.db"), self.0.join("link.db"));
+            std::fs::write(&target, b"").unwrap();
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            (target, link)
+        }
+
+        /// A FIFO named `name` in the directory.
+        fn fifo(&self, name: &str) -> PathBuf {
+            let path = self.0.join(name);
+            let text = CString::new(path.as_os_str().as_bytes()).unwrap();
+            // SAFETY: `text` is a NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(text.as_ptr(), 0o600) }, 0);
+            path
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::set_permissions(&self.0, Permissions::from_mode(0o700));
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn refusal(path: &Path) -> String {
+        let location = Location::File(path.to_path_buf());
+        connect(&location, path).unwrap_err().to_string()
+    }
+
+    /// Whether this process is the unprivileged child of `unprivileged`.
+    const CHILD: &str = "MILVUS_RBAC_TEST_UNPRIVILEGED";
+
+    /// Run the test `name` of this binary again in a child process whose root (CI runs as root) has lost the
+    /// capabilities that let it read and write any file, so that file modes mean what they mean to anybody.
+    /// True in that child (and for a process that is not root): run the test's body.
+    fn unprivileged(name: &str) -> bool {
+        // SAFETY: geteuid has no preconditions.
+        if std::env::var_os(CHILD).is_some() || unsafe { libc::geteuid() } != 0 {
+            return true;
+        }
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args([name, "--exact", "--test-threads=1"])
+            .env(CHILD, "1");
+        // SAFETY: between fork and exec the closure only calls prctl, which is async-signal-safe.
+        unsafe {
+            child.pre_exec(|| {
+                // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER: gone from the bounding set, so gone
+                // after exec.
+                for capability in [1, 2, 3] {
+                    if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let done = child.output().unwrap();
+        let out = String::from_utf8_lossy(&done.stdout);
+        assert!(
+            done.status.success() && out.contains("1 passed"),
+            "{out}{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        false
+    }
+
+    /// A new registry file is created with mode 0600; one others may read is made private, as it holds
+    /// password hashes.
+    #[test]
+    fn registry_files_are_kept_private() {
+        let dir = TempDir::new();
+        let new = dir.0.join("new.db");
+        let (_, access) = connect(&Location::File(new.clone()), &new).unwrap();
+        assert_eq!((access, mode(&new)), (Access::ReadWrite, 0o600));
+        let shared = dir.0.join("shared.db");
+        std::fs::write(&shared, b"").unwrap();
+        std::fs::set_permissions(&shared, Permissions::from_mode(0o644)).unwrap();
+        connect(&Location::File(shared.clone()), &shared).unwrap();
+        assert_eq!(mode(&shared), 0o600);
+    }
+
+    /// A symbolic link, a directory, a FIFO or a foreign file at the path is refused, saying which, and left
+    /// as it was.
+    #[test]
+    fn what_is_not_a_registry_file_is_refused_and_left_alone() {
+        let dir = TempDir::new();
+        let (target, link) = dir.link_to_an_empty_file();
+        assert!(
+            refusal(&link).contains("a symbolic link"),
+            "{}",
+            refusal(&link)
+        );
+        assert!(refusal(&dir.0).contains("a directory, not a registry file"));
+        let fifo = dir.fifo("fifo.db");
+        assert!(refusal(&fifo).contains("not a regular file (a FIFO, socket or device)"));
+        let foreign = dir.0.join("notes.txt");
+        std::fs::write(&foreign, b"not a database, but somebody's notes").unwrap();
+        assert!(refusal(&foreign).contains("is not a readable milvus-rbac registry"));
+        assert_eq!(
+            std::fs::read(&foreign).unwrap(),
+            b"not a database, but somebody's notes"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"");
+    }
+
+    /// Every open of a registry file refuses a symbolic link, and a FIFO never blocks it (the path may be
+    /// swapped between the look and the open).
+    #[test]
+    fn safe_opens_follow_no_link_and_never_block() {
+        let dir = TempDir::new();
+        let (_, link) = dir.link_to_an_empty_file();
+        for write in [false, true] {
+            let refused = open_safely(&link, write).map(drop).unwrap_err();
+            assert_eq!(refused.raw_os_error(), Some(libc::ELOOP));
+        }
+        let fifo = dir.fifo("fifo");
+        // Without O_NONBLOCK this waits for a writer forever.
+        let opened = open_safely(&fifo, false).unwrap();
+        assert!(regular(&opened).is_err());
+    }
+
+    /// Connections wait for another process's write (up to 30 s) and keep their query plans; readers keep
+    /// 64 MiB of pages and refuse writes.
+    #[test]
+    fn connections_are_tuned() {
+        let dir = TempDir::new();
+        let path = dir.0.join("rbac.db");
+        let (writer, _) = connect(&Location::File(path.clone()), &path).unwrap();
+        let pragma = |connection: &Connection, name: &str| -> i64 {
+            connection
+                .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(pragma(&writer, "busy_timeout"), 30_000);
+        assert!(writer
+            .db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG)
+            .unwrap());
+        configure(&writer, &Location::File(path.clone()), Access::ReadWrite).unwrap();
+        let reader = connect_reader(&path, Access::ReadWrite).unwrap();
+        assert_eq!(pragma(&reader, "busy_timeout"), 30_000);
+        assert_eq!(pragma(&reader, "cache_size"), -65536);
+        assert_eq!(pragma(&reader, "query_only"), 1);
+    }
+
+    /// Leaving rollback mode needs every other connection's lock released, which SQLite does not wait for:
+    /// the switch to WAL retries while another connection reads.
+    #[test]
+    fn the_switch_to_wal_waits_for_a_reader() {
+        let dir = TempDir::new();
+        let path = dir.0.join("rbac.db");
+        let (switching, _) = connect(&Location::File(path.clone()), &path).unwrap();
+        // As when SQLite answers busy at once (two connections that each hold a lock): only the retry waits.
+        switching.busy_timeout(Duration::ZERO).unwrap();
+        let reader = Connection::open(&path).unwrap();
+        reader
+            .execute_batch("CREATE TABLE t (x); BEGIN; SELECT * FROM t;")
+            .unwrap();
+        let busy = switching.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        });
+        assert!(
+            busy.is_err(),
+            "SQLite refuses the switch while a reader holds its lock"
+        );
+        let switched = std::thread::spawn(move || switch_to_wal(&switching).map(|()| switching));
+        std::thread::sleep(Duration::from_millis(100));
+        reader.execute_batch("COMMIT;").unwrap();
+        let switching = switched.join().unwrap().unwrap();
+        let mode: String = switching
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    /// A registry this process cannot write is read, and its store says it is read-only; in a directory it
+    /// cannot write either (no `-shm` can be made), it is read as an immutable database.
+    #[test]
+    fn a_file_this_process_cannot_write_is_read_only() {
+        if !unprivileged(
+            "store::sqlite::connect::tests::a_file_this_process_cannot_write_is_read_only",
+        ) {
+            return;
+        }
+        let dir = TempDir::new();
+        let path = dir.0.join("rbac.db");
+        let store = SqliteStore::open(path.clone()).unwrap();
+        // Everything in the file itself, and no -wal or -shm beside it, as a registry copied elsewhere.
+        let writer = store.writer.lock().unwrap();
+        writer
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        drop(writer);
+        drop(store);
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.0.join(format!("rbac.db{suffix}")));
+        }
+        std::fs::set_permissions(&path, Permissions::from_mode(0o400)).unwrap();
+        let (_, access) = connect(&Location::File(path.clone()), &path).unwrap();
+        assert_eq!(access, Access::ReadOnly);
+        let store = SqliteStore::open(path.clone()).unwrap();
+        assert!(store.is_read_only());
+        let version = store.version().unwrap();
+        drop(store);
+        let _ = std::fs::remove_file(dir.0.join("rbac.db-shm"));
+        std::fs::set_permissions(&dir.0, Permissions::from_mode(0o500)).unwrap();
+        let store = SqliteStore::open(path.clone()).unwrap();
+        assert_eq!(store.version().unwrap(), version);
+        assert!(!dir.0.join("rbac.db-shm").exists());
+        // A missing file in that directory: the permission error, not a missing file's.
+        let missing = dir.0.join("missing.db");
+        assert!(
+            refusal(&missing).contains("Permission denied"),
+            "{}",
+            refusal(&missing)
+        );
+    }
+}

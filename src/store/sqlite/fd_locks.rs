@@ -473,6 +473,19 @@ mod tests {
         inode(fd) == ino
     }
 
+    /// A file another copy locks (its handle returned), which we opened, read from and closed: our
+    /// descriptor of it is kept.
+    fn kept_descriptor(name: &str) -> (std::path::PathBuf, std::fs::File, RawFd, Option<u64>) {
+        let path = scratch(name);
+        let theirs = other_copy_locking(&path);
+        let first = open(&path, libc::O_RDONLY, 0).unwrap();
+        let (fd, ino) = (first.as_raw_fd(), inode(first.as_raw_fd()));
+        (&*first).read_exact(&mut [0u8; 4]).unwrap();
+        drop(first);
+        assert!(is_open(fd, ino), "kept while the other copy holds a lock");
+        (path, theirs, fd, ino)
+    }
+
     #[test]
     fn a_file_nobody_locks_is_closed() {
         let path = scratch("unlocked");
@@ -484,14 +497,8 @@ mod tests {
 
     #[test]
     fn a_file_another_copy_locks_is_kept_handed_back_and_closed_later() {
-        let path = scratch("reuse");
-        let theirs = other_copy_locking(&path);
-        let first = open(&path, libc::O_RDONLY, 0).unwrap();
-        let (fd, ino) = (first.as_raw_fd(), inode(first.as_raw_fd()));
+        let (path, theirs, fd, ino) = kept_descriptor("reuse");
         let mut head = [0u8; 4];
-        (&*first).read_exact(&mut head).unwrap();
-        drop(first);
-        assert!(is_open(fd, ino), "kept while the other copy holds a lock");
         let again = open(&path, libc::O_RDONLY, 0).unwrap();
         assert_eq!(again.as_raw_fd(), fd);
         (&*again).read_exact(&mut head).unwrap();
@@ -511,6 +518,23 @@ mod tests {
         // The next open of any file closes what nobody locks any more.
         drop(open(&scratch("sweep"), libc::O_RDONLY, 0).unwrap());
         assert!(!is_open(fd, ino));
+    }
+
+    /// A kept descriptor goes back only to an open of its own file whose flags change nothing: another file,
+    /// or an open that must create the file, gets its own answer.
+    #[test]
+    fn a_kept_descriptor_goes_back_only_to_its_file_and_harmless_flags() {
+        let (path, theirs, fd, ino) = kept_descriptor("kept-only");
+        let other = open(&scratch("kept-other"), libc::O_RDONLY, 0).unwrap();
+        assert_ne!(inode(other.as_raw_fd()), ino);
+        drop(other);
+        let exclusive = open(&path, libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL, 0o600);
+        assert_eq!(
+            exclusive.map(drop).unwrap_err().raw_os_error(),
+            Some(libc::EEXIST)
+        );
+        assert!(is_open(fd, ino), "still kept for its own file");
+        drop(theirs);
     }
 
     #[test]

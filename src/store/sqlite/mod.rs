@@ -184,6 +184,26 @@ fn storage_error(location: &Location, err: impl std::fmt::Display) -> RbacError 
 mod tests {
     use super::*;
 
+    /// Reads while the writer's connection is busy take pooled connections, opened as needed; at most
+    /// `IDLE_READERS` stay open after.
+    #[test]
+    fn idle_readers_are_pooled_up_to_their_bound() {
+        fn nested_reads(store: &SqliteStore, depth: usize) -> Result<()> {
+            match depth {
+                0 => Ok(()),
+                _ => store.with_reader(|_| nested_reads(store, depth - 1)),
+            }
+        }
+        let file = crate::store::tests::TempFile::new();
+        let store = SqliteStore::open(file.0.clone()).unwrap();
+        let busy = store.writer.lock().unwrap();
+        nested_reads(&store, 1).unwrap();
+        assert_eq!(lock(&store.readers).len(), 1);
+        nested_reads(&store, IDLE_READERS + 2).unwrap();
+        assert_eq!(lock(&store.readers).len(), IDLE_READERS);
+        drop(busy);
+    }
+
     /// While the WAL-index header is the one seen at the last check, that check answers without SQLite; a
     /// commit through another connection moves the header, and SQLite is asked again.
     #[test]
