@@ -534,6 +534,22 @@ mod tests {
             Some(libc::EEXIST)
         );
         assert!(is_open(fd, ino), "still kept for its own file");
+        // Flags that change nothing for an existing regular file take it; a link is followed only when
+        // allowed to be.
+        let harmless = libc::O_RDONLY | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+        let again = open(&path, harmless, 0o600).unwrap();
+        assert_eq!(again.as_raw_fd(), fd);
+        drop(again);
+        let link = path.with_file_name("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let refused = open(&link, libc::O_RDONLY | libc::O_NOFOLLOW, 0);
+        assert_eq!(
+            refused.map(drop).unwrap_err().raw_os_error(),
+            Some(libc::ELOOP)
+        );
+        let followed = open(&link, libc::O_RDONLY, 0).unwrap();
+        assert_eq!(followed.as_raw_fd(), fd);
+        drop(followed);
         drop(theirs);
     }
 
@@ -546,6 +562,21 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         drop(file);
         assert!(!is_open(fd, ino));
+    }
+
+    /// SQLite never locks a `-wal` or `-journal` file: ours are closed even while another copy locks one.
+    #[test]
+    fn wal_and_journal_files_are_closed() {
+        for suffix in ["-wal", "-journal"] {
+            let path = scratch(&format!("never-kept{suffix}"));
+            let path = path.with_file_name(format!("rbac.db{suffix}"));
+            std::fs::write(&path, b"0123456789").unwrap();
+            let _theirs = other_copy_locking(&path);
+            let file = open(&path, libc::O_RDONLY, 0).unwrap();
+            let (fd, ino) = (file.as_raw_fd(), inode(file.as_raw_fd()));
+            drop(file);
+            assert!(!is_open(fd, ino), "{suffix}");
+        }
     }
 
     #[test]
