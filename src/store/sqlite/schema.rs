@@ -261,6 +261,74 @@ fn damaged(location: &Location, report: &str) -> RbacError {
 mod tests {
     use super::*;
 
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::tests::TempFile;
+
+    /// Open `file` as a registry: the refusal's words, and whether the file was left as it was.
+    fn refusal(file: &TempFile) -> (String, bool) {
+        let before = std::fs::read(&file.0).unwrap();
+        let refused = SqliteStore::open(file.0.clone()).unwrap_err().to_string();
+        (refused, std::fs::read(&file.0).unwrap() == before)
+    }
+
+    /// A SQLite file of another schema, or a registry of a later version, is refused and left untouched.
+    #[test]
+    fn foreign_and_newer_files_are_refused_untouched() {
+        for (setup, says) in [
+            (
+                "CREATE TABLE notes (text);",
+                "it has tables but no schema version",
+            ),
+            (
+                "PRAGMA user_version = 99;",
+                "has schema version 99, newer than",
+            ),
+            ("PRAGMA user_version = -1;", "(schema version -1)"),
+            (
+                "PRAGMA user_version = 1; CREATE TABLE notes (text);",
+                "schema version 1 but no table",
+            ),
+        ] {
+            let file = TempFile::new();
+            Connection::open(&file.0)
+                .unwrap()
+                .execute_batch(setup)
+                .unwrap();
+            let (refused, untouched) = refusal(&file);
+            assert!(refused.contains(says), "{setup}: {refused}");
+            assert!(untouched, "{setup}");
+        }
+    }
+
+    /// A registry with a page overwritten is refused when opened, before anything is written to it.
+    #[test]
+    fn a_damaged_registry_is_refused_untouched() {
+        let file = TempFile::new();
+        let store = SqliteStore::open(file.0.clone()).unwrap();
+        let writer: &dyn crate::store::Store = &store;
+        writer
+            .write(|tx| {
+                (0..200).try_for_each(|n| tx.insert_role(&format!("role_{n}"), "a description"))
+            })
+            .unwrap();
+        store
+            .writer
+            .lock()
+            .unwrap()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        drop(store);
+        let mut bytes = std::fs::read(&file.0).unwrap();
+        let page = 4096;
+        assert!(bytes.len() >= 5 * page, "{} bytes", bytes.len());
+        let last = bytes.len() - page;
+        bytes[last..].fill(0x5a);
+        std::fs::write(&file.0, &bytes).unwrap();
+        let (refused, untouched) = refusal(&file);
+        assert!(refused.contains("is damaged (SQLite reports:"), "{refused}");
+        assert!(untouched);
+    }
+
     /// `TABLES` must name what the migrations create, version by version.
     #[test]
     fn the_table_list_matches_the_migrations() {
