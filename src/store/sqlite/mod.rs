@@ -184,6 +184,30 @@ fn storage_error(location: &Location, err: impl std::fmt::Display) -> RbacError 
 mod tests {
     use super::*;
 
+    /// A write that fails is rolled back at once: its write lock is not kept until this store's next
+    /// transaction, blocking every other writer of the file.
+    #[test]
+    fn a_failed_write_releases_the_file_at_once() {
+        let file = crate::store::tests::TempFile::new();
+        let ours = SqliteStore::open(file.0.clone()).unwrap();
+        let theirs = SqliteStore::open(file.0.clone()).unwrap();
+        // Refused at once rather than after the 30 s busy timeout, should the lock still be held.
+        theirs
+            .writer
+            .lock()
+            .unwrap()
+            .busy_timeout(std::time::Duration::ZERO)
+            .unwrap();
+        let failed: Result<()> = (&ours as &dyn Store).write(|tx| {
+            tx.insert_role("r", "")?;
+            Err(crate::store::inconsistent("the operation failed".into()))
+        });
+        assert!(failed.is_err());
+        (&theirs as &dyn Store)
+            .write(|tx| tx.insert_role("s", ""))
+            .unwrap();
+    }
+
     /// Reads while the writer's connection is busy take pooled connections, opened as needed; at most
     /// `IDLE_READERS` stay open after.
     #[test]
