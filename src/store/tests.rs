@@ -508,3 +508,48 @@ fn only_etcd_registries_are_removed_through_the_store() {
     );
     assert!(remove(&Location::Memory).is_err());
 }
+
+#[test]
+fn groups_exist_from_their_insert_to_their_delete() {
+    on_every_store(|store| {
+        let exists = |name: &str| store.read(|tx| tx.group_exists(name)).unwrap();
+        store.write(|tx| tx.insert_group("g")).unwrap();
+        assert!(exists("g") && !exists("h"));
+        store.write(|tx| tx.delete_group("g")).unwrap();
+        assert!(!exists("g"));
+    });
+}
+
+/// Changing or removing a user or role that does not exist changes nothing, says so, and moves no version.
+#[test]
+fn changes_to_what_is_missing_change_nothing() {
+    on_every_store(|store| {
+        let before = store.version().unwrap();
+        store
+            .write(|tx| {
+                let changed = [
+                    tx.set_password_hash("ghost", "hash")?,
+                    tx.set_user_description("ghost", "d")?,
+                    tx.delete_user("ghost")?,
+                    tx.set_role_description("ghost", "d")?,
+                    tx.delete_role("ghost")?,
+                ];
+                assert_eq!(changed, [false; 5]);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.version().unwrap(), before);
+        // Beside a change of something else, they still move no credentials.
+        store
+            .write(|tx| {
+                tx.insert_role("r", "")?;
+                tx.delete_user("ghost").map(drop)
+            })
+            .unwrap();
+        let after = store.version().unwrap();
+        assert_eq!(
+            (after.changes, after.credentials),
+            (before.changes + 1, before.credentials)
+        );
+    });
+}
