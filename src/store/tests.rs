@@ -553,3 +553,35 @@ fn changes_to_what_is_missing_change_nothing() {
         );
     });
 }
+
+/// Descriptions and a group's members change on every store, and each change says that it happened.
+#[test]
+fn descriptions_and_group_members_change() {
+    on_every_store(|store| {
+        store
+            .write(|tx| {
+                tx.insert_user("u", "hash", "")?;
+                tx.insert_role("r", "")?;
+                tx.insert_group("g")?;
+                tx.add_group_member("g", "Query")?;
+                tx.add_group_member("g", "Search")
+            })
+            .unwrap();
+        store
+            .write(|tx| {
+                assert!(tx.set_user_description("u", "a user")?);
+                assert!(tx.set_role_description("r", "a role")?);
+                tx.remove_group_member("g", "Query")
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                let user = tx.user("u")?.expect("the user");
+                assert_eq!(user.description, "a user");
+                assert_eq!(tx.role("r")?.as_deref(), Some("a role"));
+                assert_eq!(tx.group_members("g")?, ["Search"]);
+                Ok(())
+            })
+            .unwrap();
+    });
+}
