@@ -490,17 +490,9 @@ mod tests {
         }
         let dir = TempDir::new();
         let path = dir.0.join("rbac.db");
-        let store = SqliteStore::open(path.clone()).unwrap();
-        // Everything in the file itself, and no -wal or -shm beside it, as a registry copied elsewhere.
-        let writer = store.writer.lock().unwrap();
-        writer
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-        drop(writer);
-        drop(store);
-        for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(dir.0.join(format!("rbac.db{suffix}")));
-        }
+        SqliteStore::open(path.clone())
+            .unwrap()
+            .close_into_one_file();
         std::fs::set_permissions(&path, Permissions::from_mode(0o400)).unwrap();
         let (_, access) = connect(&Location::File(path.clone()), &path).unwrap();
         assert_eq!(access, Access::ReadOnly);

@@ -180,6 +180,25 @@ fn storage_error(location: &Location, err: impl std::fmt::Display) -> RbacError 
     )
 }
 
+/// For tests that copy, damage or lock down a registry file.
+#[cfg(test)]
+impl SqliteStore {
+    /// Close the store with every commit in the main file and no `-wal` or `-shm` file beside it, as a
+    /// registry copied elsewhere is.
+    fn close_into_one_file(self) {
+        lock(&self.writer)
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        let path = self.path.clone();
+        drop(self);
+        for suffix in ["-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,9 +251,9 @@ mod tests {
     /// commit through another connection moves the header, and SQLite is asked again.
     #[test]
     fn the_wal_index_answers_until_a_commit() {
-        let path = std::env::temp_dir().join(format!("milvus-rbac-wal-{}.db", std::process::id()));
-        let store = SqliteStore::open(path.clone()).unwrap();
-        let other = SqliteStore::open(path.clone()).unwrap();
+        let file = crate::store::tests::TempFile::new();
+        let store = SqliteStore::open(file.0.clone()).unwrap();
+        let other = SqliteStore::open(file.0.clone()).unwrap();
         assert!(
             store.wal_index.is_some(),
             "a file this process writes has its WAL index mapped"
@@ -251,10 +270,5 @@ mod tests {
         let writer: &dyn Store = &other;
         writer.write(|tx| tx.insert_role("r", "")).unwrap();
         assert_eq!(store.version().unwrap().changes, version.changes + 1);
-        for suffix in ["", "-wal", "-shm"] {
-            let mut file = path.clone().into_os_string();
-            file.push(suffix);
-            let _ = std::fs::remove_file(file);
-        }
     }
 }

@@ -311,13 +311,7 @@ mod tests {
                 (0..200).try_for_each(|n| tx.insert_role(&format!("role_{n}"), "a description"))
             })
             .unwrap();
-        store
-            .writer
-            .lock()
-            .unwrap()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-        drop(store);
+        store.close_into_one_file();
         let mut bytes = std::fs::read(&file.0).unwrap();
         let page = 4096;
         assert!(bytes.len() >= 5 * page, "{} bytes", bytes.len());
