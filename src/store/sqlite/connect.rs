@@ -479,6 +479,28 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
+    /// Only "busy" is worth waiting for: any other refusal (here a connection that may not write) comes back
+    /// at once, not after the busy timeout's half minute of retries.
+    #[test]
+    fn the_switch_to_wal_does_not_retry_other_errors() {
+        let dir = TempDir::new();
+        let path = dir.0.join("rbac.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x);")
+            .unwrap();
+        let read_only =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let started = Instant::now();
+        let refused = switch_to_wal(&read_only).unwrap_err();
+        assert_eq!(
+            refused.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::ReadOnly)
+        );
+        // The refusal takes microseconds; a retry would last until BUSY_TIMEOUT (30 s).
+        assert!(started.elapsed() < BUSY_TIMEOUT / 3);
+    }
+
     /// A registry this process cannot write is read, and its store says it is read-only; in a directory it
     /// cannot write either (no `-shm` can be made), it is read as an immutable database.
     #[test]

@@ -421,7 +421,7 @@ mod imp {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
 
     use super::*;
@@ -434,30 +434,69 @@ mod tests {
         path
     }
 
-    /// A write lock on the file's first byte.
-    fn write_lock() -> libc::flock {
+    /// A lock request of `kind` on the file's byte `byte`.
+    fn byte_lock(kind: libc::c_int, byte: i64) -> libc::flock {
         // SAFETY: a plain-old-data struct; every field is set or zero.
         let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-        lock.l_type = libc::F_WRLCK as i16;
+        lock.l_type = kind as i16;
         lock.l_whence = libc::SEEK_SET as i16;
+        lock.l_start = byte;
         lock.l_len = 1;
         lock
     }
 
-    /// Another SQLite in this process, holding a POSIX lock on the file's first byte.
-    fn other_copy_locking(path: &std::path::Path) -> std::fs::File {
+    /// Another SQLite in this process, holding a POSIX lock on the file's byte `byte`.
+    fn other_copy_locking_byte(path: &std::path::Path, byte: i64) -> std::fs::File {
         let theirs = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .unwrap();
-        let mut lock = write_lock();
+        assert_eq!(other_copy_tries(&theirs, byte), 0);
+        theirs
+    }
+
+    /// The other copy asks for a POSIX write lock on byte `byte` through `theirs`: 0 if granted.
+    fn other_copy_tries(theirs: &std::fs::File, byte: i64) -> i32 {
+        let mut lock = byte_lock(libc::F_WRLCK, byte);
         // SAFETY: a POSIX record lock on an open descriptor.
+        unsafe { libc::fcntl(theirs.as_raw_fd(), libc::F_SETLK, &mut lock) }
+    }
+
+    /// Another SQLite in this process, holding a POSIX lock on the file's first byte.
+    fn other_copy_locking(path: &std::path::Path) -> std::fs::File {
+        other_copy_locking_byte(path, 0)
+    }
+
+    /// SQLite's lock call (`command` is `F_SETLK`, `F_SETLKW` or `F_GETLK`) on `fd` for `kind` on byte `byte`,
+    /// as its unix VFS makes it: `l_pid` is left as the stack had it, never 0. The answer, and the request as
+    /// the call left it.
+    fn sqlite_lock(
+        fd: RawFd,
+        command: libc::c_int,
+        kind: libc::c_int,
+        byte: i64,
+    ) -> (i32, libc::flock) {
+        install();
+        let mut lock = byte_lock(kind, byte);
+        lock.l_pid = 4242;
+        // SAFETY: a `struct flock` for a lock command, as SQLite passes it.
+        let done =
+            unsafe { imp::sqlite_fcntl(fd, command, (&mut lock as *mut libc::flock).cast()) };
+        (done, lock)
+    }
+
+    /// The lock anybody but `probe`'s own open file description holds on byte `byte` (`F_UNLCK` if none).
+    /// Asked through `probe`, which must stay open: closing a descriptor of the file drops this process's
+    /// POSIX locks on it.
+    fn held_on(probe: &std::fs::File, byte: i64) -> i32 {
+        let mut asked = byte_lock(libc::F_WRLCK, byte);
+        // SAFETY: an OFD lock query on an open descriptor (it sees the process's POSIX locks too).
         assert_eq!(
-            unsafe { libc::fcntl(theirs.as_raw_fd(), libc::F_SETLK, &mut lock) },
+            unsafe { libc::fcntl(probe.as_raw_fd(), libc::F_OFD_GETLK, &mut asked) },
             0
         );
-        theirs
+        i32::from(asked.l_type)
     }
 
     /// The file's inode number.
@@ -505,14 +544,8 @@ mod tests {
         assert_eq!(&head, b"0123", "handed back from the start");
         drop(again);
         // The other copy's lock survived our close, and is released by its own.
-        let mut asked = write_lock();
         let probe = std::fs::File::open(&path).unwrap();
-        // SAFETY: an OFD lock query on an open descriptor (it sees the process's POSIX locks).
-        assert_eq!(
-            unsafe { libc::fcntl(probe.as_raw_fd(), libc::F_OFD_GETLK, &mut asked) },
-            0
-        );
-        assert_eq!(i32::from(asked.l_type), libc::F_WRLCK);
+        assert_eq!(held_on(&probe, 0), libc::F_WRLCK);
         drop(probe);
         drop(theirs);
         // The next open of any file closes what nobody locks any more.
@@ -581,42 +614,141 @@ mod tests {
 
     #[test]
     fn locks_survive_another_copys_close_and_conflict_with_its_locks() {
-        install();
         let path = scratch("locks");
         let ours = open(&path, libc::O_RDWR, 0).unwrap();
-        let mut lock = write_lock();
-        // SAFETY: SQLite's call, as the unix VFS makes it.
-        let taken = unsafe {
-            imp::sqlite_fcntl(
-                ours.as_raw_fd(),
-                libc::F_SETLK,
-                (&mut lock as *mut libc::flock).cast(),
-            )
-        };
-        assert_eq!(taken, 0);
+        assert_eq!(
+            sqlite_lock(ours.as_raw_fd(), libc::F_SETLK, libc::F_WRLCK, 0).0,
+            0
+        );
         // Another SQLite in this process opens the file, tries the same lock and closes its descriptor.
         let theirs = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .unwrap();
-        let mut their_lock = write_lock();
-        // SAFETY: a POSIX record lock on an open descriptor.
-        let refused = unsafe { libc::fcntl(theirs.as_raw_fd(), libc::F_SETLK, &mut their_lock) };
-        assert_eq!(refused, -1, "the other copy must not get the byte we hold");
+        assert_eq!(
+            other_copy_tries(&theirs, 0),
+            -1,
+            "the other copy must not get the byte we hold"
+        );
         drop(theirs);
         let probe = std::fs::File::open(&path).unwrap();
-        let mut asked = write_lock();
-        // SAFETY: as above.
+        assert_eq!(held_on(&probe, 0), libc::F_WRLCK, "our lock is still held");
+    }
+
+    /// Our copy sees the other copy's locks, and cannot take them, whichever lock call SQLite makes.
+    #[test]
+    fn the_other_copys_locks_are_seen_and_respected() {
+        let path = scratch("theirs-seen");
+        let theirs = other_copy_locking(&path);
+        let ours = open(&path, libc::O_RDWR, 0).unwrap();
+        let (asked, answer) = sqlite_lock(ours.as_raw_fd(), libc::F_GETLK, libc::F_RDLCK, 0);
+        assert_eq!(asked, 0);
+        assert_eq!(i32::from(answer.l_type), libc::F_WRLCK);
         assert_eq!(
-            unsafe { libc::fcntl(probe.as_raw_fd(), libc::F_GETLK, &mut asked) },
+            sqlite_lock(ours.as_raw_fd(), libc::F_SETLK, libc::F_RDLCK, 0).0,
+            -1
+        );
+        // A waiting request for a byte nobody holds is granted at once, and refused to the other copy.
+        assert_eq!(
+            sqlite_lock(ours.as_raw_fd(), libc::F_SETLKW, libc::F_WRLCK, 1).0,
+            0
+        );
+        assert_eq!(other_copy_tries(&theirs, 1), -1);
+    }
+
+    /// SQLite counts its locks per file, so every request for a file goes to one descriptor while any of ours
+    /// is in use: closing one of them, even one handed back, keeps the locks; only the last close releases them
+    /// (SQLite relies on that for the `-shm` file's lock), though the descriptors stay kept.
+    #[test]
+    fn locks_are_held_until_the_last_of_our_descriptors_closes() {
+        let path = scratch("in-use");
+        // Holding another byte, so that our descriptors are kept and handed back.
+        let theirs = other_copy_locking_byte(&path, 9);
+        let first = open(&path, libc::O_RDWR, 0).unwrap();
+        let kept = first.as_raw_fd();
+        drop(first);
+        let handed_back = open(&path, libc::O_RDWR, 0).unwrap();
+        assert_eq!(handed_back.as_raw_fd(), kept);
+        let second = open(&path, libc::O_RDWR, 0).unwrap();
+        assert_eq!(
+            sqlite_lock(second.as_raw_fd(), libc::F_SETLK, libc::F_RDLCK, 0).0,
+            0
+        );
+        // A sweep (any open) while the file is in use forgets nothing: the same lock owner answers.
+        drop(open(&scratch("in-use-sweep"), libc::O_RDONLY, 0).unwrap());
+        assert_eq!(
+            sqlite_lock(handed_back.as_raw_fd(), libc::F_SETLK, libc::F_WRLCK, 0).0,
+            0
+        );
+        drop(handed_back);
+        assert_eq!(
+            held_on(&theirs, 0),
+            libc::F_WRLCK,
+            "held while one is in use"
+        );
+        let (second_fd, ino) = (second.as_raw_fd(), inode(second.as_raw_fd()));
+        drop(second);
+        assert_eq!(
+            held_on(&theirs, 0),
+            libc::F_UNLCK,
+            "released by the last close"
+        );
+        assert!(
+            is_open(second_fd, ino),
+            "kept: the other copy still holds a lock"
+        );
+        drop(theirs);
+    }
+
+    /// The descriptor lock requests go to is forgotten when it is really closed (its file was deleted): the
+    /// next request goes to a descriptor still open, and locks the file.
+    #[test]
+    fn a_closed_lock_descriptor_is_replaced() {
+        let path = scratch("lock-fd-closed");
+        let probe = std::fs::File::open(&path).unwrap();
+        let first = open(&path, libc::O_RDWR, 0).unwrap();
+        let second = open(&path, libc::O_RDWR, 0).unwrap();
+        assert_eq!(
+            sqlite_lock(first.as_raw_fd(), libc::F_SETLK, libc::F_WRLCK, 0).0,
             0
         );
         assert_eq!(
-            i32::from(asked.l_type),
-            libc::F_WRLCK,
-            "our lock is still held"
+            sqlite_lock(first.as_raw_fd(), libc::F_SETLK, libc::F_UNLCK, 0).0,
+            0
         );
+        std::fs::remove_file(&path).unwrap();
+        drop(first);
+        assert_eq!(
+            sqlite_lock(second.as_raw_fd(), libc::F_SETLK, libc::F_WRLCK, 0).0,
+            0
+        );
+        assert_eq!(held_on(&probe, 0), libc::F_WRLCK);
+    }
+
+    /// Kept descriptors go back only to opens of their own access, and are all closed once nobody locks the
+    /// file: the read-write one takes the whole-file write lock that proves it (a read-only one cannot).
+    #[test]
+    fn kept_descriptors_keep_their_access_and_are_closed_together() {
+        let path = scratch("access");
+        let theirs = other_copy_locking(&path);
+        let reader = open(&path, libc::O_RDONLY, 0).unwrap();
+        let writer = open(&path, libc::O_RDWR, 0).unwrap();
+        let (reader_fd, writer_fd) = (reader.as_raw_fd(), writer.as_raw_fd());
+        let ino = inode(reader_fd);
+        drop(reader);
+        drop(writer);
+        let again = open(&path, libc::O_RDWR, 0).unwrap();
+        assert_eq!(again.as_raw_fd(), writer_fd);
+        assert_eq!((&*again).write(b"x").unwrap(), 1);
+        drop(again);
+        let again = open(&path, libc::O_RDONLY, 0).unwrap();
+        assert_eq!(again.as_raw_fd(), reader_fd);
+        drop(again);
+        assert!(is_open(reader_fd, ino) && is_open(writer_fd, ino));
+        drop(theirs);
+        drop(open(&scratch("access-sweep"), libc::O_RDONLY, 0).unwrap());
+        assert!(!is_open(reader_fd, ino) && !is_open(writer_fd, ino));
     }
 }
 

@@ -323,6 +323,48 @@ mod tests {
         assert!(untouched);
     }
 
+    /// A registry over 4,096 pages gets the length check instead of the full one: whole, it opens; cut short
+    /// by a byte (which SQLite, counting pages rounded up, does not see) it is refused as damaged, untouched.
+    #[test]
+    fn a_big_registry_cut_short_is_refused_untouched() {
+        let file = TempFile::new();
+        SqliteStore::open(file.0.clone())
+            .unwrap()
+            .close_into_one_file();
+        // Free pages count in the file's length as used ones do: 17 MiB of them make the file big.
+        Connection::open(&file.0)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE filler (x); INSERT INTO filler VALUES (zeroblob(17825792)); \
+                 DROP TABLE filler;",
+            )
+            .unwrap();
+        let length = std::fs::metadata(&file.0).unwrap().len();
+        assert!(
+            length > 4096 * 4096,
+            "{length} bytes: not over the full check's bound"
+        );
+        SqliteStore::open(file.0.clone())
+            .unwrap()
+            .close_into_one_file();
+        assert_eq!(std::fs::metadata(&file.0).unwrap().len(), length);
+        std::fs::File::options()
+            .write(true)
+            .open(&file.0)
+            .unwrap()
+            .set_len(length - 1)
+            .unwrap();
+        let (refused, untouched) = refusal(&file);
+        assert!(
+            refused.contains(&format!(
+                "the file holds {} bytes, its header counts {length}",
+                length - 1
+            )),
+            "{refused}"
+        );
+        assert!(untouched);
+    }
+
     /// `TABLES` must name what the migrations create, version by version.
     #[test]
     fn the_table_list_matches_the_migrations() {
