@@ -98,7 +98,12 @@ pub struct EtcdOptions {
 impl EtcdOptions {
     /// The options from the environment.
     pub fn from_env() -> Result<EtcdOptions> {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        EtcdOptions::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The options from `lookup`, which gives a variable's value by its name; an empty value counts as unset.
+    fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<EtcdOptions> {
+        let var = |name: &str| lookup(name).filter(|value| !value.is_empty());
         let password = match (
             var("MILVUS_RBAC_ETCD_PASSWORD"),
             var("MILVUS_RBAC_ETCD_PASSWORD_FILE"),

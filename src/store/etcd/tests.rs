@@ -147,3 +147,177 @@ fn only_compactions_are_retried_and_only_so_often() {
     }
     assert!(!retries.again(&compacted()));
 }
+
+/// `EtcdOptions` from the variables in `set` alone.
+fn options(set: &[(&str, &str)]) -> Result<EtcdOptions> {
+    let vars: std::collections::HashMap<String, String> = set
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    EtcdOptions::from_vars(|name| vars.get(name).cloned())
+}
+
+fn refusal(set: &[(&str, &str)]) -> String {
+    options(set).unwrap_err().to_string()
+}
+
+#[test]
+fn options_without_variables_are_plain_with_a_five_second_timeout() {
+    let plain = options(&[]).unwrap();
+    assert_eq!(plain.user, None);
+    assert_eq!(plain.tls, None);
+    assert_eq!(plain.timeout, std::time::Duration::from_secs(5));
+    // An empty value counts as unset.
+    let empty = options(&[
+        ("MILVUS_RBAC_ETCD_USER", ""),
+        ("MILVUS_RBAC_ETCD_PASSWORD", ""),
+        ("MILVUS_RBAC_ETCD_CA", ""),
+        ("MILVUS_RBAC_ETCD_TIMEOUT", ""),
+    ])
+    .unwrap();
+    assert_eq!(
+        (empty.user, empty.tls, empty.timeout.as_secs()),
+        (None, None, 5)
+    );
+}
+
+#[test]
+fn etcd_password_auth_needs_a_user_and_a_password() {
+    let user = |set: &[(&str, &str)]| options(set).unwrap().user.unwrap();
+    assert_eq!(
+        user(&[
+            ("MILVUS_RBAC_ETCD_USER", "rbac"),
+            ("MILVUS_RBAC_ETCD_PASSWORD", " secret "),
+        ]),
+        ("rbac".to_string(), " secret ".to_string())
+    );
+    let file = crate::store::tests::TempFile::new();
+    std::fs::write(&file.0, " from a file \r\n").unwrap();
+    let path = file.0.to_str().unwrap();
+    // The file's line end goes, its spaces stay; a password given directly wins over the file.
+    for (password, expected) in [("", " from a file "), ("direct", "direct")] {
+        assert_eq!(
+            user(&[
+                ("MILVUS_RBAC_ETCD_USER", "rbac"),
+                ("MILVUS_RBAC_ETCD_PASSWORD", password),
+                ("MILVUS_RBAC_ETCD_PASSWORD_FILE", path),
+            ]),
+            ("rbac".to_string(), expected.to_string())
+        );
+    }
+    let missing = format!("{path}.missing");
+    assert!(refusal(&[
+        ("MILVUS_RBAC_ETCD_USER", "rbac"),
+        ("MILVUS_RBAC_ETCD_PASSWORD_FILE", &missing),
+    ])
+    .contains(&format!(
+        "cannot read MILVUS_RBAC_ETCD_PASSWORD_FILE {missing}: "
+    )));
+    for half in [
+        ("MILVUS_RBAC_ETCD_USER", "rbac"),
+        ("MILVUS_RBAC_ETCD_PASSWORD", "secret"),
+        ("MILVUS_RBAC_ETCD_PASSWORD_FILE", path),
+    ] {
+        assert!(
+            refusal(&[half]).contains("etcd's password auth needs both MILVUS_RBAC_ETCD_USER and"),
+            "{half:?}"
+        );
+    }
+}
+
+#[test]
+fn etcd_timeouts_are_positive_seconds() {
+    let timeout = |text| {
+        options(&[("MILVUS_RBAC_ETCD_TIMEOUT", text)])
+            .unwrap()
+            .timeout
+    };
+    assert_eq!(timeout("0.25"), std::time::Duration::from_millis(250));
+    assert_eq!(timeout("12"), std::time::Duration::from_secs(12));
+    for bad in ["0", "-1", "soon", "NaN", "1e300"] {
+        assert_eq!(
+            refusal(&[("MILVUS_RBAC_ETCD_TIMEOUT", bad)]),
+            format!("MILVUS_RBAC_ETCD_TIMEOUT must be a positive number of seconds, not {bad:?}"),
+        );
+    }
+}
+
+#[test]
+fn etcd_tls_comes_from_a_ca_or_a_whole_client_certificate() {
+    let tls = |set: &[(&str, &str)]| options(set).unwrap().tls.unwrap();
+    let ca = tls(&[("MILVUS_RBAC_ETCD_CA", "/ca.pem")]);
+    assert_eq!(ca.ca_pem, Some("/ca.pem".into()));
+    assert_eq!((ca.client_pem, ca.client_key), (None, None));
+    let client = tls(&[
+        ("MILVUS_RBAC_ETCD_CERT", "/client.pem"),
+        ("MILVUS_RBAC_ETCD_KEY", "/client.key"),
+    ]);
+    assert_eq!(
+        (client.ca_pem, client.client_pem, client.client_key),
+        (None, Some("/client.pem".into()), Some("/client.key".into()))
+    );
+    for half in [
+        ("MILVUS_RBAC_ETCD_CERT", "/client.pem"),
+        ("MILVUS_RBAC_ETCD_KEY", "/client.key"),
+    ] {
+        assert!(refusal(&[half]).contains(
+            "etcd's client certificate needs both MILVUS_RBAC_ETCD_CERT and MILVUS_RBAC_ETCD_KEY"
+        ));
+    }
+}
+
+/// A store shows where it is, and nothing of how it gets in.
+#[test]
+fn a_store_debugs_as_its_location() {
+    let location = crate::store::EtcdLocation::parse("etcd://127.0.0.1:1/x").unwrap();
+    let options = EtcdOptions {
+        user: Some(("rbac".into(), "secret".into())),
+        ..options(&[]).unwrap()
+    };
+    let shown = format!("{:?}", EtcdStore::open(&location, &options).unwrap());
+    assert!(
+        shown.starts_with("EtcdStore { location: ") && shown.ends_with(", .. }"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("127.0.0.1:1") && !shown.contains("secret"),
+        "{shown}"
+    );
+}
+
+/// A call answers from the state it began with: another server's change made meanwhile is seen at the next
+/// call, never half-way through one; the call's own commits are seen by its later reads.
+#[test]
+fn a_call_reads_the_state_it_began_with_and_its_own_commits() {
+    let Some((a, b)) = two_servers() else { return };
+    let role = |store: &Arc<dyn Store>, name: &str| store.read(|tx| tx.role(name)).unwrap();
+    let mut calls = 0;
+    a.within_call(&mut || {
+        calls += 1;
+        b.write(|tx| tx.insert_role("meanwhile", ""))?;
+        assert_eq!(role(&a, "meanwhile"), None, "the call's state");
+        // Nested calls share the outermost one's state.
+        a.within_call(&mut || {
+            assert_eq!(role(&a, "meanwhile"), None, "the outer call's state");
+            Ok(())
+        })?;
+        a.write(|tx| tx.insert_role("own", ""))?;
+        assert_eq!(role(&a, "own"), Some(String::new()), "its own commit");
+        assert_eq!(role(&a, "meanwhile"), Some(String::new()), "committed on");
+        b.write(|tx| tx.insert_role("after_own", ""))?;
+        assert_eq!(role(&a, "after_own"), None, "the state it committed");
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(calls, 1);
+    assert_eq!(role(&a, "after_own"), Some(String::new()), "the next call");
+    // A call that fails leaves nothing pinned either.
+    let failed = a.within_call(&mut || {
+        Err(crate::error::RbacError::Param {
+            message: "stop".into(),
+        })
+    });
+    assert!(failed.is_err());
+    b.write(|tx| tx.insert_role("after_failure", "")).unwrap();
+    assert_eq!(role(&a, "after_failure"), Some(String::new()));
+}
