@@ -101,3 +101,59 @@ impl WalIndex {
         (first == second && first[0] == WAL_INDEX_VERSION && initialised).then_some(first)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileExt;
+
+    use super::*;
+
+    /// The header's answer only when both copies agree, on a header SQLite initialised in its own format:
+    /// each other case (another process in mid-commit, a new WAL index, a format this code does not know),
+    /// written into the shared memory as another process would, is no answer.
+    #[test]
+    fn only_a_whole_initialised_header_answers() {
+        let file = crate::store::tests::TempFile::new();
+        let connection = Connection::open(&file.0).unwrap();
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+            )
+            .unwrap();
+        let index = WalIndex::of(&connection).unwrap();
+        let header = index.header().unwrap();
+        assert_eq!(header[0], WAL_INDEX_VERSION);
+        let mut shm_path = file.0.clone().into_os_string();
+        shm_path.push("-shm");
+        let shm = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(shm_path)
+            .unwrap();
+        let second = std::mem::size_of::<Header>() as u64;
+        let flipped: fn(u8) -> u8 = |byte| !byte;
+        // The byte at `offset` in the copies at `copies`, changed by `change`, then restored.
+        for (case, offset, copies, change) in [
+            (
+                "a commit in flight: the copies differ",
+                16,
+                vec![second],
+                flipped,
+            ),
+            ("another format's version", 0, vec![0, second], flipped),
+            ("not initialised", 12, vec![0, second], |_| 0),
+        ] {
+            let mut saved = [0u8];
+            shm.read_exact_at(&mut saved, offset).unwrap();
+            for copy in &copies {
+                shm.write_all_at(&[change(saved[0])], offset + copy)
+                    .unwrap();
+            }
+            assert_eq!(index.header(), None, "{case}");
+            for copy in &copies {
+                shm.write_all_at(&saved, offset + copy).unwrap();
+            }
+            assert_eq!(index.header(), Some(header), "{case}, undone");
+        }
+    }
+}
