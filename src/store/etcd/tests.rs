@@ -4,20 +4,60 @@
 
 use std::sync::Arc;
 
+use super::pb::RangeRequest;
 use super::{EtcdOptions, EtcdStore};
 use crate::error::Result;
 use crate::model::Grant;
 use crate::store::tests::fresh_etcd;
-use crate::store::{Location, Store};
+use crate::store::{EtcdLocation, Location, Store};
 
-/// Two stores on one fresh prefix, as two servers would have; `None` without an etcd to run.
-fn two_servers() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
+/// `count` stores on one fresh prefix, as that many servers would have, and where they are; `None` without an
+/// etcd to run.
+fn servers(count: usize) -> Option<(EtcdLocation, Vec<Arc<EtcdStore>>)> {
     let Location::Etcd(location) = fresh_etcd()? else {
         unreachable!("fresh_etcd gives etcd locations")
     };
     let options = EtcdOptions::from_env().unwrap();
-    let open = || -> Arc<dyn Store> { Arc::new(EtcdStore::open(&location, &options).unwrap()) };
-    Some((open(), open()))
+    let stores = (0..count)
+        .map(|_| Arc::new(EtcdStore::open(&location, &options).unwrap()))
+        .collect();
+    Some((location, stores))
+}
+
+/// Two stores on one fresh prefix; `None` without an etcd to run.
+fn two_servers() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
+    let (_, mut stores) = servers(2)?;
+    let b = stores.pop()?;
+    let a = stores.pop()?;
+    Some((a, b))
+}
+
+/// Every key under the store's prefix, without the prefix.
+fn keys_of(store: &EtcdStore) -> Vec<String> {
+    let first = store.prefix.clone().into_bytes();
+    let mut end = first.clone();
+    // The prefix ends with `/`; the key after every key under it ends with the next byte.
+    *end.last_mut().unwrap() += 1;
+    let answer = store
+        .client
+        .range(&RangeRequest {
+            key: first,
+            range_end: end,
+            keys_only: true,
+            ..RangeRequest::default()
+        })
+        .unwrap();
+    answer
+        .kvs
+        .iter()
+        .map(|kv| String::from_utf8_lossy(&kv.key[store.prefix.len()..]).into_owned())
+        .collect()
+}
+
+/// The generation the registry's records are in now.
+fn generation(store: &EtcdStore) -> String {
+    let cached = store.refresh_now().unwrap();
+    cached.head.as_ref().unwrap().generation.clone()
 }
 
 fn grant(role: &str, object: &str) -> Grant {
@@ -320,4 +360,39 @@ fn a_call_reads_the_state_it_began_with_and_its_own_commits() {
     assert!(failed.is_err());
     b.write(|tx| tx.insert_role("after_failure", "")).unwrap();
     assert_eq!(role(&a, "after_failure"), Some(String::new()));
+}
+
+/// A write that fits one etcd request commits in place, in the records' generation; one too large in bytes
+/// (not in records: 100 roles of 20 KiB, over etcd's 1.5 MiB request bound) writes a new generation and
+/// removes the old one, whole. Removing the registry leaves nothing under its prefix.
+#[test]
+fn writes_commit_in_place_unless_too_large_for_one_request() {
+    let Some((location, stores)) = servers(2) else {
+        return;
+    };
+    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    a.write(|tx| tx.insert_role("first", "")).unwrap();
+    let started = generation(&stores[0]);
+    // 4 KiB: more than a few bytes, far less than one request may hold.
+    let kib = "k".repeat(1024);
+    a.write(|tx| (0..4).try_for_each(|n| tx.insert_role(&format!("kib_{n}"), &kib)))
+        .unwrap();
+    assert_eq!(generation(&stores[0]), started);
+    let big = "x".repeat(20 * 1024);
+    a.write(|tx| (0..100).try_for_each(|n| tx.insert_role(&format!("big_{n}"), &big)))
+        .unwrap();
+    let switched = generation(&stores[0]);
+    assert_ne!(switched, started);
+    assert_eq!(b.read(|tx| tx.role("big_99")).unwrap(), Some(big));
+    assert_eq!(b.read(|tx| tx.role("kib_3")).unwrap(), Some(kib));
+    let keys = keys_of(&stores[0]);
+    assert_eq!(keys.len(), 1 + 1 + 4 + 100, "{keys:?}");
+    for key in keys {
+        assert!(
+            key == "head" || key.starts_with(&format!("g{switched}/role/")),
+            "{key}"
+        );
+    }
+    EtcdStore::remove(&location, &EtcdOptions::from_env().unwrap()).unwrap();
+    assert_eq!(keys_of(&stores[0]), Vec::<String>::new());
 }
