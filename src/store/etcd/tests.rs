@@ -362,7 +362,7 @@ fn a_call_reads_the_state_it_began_with_and_its_own_commits() {
     assert_eq!(role(&a, "after_failure"), Some(String::new()));
 }
 
-/// A write that fits one etcd request commits in place, in the records' generation; one too large in bytes
+/// A write that fits one etcd request commits in place (counted in bytes: keys and values), in the records' generation; one too large in bytes
 /// (not in records: 100 roles of 20 KiB, over etcd's 1.5 MiB request bound) writes a new generation and
 /// removes the old one, whole. Removing the registry leaves nothing under its prefix.
 #[test]
@@ -373,8 +373,8 @@ fn writes_commit_in_place_unless_too_large_for_one_request() {
     let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
     a.write(|tx| tx.insert_role("first", "")).unwrap();
     let started = generation(&stores[0]);
-    // 4 KiB: more than a few bytes, far less than one request may hold.
-    let kib = "k".repeat(1024);
+    // 800 KiB: near the bound (1 MiB) of what one request may hold, yet under it.
+    let kib = "k".repeat(200 * 1024);
     a.write(|tx| (0..4).try_for_each(|n| tx.insert_role(&format!("kib_{n}"), &kib)))
         .unwrap();
     assert_eq!(generation(&stores[0]), started);
