@@ -336,6 +336,8 @@ fn a_call_reads_the_state_it_began_with_and_its_own_commits() {
         calls += 1;
         b.write(|tx| tx.insert_role("meanwhile", ""))?;
         assert_eq!(role(&a, "meanwhile"), None, "the call's state");
+        // Only `a` is in a call: `b`, on this thread too, reads the registry as it stands.
+        assert_eq!(role(&b, "meanwhile"), Some(String::new()), "another store");
         // Nested calls share the outermost one's state.
         a.within_call(&mut || {
             assert_eq!(role(&a, "meanwhile"), None, "the outer call's state");
@@ -395,4 +397,89 @@ fn writes_commit_in_place_unless_too_large_for_one_request() {
     }
     EtcdStore::remove(&location, &EtcdOptions::from_env().unwrap()).unwrap();
     assert_eq!(keys_of(&stores[0]), Vec::<String>::new());
+}
+
+/// The cached state only moves forward: a state read earlier never replaces a later one that another thread
+/// here reached first.
+#[test]
+fn the_cached_state_only_moves_forward() {
+    let Some((_, stores)) = servers(1) else {
+        return;
+    };
+    let store = &stores[0];
+    let at = |head_revision| {
+        Arc::new(super::Cached {
+            head_revision,
+            head: None,
+            memory: Arc::new(crate::store::memory::MemoryStore::new()),
+        })
+    };
+    let cached_revision = || super::lock(&store.cached).head_revision;
+    store.keep_if_newer(&at(5));
+    assert_eq!(cached_revision(), 5);
+    store.keep_if_newer(&at(3));
+    assert_eq!(cached_revision(), 5);
+    store.keep_if_newer(&at(8));
+    assert_eq!(cached_revision(), 8);
+}
+
+/// A write of up to 127 records goes in one etcd transaction with `head` (etcd's bound is 128 operations);
+/// one more, and it goes to a new generation.
+#[test]
+fn writes_commit_in_place_up_to_etcds_operation_bound() {
+    let Some((_, stores)) = servers(2) else {
+        return;
+    };
+    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    let roles = |first: usize, count: usize| {
+        move |tx: &mut dyn crate::store::WriteTx| {
+            (first..first + count).try_for_each(|n| tx.insert_role(&format!("r{n}"), ""))
+        }
+    };
+    a.write(roles(0, 1)).unwrap();
+    let started = generation(&stores[0]);
+    a.write(roles(1, 127)).unwrap();
+    assert_eq!(generation(&stores[0]), started);
+    a.write(roles(128, 128)).unwrap();
+    assert_ne!(generation(&stores[0]), started);
+    assert_eq!(b.read(|tx| tx.role_names()).unwrap().len(), 256);
+}
+
+/// A write that lost the race after writing a new generation removes it: what is left under the prefix is
+/// the generation `head` names, whole.
+#[test]
+fn a_generation_never_switched_to_is_removed() {
+    let Some((_, stores)) = servers(2) else {
+        return;
+    };
+    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    a.write(|tx| tx.insert_role("first", "")).unwrap();
+    a.within_call(&mut || {
+        // `a` answers this call from the state it began with: its first commit must lose to `b`'s.
+        b.write(|tx| tx.insert_role("meanwhile", ""))?;
+        a.write(|tx| (0..200).try_for_each(|n| tx.insert_role(&format!("r{n}"), "")))
+    })
+    .unwrap();
+    let current = generation(&stores[0]);
+    let keys = keys_of(&stores[0]);
+    assert_eq!(keys.len(), 1 + 202, "{keys:?}");
+    assert!(keys
+        .iter()
+        .all(|key| key == "head" || key.starts_with(&format!("g{current}/"))));
+}
+
+/// A registry larger than one gRPC answer may be (4 MiB) is read a page at a time.
+#[test]
+fn a_registry_larger_than_one_answer_is_read_in_pages() {
+    let Some((_, stores)) = servers(2) else {
+        return;
+    };
+    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    let description = "d".repeat(1024);
+    a.write(|tx| (0..4500).try_for_each(|n| tx.insert_role(&format!("role_{n:04}"), &description)))
+        .unwrap();
+    let (count, last) = b
+        .read(|tx| Ok((tx.role_names()?.len(), tx.role("role_4499")?)))
+        .unwrap();
+    assert_eq!((count, last), (4500, Some(description)));
 }
