@@ -3,10 +3,11 @@
 //! stopped when the process ends. Without the binary, the etcd tests are skipped with a note, unless
 //! `MILVUS_RBAC_TEST_ETCD=required` (CI) makes that a failure.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 struct Member {
@@ -81,4 +82,67 @@ pub fn endpoint() -> Option<String> {
         .get_or_init(start)
         .as_ref()
         .map(|member| member.endpoint.clone())
+}
+
+/// How long a [`LosingProxy`] keeps a connection silent after losing an answer, before closing it.
+const HOLD: Duration = Duration::from_millis(1500);
+
+/// A TCP proxy to an etcd member that can lose one answer, as a member that applied a request and then failed
+/// does: armed, it drops what etcd sends next (etcd has applied the request by then), keeps the connection
+/// silent for `HOLD`, then closes it. The client's next connection passes.
+pub struct LosingProxy {
+    /// The proxy's `host:port`.
+    pub endpoint: String,
+    armed: Arc<AtomicBool>,
+}
+
+impl LosingProxy {
+    /// A proxy to `target` (`host:port`), serving until the process ends.
+    pub fn start(target: &str) -> LosingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let endpoint = listener.local_addr().expect("bound").to_string();
+        let armed = Arc::new(AtomicBool::new(false));
+        let (target, answers_armed) = (target.to_string(), Arc::clone(&armed));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let (Ok(client), Ok(upstream)) = (client, TcpStream::connect(&target)) else {
+                    continue;
+                };
+                let (Ok(client_copy), Ok(upstream_copy)) =
+                    (client.try_clone(), upstream.try_clone())
+                else {
+                    continue;
+                };
+                pump(client_copy, upstream_copy, None);
+                pump(upstream, client, Some(Arc::clone(&answers_armed)));
+            }
+        });
+        LosingProxy { endpoint, armed }
+    }
+
+    /// Lose the next answer etcd sends.
+    pub fn lose_next_answer(&self) {
+        self.armed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copy `from` to `to` on a thread of its own until either closes; answers (etcd to client) may be lost.
+fn pump(mut from: TcpStream, mut to: TcpStream, lose: Option<Arc<AtomicBool>>) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 64 * 1024];
+        while let Ok(read @ 1..) = from.read(&mut buffer) {
+            if lose
+                .as_ref()
+                .is_some_and(|armed| armed.swap(false, Ordering::SeqCst))
+            {
+                std::thread::sleep(HOLD);
+                break;
+            }
+            if to.write_all(&buffer[..read]).is_err() {
+                break;
+            }
+        }
+        let _ = from.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
+    });
 }

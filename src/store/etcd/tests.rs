@@ -483,3 +483,38 @@ fn a_registry_larger_than_one_answer_is_read_in_pages() {
         .unwrap();
     assert_eq!((count, last), (4500, Some(description)));
 }
+
+/// A commit whose answer is lost (etcd applied it, then the connection failed) is found applied when `head`
+/// is read again: the write succeeds, once, and is not reported as possibly lost.
+#[test]
+fn a_commit_whose_answer_was_lost_is_found_applied() {
+    let Some(Location::Etcd(location)) = fresh_etcd() else {
+        return;
+    };
+    let proxy = super::testing::LosingProxy::start(&location.endpoints[0]);
+    let options = EtcdOptions {
+        timeout: std::time::Duration::from_secs(1),
+        ..EtcdOptions::from_env().unwrap()
+    };
+    let through_proxy = EtcdLocation {
+        endpoints: vec![proxy.endpoint.clone()],
+        ..location.clone()
+    };
+    let store = EtcdStore::open(&through_proxy, &options).unwrap();
+    let store: &dyn Store = &store;
+    store.write(|tx| tx.insert_role("before", "")).unwrap();
+    store
+        .within_call(&mut || {
+            // The call's state is read: the next request is the commit's.
+            proxy.lose_next_answer();
+            store.write(|tx| tx.insert_role("answer_lost", ""))
+        })
+        .unwrap();
+    let direct = EtcdStore::open(&location, &options).unwrap();
+    let direct: &dyn Store = &direct;
+    assert_eq!(
+        direct.read(|tx| tx.role("answer_lost")).unwrap(),
+        Some(String::new())
+    );
+    assert_eq!(direct.version().unwrap().changes, 2);
+}
