@@ -518,3 +518,80 @@ fn a_commit_whose_answer_was_lost_is_found_applied() {
     );
     assert_eq!(direct.version().unwrap().changes, 2);
 }
+
+/// While another server holds the registry's turn, a write waits for the turn to end.
+#[test]
+fn a_write_waits_for_another_servers_turn() {
+    let Some((_, stores)) = servers(2) else {
+        return;
+    };
+    let (holder, waiter) = (Arc::clone(&stores[0]), &stores[1]);
+    (&**waiter as &dyn Store)
+        .write(|tx| tx.insert_role("first", ""))
+        .unwrap();
+    let turn = holder.take_turn().unwrap().expect("nobody holds the turn");
+    assert!(holder.holds_turn(&turn).unwrap());
+    assert_eq!(waiter.take_turn().unwrap(), None, "one turn at a time");
+    assert!(!waiter.holds_turn("another").unwrap());
+    // The holder's turn ends half a second from now, as its commit would end it.
+    let ending = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let ending = std::time::Instant::now();
+        holder
+            .client
+            .txn(&super::pb::TxnRequest {
+                success: vec![super::delete(
+                    super::keys::turn_key(&holder.prefix),
+                    Vec::new(),
+                )],
+                ..super::pb::TxnRequest::default()
+            })
+            .unwrap();
+        ending
+    });
+    (&**waiter as &dyn Store)
+        .write(|tx| tx.insert_role("waited", ""))
+        .unwrap();
+    let committed = std::time::Instant::now();
+    assert!(
+        committed > ending.join().unwrap(),
+        "committed during another's turn"
+    );
+    assert!(!keys_of(waiter).contains(&"turn".to_string()));
+}
+
+/// A commit made in the writer's own turn applies, and ends the turn; one made while another's turn lasts
+/// does not.
+#[test]
+fn a_commit_in_ones_own_turn_applies_and_ends_it() {
+    let Some((_, stores)) = servers(2) else {
+        return;
+    };
+    let (ours, theirs) = (&stores[0], &stores[1]);
+    (&**ours as &dyn Store)
+        .write(|tx| tx.insert_role("first", ""))
+        .unwrap();
+    let cached = ours.refresh_now().unwrap();
+    let head = || super::Head {
+        transaction: super::random_id().unwrap(),
+        ..cached.head.clone().unwrap()
+    };
+    let turn = theirs.take_turn().unwrap().unwrap();
+    for (who, holding) in [
+        ("nobody's turn", None),
+        ("someone else's turn", Some("not-theirs")),
+    ] {
+        let outcome = ours
+            .switch_head(&cached, Vec::new(), head(), holding)
+            .unwrap();
+        assert!(matches!(outcome, super::Commit::Conflict), "in {who}");
+    }
+    let outcome = theirs
+        .switch_head(&cached, Vec::new(), head(), Some(&turn))
+        .unwrap();
+    assert!(matches!(outcome, super::Commit::Done(..)));
+    assert!(
+        !keys_of(ours).contains(&"turn".to_string()),
+        "the turn ended"
+    );
+}
