@@ -314,7 +314,12 @@ fn a_store_debugs_as_its_location() {
         user: Some(("rbac".into(), "secret".into())),
         ..options(&[]).unwrap()
     };
-    let shown = format!("{:?}", EtcdStore::open(&location, &options).unwrap());
+    let store = EtcdStore::open(&location, &options).unwrap();
+    assert!(
+        !store.is_read_only(),
+        "etcd registries are written through any store"
+    );
+    let shown = format!("{store:?}");
     assert!(
         shown.starts_with("EtcdStore { location: ") && shown.ends_with(", .. }"),
         "{shown}"
@@ -594,4 +599,34 @@ fn a_commit_in_ones_own_turn_applies_and_ends_it() {
         !keys_of(ours).contains(&"turn".to_string()),
         "the turn ended"
     );
+}
+
+/// A write that wins its race at once takes no turn: at no revision from the state it read to its commit did
+/// the turn key exist.
+#[test]
+fn a_write_that_wins_at_once_takes_no_turn() {
+    let Some((_, stores)) = servers(1) else {
+        return;
+    };
+    let store = &stores[0];
+    (&**store as &dyn Store)
+        .write(|tx| tx.insert_role("first", ""))
+        .unwrap();
+    let before = store.refresh_now().unwrap().head_revision;
+    (&**store as &dyn Store)
+        .write(|tx| tx.insert_role("second", ""))
+        .unwrap();
+    let after = store.refresh_now().unwrap().head_revision;
+    assert!(after > before);
+    for revision in before..=after {
+        let answer = store
+            .client
+            .range(&RangeRequest {
+                key: super::keys::turn_key(&store.prefix),
+                revision,
+                ..RangeRequest::default()
+            })
+            .unwrap();
+        assert!(answer.kvs.is_empty(), "a turn at revision {revision}");
+    }
 }
