@@ -6,15 +6,17 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-struct Member {
-    /// The shell that runs etcd and kills it when our end of its stdin closes (when this process ends,
-    /// however it ends).
+/// A running etcd member, stopped when dropped.
+pub struct Member {
+    /// The shell that runs etcd and kills it when our end of its stdin closes (when this is dropped, or this
+    /// process ends, however it ends).
     _guard: Child,
-    endpoint: String,
+    /// Its client `host:port`.
+    pub endpoint: String,
 }
 
 fn free_port() -> u16 {
@@ -24,7 +26,9 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-fn start() -> Option<Member> {
+/// A member of its own, started with etcd's `extra_flags` (words separated by spaces); `None` without an etcd
+/// binary (a failure if `MILVUS_RBAC_TEST_ETCD=required`).
+pub fn start(extra_flags: &str) -> Option<Member> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join("etcd"))
@@ -40,13 +44,18 @@ fn start() -> Option<Member> {
         return None;
     };
     let (client, peer) = (free_port(), free_port());
-    let data = std::env::temp_dir().join(format!("milvus-rbac-etcd-{}", std::process::id()));
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let data = std::env::temp_dir().join(format!(
+        "milvus-rbac-etcd-{}-{}",
+        std::process::id(),
+        STARTED.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&data);
     let script = format!(
         "{etcd} --name m --data-dir {data} --listen-client-urls http://127.0.0.1:{client} \
          --advertise-client-urls http://127.0.0.1:{client} --listen-peer-urls http://127.0.0.1:{peer} \
          --initial-advertise-peer-urls http://127.0.0.1:{peer} --initial-cluster m=http://127.0.0.1:{peer} \
-         >{data}.log 2>&1 & member=$!; echo started; read _; kill -9 $member; rm -rf {data} {data}.log",
+         {extra_flags} >{data}.log 2>&1 & member=$!; echo started; read _; kill -9 $member; rm -rf {data} {data}.log",
         etcd = binary.display(),
         data = data.display(),
     );
@@ -79,7 +88,7 @@ fn start() -> Option<Member> {
 pub fn endpoint() -> Option<String> {
     static MEMBER: OnceLock<Option<Member>> = OnceLock::new();
     MEMBER
-        .get_or_init(start)
+        .get_or_init(|| start(""))
         .as_ref()
         .map(|member| member.endpoint.clone())
 }
@@ -145,4 +154,34 @@ fn pump(mut from: TcpStream, mut to: TcpStream, lose: Option<Arc<AtomicBool>>) {
         let _ = from.shutdown(Shutdown::Both);
         let _ = to.shutdown(Shutdown::Both);
     });
+}
+
+/// Turn on etcd's password auth at `endpoint`, with its `root` user's password `password`, through etcd's JSON
+/// gateway to its v3 API (which this project's client does not speak: it never administers etcd).
+pub fn enable_auth(endpoint: &str, password: &str) {
+    for (path, body) in [
+        (
+            "/v3/auth/user/add",
+            format!(r#"{{"name": "root", "password": "{password}"}}"#),
+        ),
+        (
+            "/v3/auth/user/grant",
+            r#"{"user": "root", "role": "root"}"#.to_string(),
+        ),
+        ("/v3/auth/enable", "{}".to_string()),
+    ] {
+        let mut connection = TcpStream::connect(endpoint).expect("etcd listens");
+        write!(
+            connection,
+            "POST {path} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("the request is sent");
+        let mut answer = String::new();
+        connection
+            .read_to_string(&mut answer)
+            .expect("etcd answers");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+    }
 }

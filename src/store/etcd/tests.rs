@@ -168,7 +168,7 @@ fn a_store_with_no_reachable_member_fails_within_its_timeout() {
         started.elapsed()
     );
     assert!(
-        err.starts_with("etcd at 127.0.0.1:1: no answer within 500ms"),
+        err.starts_with("etcd at 127.0.0.1:1: no answer within 500ms (127.0.0.1:1: "),
         "{err}"
     );
 }
@@ -629,4 +629,65 @@ fn a_write_that_wins_at_once_takes_no_turn() {
             .unwrap();
         assert!(answer.kvs.is_empty(), "a turn at revision {revision}");
     }
+}
+
+/// A turn whose holder never commits (it died) ends with its lease.
+#[test]
+fn a_turn_ends_with_its_lease() {
+    let Some((_, stores)) = servers(1) else {
+        return;
+    };
+    let turn = stores[0].take_turn().unwrap().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stores[0].holds_turn(&turn).unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the turn outlived its lease of {} s",
+            super::TURN_SECONDS
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// etcd's password auth: a store without credentials, or with a wrong password, is refused at once (a
+/// refusal is final, not retried until the timeout); with them it logs in, through a member that is down
+/// first, and logs in again when its token expires (here after a second unused).
+#[test]
+fn etcds_password_auth_is_used_and_renewed() {
+    let Some(member) = super::testing::start("--auth-token-ttl 1") else {
+        return;
+    };
+    super::testing::enable_auth(&member.endpoint, "etcd-secret");
+    let location =
+        EtcdLocation::parse(&format!("etcd://127.0.0.1:1,{}/authed", member.endpoint)).unwrap();
+    let open = |set: &[(&str, &str)]| EtcdStore::open(&location, &options(set).unwrap()).unwrap();
+    for (set, says) in [
+        (vec![], "user name is empty"),
+        (
+            vec![
+                ("MILVUS_RBAC_ETCD_USER", "root"),
+                ("MILVUS_RBAC_ETCD_PASSWORD", "wrong"),
+            ],
+            "logging in as \"root\": etcdserver: authentication failed",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let refused = open(&set).version().unwrap_err().to_string();
+        assert!(refused.contains(says), "{refused}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{refused}"
+        );
+    }
+    let store = open(&[
+        ("MILVUS_RBAC_ETCD_USER", "root"),
+        ("MILVUS_RBAC_ETCD_PASSWORD", "etcd-secret"),
+    ]);
+    let store: &dyn Store = &store;
+    store.write(|tx| tx.insert_role("behind_auth", "")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    store
+        .write(|tx| tx.insert_role("after_expiry", ""))
+        .unwrap();
+    assert_eq!(store.read(|tx| tx.role_names()).unwrap().len(), 2);
 }
