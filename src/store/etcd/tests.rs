@@ -582,6 +582,10 @@ fn a_commit_in_ones_own_turn_applies_and_ends_it() {
         ..cached.head.clone().unwrap()
     };
     let turn = theirs.take_turn().unwrap().unwrap();
+    assert!(
+        keys_of(ours).contains(&"turn".to_string()),
+        "the turn is the registry's"
+    );
     for (who, holding) in [
         ("nobody's turn", None),
         ("someone else's turn", Some("not-theirs")),
