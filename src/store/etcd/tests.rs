@@ -695,3 +695,27 @@ fn etcds_password_auth_is_used_and_renewed() {
         .unwrap();
     assert_eq!(store.read(|tx| tx.role_names()).unwrap().len(), 2);
 }
+
+/// A registry is read as it was at the revision its `head` was read at, even after a new generation replaced
+/// (and removed) the records meanwhile.
+#[test]
+fn records_are_read_at_the_revision_of_their_head() {
+    let Some((_, stores)) = servers(1) else {
+        return;
+    };
+    let store = &stores[0];
+    (&**store as &dyn Store)
+        .write(|tx| tx.insert_role("first", ""))
+        .unwrap();
+    let then = store.refresh_now().unwrap();
+    (&**store as &dyn Store)
+        .write(|tx| (0..200).try_for_each(|n| tx.insert_role(&format!("r{n}"), "")))
+        .unwrap();
+    assert_ne!(generation(store), then.head.as_ref().unwrap().generation);
+    let loaded = store.load(then.head.as_ref(), then.head_revision).unwrap();
+    let loaded: &dyn Store = &loaded;
+    assert_eq!(
+        loaded.read(|tx| tx.role_names()).unwrap(),
+        ["first"].into_iter().collect()
+    );
+}
