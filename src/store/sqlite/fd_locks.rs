@@ -586,6 +586,37 @@ mod tests {
         drop(theirs);
     }
 
+    /// Every descriptor is close-on-exec, whatever flags its opener gave (a child process must not hold our
+    /// files, nor drop their locks by closing them).
+    #[test]
+    fn descriptors_are_close_on_exec() {
+        let path = scratch("cloexec");
+        for flags in [libc::O_RDONLY, libc::O_RDONLY | libc::O_CLOEXEC] {
+            let file = open(&path, flags, 0).unwrap();
+            // SAFETY: F_GETFD on an open descriptor.
+            let fd_flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFD) };
+            assert_eq!(fd_flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{flags:#o}");
+        }
+    }
+
+    /// SQLite opens a database's directory to sync it: that descriptor is closed at once, never kept, even
+    /// while another copy holds a lock on the directory.
+    #[test]
+    fn a_directorys_descriptor_is_closed() {
+        let path = scratch("directory");
+        let theirs = std::fs::File::open(path.parent().unwrap()).unwrap();
+        let mut lock = byte_lock(libc::F_RDLCK, 0);
+        // SAFETY: a POSIX record lock on an open descriptor.
+        assert_eq!(
+            unsafe { libc::fcntl(theirs.as_raw_fd(), libc::F_SETLK, &mut lock) },
+            0
+        );
+        let directory = open(path.parent().unwrap(), libc::O_RDONLY, 0).unwrap();
+        let (fd, ino) = (directory.as_raw_fd(), inode(directory.as_raw_fd()));
+        drop(directory);
+        assert!(!is_open(fd, ino));
+    }
+
     #[test]
     fn a_deleted_file_is_closed() {
         let path = scratch("deleted");
