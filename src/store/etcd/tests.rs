@@ -54,6 +54,21 @@ fn keys_of(store: &EtcdStore) -> Vec<String> {
         .collect()
 }
 
+/// `store` as the registry calls it.
+fn dyn_store(store: &EtcdStore) -> &dyn Store {
+    store
+}
+
+/// One store on a fresh prefix, holding the role `first` (so that `head` exists); `None` without an etcd to run.
+fn one_server_with_a_role() -> Option<Arc<EtcdStore>> {
+    let (_, mut stores) = servers(1)?;
+    let store = stores.pop()?;
+    dyn_store(&store)
+        .write(|tx| tx.insert_role("first", ""))
+        .unwrap();
+    Some(store)
+}
+
 /// The generation the registry's records are in now.
 fn generation(store: &EtcdStore) -> String {
     let cached = store.refresh_now().unwrap();
@@ -531,7 +546,7 @@ fn a_write_waits_for_another_servers_turn() {
         return;
     };
     let (holder, waiter) = (Arc::clone(&stores[0]), &stores[1]);
-    (&**waiter as &dyn Store)
+    dyn_store(waiter)
         .write(|tx| tx.insert_role("first", ""))
         .unwrap();
     let turn = holder.take_turn().unwrap().expect("nobody holds the turn");
@@ -554,7 +569,7 @@ fn a_write_waits_for_another_servers_turn() {
             .unwrap();
         ending
     });
-    (&**waiter as &dyn Store)
+    dyn_store(waiter)
         .write(|tx| tx.insert_role("waited", ""))
         .unwrap();
     let committed = std::time::Instant::now();
@@ -573,7 +588,7 @@ fn a_commit_in_ones_own_turn_applies_and_ends_it() {
         return;
     };
     let (ours, theirs) = (&stores[0], &stores[1]);
-    (&**ours as &dyn Store)
+    dyn_store(ours)
         .write(|tx| tx.insert_role("first", ""))
         .unwrap();
     let cached = ours.refresh_now().unwrap();
@@ -609,15 +624,11 @@ fn a_commit_in_ones_own_turn_applies_and_ends_it() {
 /// the turn key exist.
 #[test]
 fn a_write_that_wins_at_once_takes_no_turn() {
-    let Some((_, stores)) = servers(1) else {
+    let Some(store) = one_server_with_a_role() else {
         return;
     };
-    let store = &stores[0];
-    (&**store as &dyn Store)
-        .write(|tx| tx.insert_role("first", ""))
-        .unwrap();
     let before = store.refresh_now().unwrap().head_revision;
-    (&**store as &dyn Store)
+    dyn_store(&store)
         .write(|tx| tx.insert_role("second", ""))
         .unwrap();
     let after = store.refresh_now().unwrap().head_revision;
@@ -700,18 +711,14 @@ fn etcds_password_auth_is_used_and_renewed() {
 /// (and removed) the records meanwhile.
 #[test]
 fn records_are_read_at_the_revision_of_their_head() {
-    let Some((_, stores)) = servers(1) else {
+    let Some(store) = one_server_with_a_role() else {
         return;
     };
-    let store = &stores[0];
-    (&**store as &dyn Store)
-        .write(|tx| tx.insert_role("first", ""))
-        .unwrap();
     let then = store.refresh_now().unwrap();
-    (&**store as &dyn Store)
+    dyn_store(&store)
         .write(|tx| (0..200).try_for_each(|n| tx.insert_role(&format!("r{n}"), "")))
         .unwrap();
-    assert_ne!(generation(store), then.head.as_ref().unwrap().generation);
+    assert_ne!(generation(&store), then.head.as_ref().unwrap().generation);
     let loaded = store.load(then.head.as_ref(), then.head_revision).unwrap();
     let loaded: &dyn Store = &loaded;
     assert_eq!(
