@@ -256,6 +256,29 @@ mod tests {
         assert_eq!(message(registry.authenticate(&pair("u", &longer), "")).0, 2);
     }
 
+    /// Credentials no stored one can match (a user name over 1,024 bytes, a password longer than any stored one)
+    /// are refused without an argon2 run; a user name up to the bound costs one, a decoy, as any unknown user's.
+    #[test]
+    fn implausible_credentials_are_refused_without_hashing() {
+        let (registry, _) = registry(ProfileName::Milvus25);
+        let verifications = || crate::password::counters::runs().1;
+        let before = verifications();
+        for (user, password) in [
+            ("u".repeat(1025), "P@ssw0rd1".to_string()),
+            ("u".repeat(1 << 20), "P@ssw0rd1".to_string()),
+            ("ghost".to_string(), "p".repeat(73)),
+        ] {
+            assert_eq!(
+                message(registry.authenticate(&pair(&user, &password), "")).0,
+                2
+            );
+        }
+        assert_eq!(verifications(), before, "refused unhashed");
+        let at_the_bound = pair(&"u".repeat(1024), "P@ssw0rd1");
+        assert_eq!(message(registry.authenticate(&at_the_bound, "")).0, 2);
+        assert_eq!(verifications(), before + 1, "one decoy verification");
+    }
+
     /// A password stored with a weaker hash (Milvus's bcrypt, restored from its backup) is hashed again at the
     /// first login that proves it; a wrong password changes nothing.
     #[test]
