@@ -426,12 +426,37 @@ mod tests {
 
     use super::*;
 
-    fn scratch(name: &str) -> std::path::PathBuf {
+    /// A file of ten bytes, alone in a directory of its own that goes when this is dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl std::ops::Deref for Scratch {
+        type Target = std::path::Path;
+
+        fn deref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<std::path::Path> for Scratch {
+        fn as_ref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+        }
+    }
+
+    fn scratch(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("fd-locks-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Left by an earlier process of the same number, killed before it could remove it.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
         let path = dir.join("file");
         std::fs::write(&path, b"0123456789").unwrap();
-        path
+        Scratch(path)
     }
 
     /// A lock request of `kind` on the file's byte `byte`.
@@ -514,7 +539,7 @@ mod tests {
 
     /// A file another copy locks (its handle returned), which we opened, read from and closed: our
     /// descriptor of it is kept.
-    fn kept_descriptor(name: &str) -> (std::path::PathBuf, std::fs::File, RawFd, Option<u64>) {
+    fn kept_descriptor(name: &str) -> (Scratch, std::fs::File, RawFd, Option<u64>) {
         let path = scratch(name);
         let theirs = other_copy_locking(&path);
         let first = open(&path, libc::O_RDONLY, 0).unwrap();
