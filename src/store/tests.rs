@@ -33,6 +33,33 @@ impl Drop for TempFile {
     }
 }
 
+/// A directory no other test uses, removed (its modes restored first) when dropped.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new() -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "milvus-rbac-dir-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        // Left by an earlier process of the same number, killed before it could remove it.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o700));
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Run `check` on a fresh store of each kind.
 fn on_every_store(check: impl Fn(&dyn Store)) {
     check(open(Location::Memory).unwrap().as_ref());

@@ -277,28 +277,14 @@ mod tests {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::process::CommandExt;
     use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
     use crate::store::sqlite::SqliteStore;
+    use crate::store::tests::TempDir;
     use crate::store::Store;
 
-    /// A directory no other test uses, removed (its modes restored first) when dropped.
-    struct TempDir(PathBuf);
-
+    /// What these tests put in a directory.
     impl TempDir {
-        fn new() -> TempDir {
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let name = format!(
-                "milvus-rbac-connect-{}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            );
-            let path = std::env::temp_dir().join(name);
-            std::fs::create_dir(&path).unwrap();
-            TempDir(path)
-        }
-
         /// An empty file in the directory, and a symbolic link to it.
         fn link_to_an_empty_file(&self) -> (PathBuf, PathBuf) {
             let (target, link) = (self.0.join("target.db"), self.0.join("link.db"));
@@ -314,13 +300,6 @@ mod tests {
             // SAFETY: `text` is a NUL-terminated path.
             assert_eq!(unsafe { libc::mkfifo(text.as_ptr(), 0o600) }, 0);
             path
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::set_permissions(&self.0, Permissions::from_mode(0o700));
-            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 

@@ -425,38 +425,33 @@ mod tests {
     use std::os::fd::AsRawFd;
 
     use super::*;
+    use crate::store::tests::TempDir;
 
     /// A file of ten bytes, alone in a directory of its own that goes when this is dropped.
-    struct Scratch(std::path::PathBuf);
+    struct Scratch {
+        file: std::path::PathBuf,
+        _dir: TempDir,
+    }
 
     impl std::ops::Deref for Scratch {
         type Target = std::path::Path;
 
         fn deref(&self) -> &std::path::Path {
-            &self.0
+            &self.file
         }
     }
 
     impl AsRef<std::path::Path> for Scratch {
         fn as_ref(&self) -> &std::path::Path {
-            &self.0
+            &self.file
         }
     }
 
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
-        }
-    }
-
-    fn scratch(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("fd-locks-{}-{name}", std::process::id()));
-        // Left by an earlier process of the same number, killed before it could remove it.
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).unwrap();
-        let path = dir.join("file");
-        std::fs::write(&path, b"0123456789").unwrap();
-        Scratch(path)
+    fn scratch() -> Scratch {
+        let dir = TempDir::new();
+        let file = dir.0.join("file");
+        std::fs::write(&file, b"0123456789").unwrap();
+        Scratch { file, _dir: dir }
     }
 
     /// A lock request of `kind` on the file's byte `byte`.
@@ -539,8 +534,8 @@ mod tests {
 
     /// A file another copy locks (its handle returned), which we opened, read from and closed: our
     /// descriptor of it is kept.
-    fn kept_descriptor(name: &str) -> (Scratch, std::fs::File, RawFd, Option<u64>) {
-        let path = scratch(name);
+    fn kept_descriptor() -> (Scratch, std::fs::File, RawFd, Option<u64>) {
+        let path = scratch();
         let theirs = other_copy_locking(&path);
         let first = open(&path, libc::O_RDONLY, 0).unwrap();
         let (fd, ino) = (first.as_raw_fd(), inode(first.as_raw_fd()));
@@ -552,7 +547,7 @@ mod tests {
 
     #[test]
     fn a_file_nobody_locks_is_closed() {
-        let path = scratch("unlocked");
+        let path = scratch();
         let file = open(&path, libc::O_RDONLY, 0).unwrap();
         let (fd, ino) = (file.as_raw_fd(), inode(file.as_raw_fd()));
         drop(file);
@@ -561,7 +556,7 @@ mod tests {
 
     #[test]
     fn a_file_another_copy_locks_is_kept_handed_back_and_closed_later() {
-        let (path, theirs, fd, ino) = kept_descriptor("reuse");
+        let (path, theirs, fd, ino) = kept_descriptor();
         let mut head = [0u8; 4];
         let again = open(&path, libc::O_RDONLY, 0).unwrap();
         assert_eq!(again.as_raw_fd(), fd);
@@ -574,7 +569,7 @@ mod tests {
         drop(probe);
         drop(theirs);
         // The next open of any file closes what nobody locks any more.
-        drop(open(&scratch("sweep"), libc::O_RDONLY, 0).unwrap());
+        drop(open(&scratch(), libc::O_RDONLY, 0).unwrap());
         assert!(!is_open(fd, ino));
     }
 
@@ -582,8 +577,8 @@ mod tests {
     /// or an open that must create the file, gets its own answer.
     #[test]
     fn a_kept_descriptor_goes_back_only_to_its_file_and_harmless_flags() {
-        let (path, theirs, fd, ino) = kept_descriptor("kept-only");
-        let other = open(&scratch("kept-other"), libc::O_RDONLY, 0).unwrap();
+        let (path, theirs, fd, ino) = kept_descriptor();
+        let other = open(&scratch(), libc::O_RDONLY, 0).unwrap();
         assert_ne!(inode(other.as_raw_fd()), ino);
         drop(other);
         let exclusive = open(&path, libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL, 0o600);
@@ -615,7 +610,7 @@ mod tests {
     /// files, nor drop their locks by closing them).
     #[test]
     fn descriptors_are_close_on_exec() {
-        let path = scratch("cloexec");
+        let path = scratch();
         for flags in [libc::O_RDONLY, libc::O_RDONLY | libc::O_CLOEXEC] {
             let file = open(&path, flags, 0).unwrap();
             // SAFETY: F_GETFD on an open descriptor.
@@ -628,7 +623,7 @@ mod tests {
     /// while another copy holds a lock on the directory.
     #[test]
     fn a_directorys_descriptor_is_closed() {
-        let path = scratch("directory");
+        let path = scratch();
         let theirs = std::fs::File::open(path.parent().unwrap()).unwrap();
         let mut lock = byte_lock(libc::F_RDLCK, 0);
         // SAFETY: a POSIX record lock on an open descriptor.
@@ -644,7 +639,7 @@ mod tests {
 
     #[test]
     fn a_deleted_file_is_closed() {
-        let path = scratch("deleted");
+        let path = scratch();
         let _theirs = other_copy_locking(&path);
         let file = open(&path, libc::O_RDONLY, 0).unwrap();
         let (fd, ino) = (file.as_raw_fd(), inode(file.as_raw_fd()));
@@ -657,7 +652,7 @@ mod tests {
     #[test]
     fn wal_and_journal_files_are_closed() {
         for suffix in ["-wal", "-journal"] {
-            let path = scratch(&format!("never-kept{suffix}"));
+            let path = scratch();
             let path = path.with_file_name(format!("rbac.db{suffix}"));
             std::fs::write(&path, b"0123456789").unwrap();
             let _theirs = other_copy_locking(&path);
@@ -670,7 +665,7 @@ mod tests {
 
     #[test]
     fn locks_survive_another_copys_close_and_conflict_with_its_locks() {
-        let path = scratch("locks");
+        let path = scratch();
         let ours = open(&path, libc::O_RDWR, 0).unwrap();
         assert_eq!(
             sqlite_lock(ours.as_raw_fd(), libc::F_SETLK, libc::F_WRLCK, 0).0,
@@ -695,7 +690,7 @@ mod tests {
     /// Our copy sees the other copy's locks, and cannot take them, whichever lock call SQLite makes.
     #[test]
     fn the_other_copys_locks_are_seen_and_respected() {
-        let path = scratch("theirs-seen");
+        let path = scratch();
         let theirs = other_copy_locking(&path);
         let ours = open(&path, libc::O_RDWR, 0).unwrap();
         let (asked, answer) = sqlite_lock(ours.as_raw_fd(), libc::F_GETLK, libc::F_RDLCK, 0);
@@ -718,7 +713,7 @@ mod tests {
     /// (SQLite relies on that for the `-shm` file's lock), though the descriptors stay kept.
     #[test]
     fn locks_are_held_until_the_last_of_our_descriptors_closes() {
-        let path = scratch("in-use");
+        let path = scratch();
         // Holding another byte, so that our descriptors are kept and handed back.
         let theirs = other_copy_locking_byte(&path, 9);
         let first = open(&path, libc::O_RDWR, 0).unwrap();
@@ -732,7 +727,7 @@ mod tests {
             0
         );
         // A sweep (any open) while the file is in use forgets nothing: the same lock owner answers.
-        drop(open(&scratch("in-use-sweep"), libc::O_RDONLY, 0).unwrap());
+        drop(open(&scratch(), libc::O_RDONLY, 0).unwrap());
         assert_eq!(
             sqlite_lock(handed_back.as_raw_fd(), libc::F_SETLK, libc::F_WRLCK, 0).0,
             0
@@ -761,7 +756,7 @@ mod tests {
     /// next request goes to a descriptor still open, and locks the file.
     #[test]
     fn a_closed_lock_descriptor_is_replaced() {
-        let path = scratch("lock-fd-closed");
+        let path = scratch();
         let probe = std::fs::File::open(&path).unwrap();
         let first = open(&path, libc::O_RDWR, 0).unwrap();
         let second = open(&path, libc::O_RDWR, 0).unwrap();
@@ -786,7 +781,7 @@ mod tests {
     /// file: the read-write one takes the whole-file write lock that proves it (a read-only one cannot).
     #[test]
     fn kept_descriptors_keep_their_access_and_are_closed_together() {
-        let path = scratch("access");
+        let path = scratch();
         let theirs = other_copy_locking(&path);
         let reader = open(&path, libc::O_RDONLY, 0).unwrap();
         let writer = open(&path, libc::O_RDWR, 0).unwrap();
@@ -803,7 +798,7 @@ mod tests {
         drop(again);
         assert!(is_open(reader_fd, ino) && is_open(writer_fd, ino));
         drop(theirs);
-        drop(open(&scratch("access-sweep"), libc::O_RDONLY, 0).unwrap());
+        drop(open(&scratch(), libc::O_RDONLY, 0).unwrap());
         assert!(!is_open(reader_fd, ino) && !is_open(writer_fd, ino));
     }
 }
