@@ -116,6 +116,17 @@ pub(super) fn turn_key(prefix: &str) -> Vec<u8> {
     format!("{prefix}turn").into_bytes()
 }
 
+/// The first key under `prefix`, and the key after every key under it (etcd's `range_end`): the prefix ends
+/// with `/`, and the key after ends with the next byte.
+pub(super) fn prefix_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
+    let first = prefix.as_bytes().to_vec();
+    let mut end = first.clone();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    (first, end)
+}
+
 /// The first key of a generation's records, and the key after its last (etcd's `range_end`).
 pub(super) fn generation_range(prefix: &str, generation: &str) -> (Vec<u8>, Vec<u8>) {
     (

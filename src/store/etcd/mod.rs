@@ -310,14 +310,10 @@ impl EtcdStore {
     /// Remove every key under the registry's prefix.
     pub fn remove(location: &EtcdLocation, options: &EtcdOptions) -> Result<()> {
         let client = EtcdClient::connect(&location.endpoints, options)?;
-        let mut end = location.prefix.clone().into_bytes();
-        // The prefix ends with `/`: the key after every key under it ends with the next byte.
-        if let Some(last) = end.last_mut() {
-            *last += 1;
-        }
+        let (first, end) = keys::prefix_range(&location.prefix);
         client
             .txn(&TxnRequest {
-                success: vec![delete(location.prefix.clone().into_bytes(), end)],
+                success: vec![delete(first, end)],
                 ..TxnRequest::default()
             })
             .map_err(|err| err.into_storage(&client.shown))?;

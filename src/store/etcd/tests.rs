@@ -34,10 +34,7 @@ fn two_servers() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
 
 /// Every key under the store's prefix, without the prefix.
 fn keys_of(store: &EtcdStore) -> Vec<String> {
-    let first = store.prefix.clone().into_bytes();
-    let mut end = first.clone();
-    // The prefix ends with `/`; the key after every key under it ends with the next byte.
-    *end.last_mut().unwrap() += 1;
+    let (first, end) = super::keys::prefix_range(&store.prefix);
     let answer = store
         .client
         .range(&RangeRequest {
@@ -324,7 +321,7 @@ fn etcd_tls_comes_from_a_ca_or_a_whole_client_certificate() {
 /// A store shows where it is, and nothing of how it gets in.
 #[test]
 fn a_store_debugs_as_its_location() {
-    let location = crate::store::EtcdLocation::parse("etcd://127.0.0.1:1/x").unwrap();
+    let location = EtcdLocation::parse("etcd://127.0.0.1:1/x").unwrap();
     let options = EtcdOptions {
         user: Some(("rbac".into(), "secret".into())),
         ..options(&[]).unwrap()
@@ -384,15 +381,16 @@ fn a_call_reads_the_state_it_began_with_and_its_own_commits() {
     assert_eq!(role(&a, "after_failure"), Some(String::new()));
 }
 
-/// A write that fits one etcd request commits in place (counted in bytes: keys and values), in the records' generation; one too large in bytes
-/// (not in records: 100 roles of 20 KiB, over etcd's 1.5 MiB request bound) writes a new generation and
-/// removes the old one, whole. Removing the registry leaves nothing under its prefix.
+/// A write that fits one etcd request (counted in bytes: keys and values) commits in place, in the records'
+/// generation; one too large in bytes (not in records: 100 roles of 20 KiB, over etcd's 1.5 MiB request bound)
+/// writes a new generation and removes the old one, whole. Removing the registry leaves nothing under its
+/// prefix.
 #[test]
 fn writes_commit_in_place_unless_too_large_for_one_request() {
     let Some((location, stores)) = servers(2) else {
         return;
     };
-    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    let (a, b) = (dyn_store(&stores[0]), dyn_store(&stores[1]));
     a.write(|tx| tx.insert_role("first", "")).unwrap();
     let started = generation(&stores[0]);
     // 800 KiB: near the bound (1 MiB) of what one request may hold, yet under it.
@@ -450,7 +448,7 @@ fn writes_commit_in_place_up_to_etcds_operation_bound() {
     let Some((_, stores)) = servers(2) else {
         return;
     };
-    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    let (a, b) = (dyn_store(&stores[0]), dyn_store(&stores[1]));
     let roles = |first: usize, count: usize| {
         move |tx: &mut dyn crate::store::WriteTx| {
             (first..first + count).try_for_each(|n| tx.insert_role(&format!("r{n}"), ""))
@@ -472,7 +470,7 @@ fn a_generation_never_switched_to_is_removed() {
     let Some((_, stores)) = servers(2) else {
         return;
     };
-    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    let (a, b) = (dyn_store(&stores[0]), dyn_store(&stores[1]));
     a.write(|tx| tx.insert_role("first", "")).unwrap();
     a.within_call(&mut || {
         // `a` answers this call from the state it began with: its first commit must lose to `b`'s.
@@ -494,7 +492,7 @@ fn a_registry_larger_than_one_answer_is_read_in_pages() {
     let Some((_, stores)) = servers(2) else {
         return;
     };
-    let (a, b): (&dyn Store, &dyn Store) = (&*stores[0], &*stores[1]);
+    let (a, b) = (dyn_store(&stores[0]), dyn_store(&stores[1]));
     let description = "d".repeat(1024);
     a.write(|tx| (0..4500).try_for_each(|n| tx.insert_role(&format!("role_{n:04}"), &description)))
         .unwrap();
