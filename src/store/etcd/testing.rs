@@ -1,7 +1,8 @@
 //! A real etcd for the store's tests: one member on free loopback ports, started once per test process from
 //! the `etcd` binary on the PATH (Debian's `etcd-server`; the README's test command installs it), and
-//! stopped when the process ends. Without the binary, the etcd tests are skipped with a note, unless
-//! `MILVUS_RBAC_TEST_ETCD=required` (CI) makes that a failure.
+//! stopped when the process ends; members of their own for tests that change a member (its auth), stopped
+//! when dropped; and a proxy that loses one answer. Without the binary, the etcd tests are skipped with a
+//! note, unless `MILVUS_RBAC_TEST_ETCD=required` (CI) makes that a failure.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

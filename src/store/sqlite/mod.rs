@@ -211,10 +211,7 @@ mod tests {
         let ours = SqliteStore::open(file.0.clone()).unwrap();
         let theirs = SqliteStore::open(file.0.clone()).unwrap();
         // Refused at once rather than after the 30 s busy timeout, should the lock still be held.
-        theirs
-            .writer
-            .lock()
-            .unwrap()
+        lock(&theirs.writer)
             .busy_timeout(std::time::Duration::ZERO)
             .unwrap();
         let failed: Result<()> = (&ours as &dyn Store).write(|tx| {
@@ -239,7 +236,7 @@ mod tests {
         }
         let file = crate::store::tests::TempFile::new();
         let store = SqliteStore::open(file.0.clone()).unwrap();
-        let busy = store.writer.lock().unwrap();
+        let busy = lock(&store.writer);
         nested_reads(&store, 1).unwrap();
         assert_eq!(lock(&store.readers).len(), 1);
         nested_reads(&store, IDLE_READERS + 2).unwrap();
