@@ -11,15 +11,20 @@ use crate::model::{Grant, Group};
 /// A file path no other test uses, removed (with its WAL files) when dropped.
 pub(crate) struct TempFile(pub(crate) PathBuf);
 
+/// A path in the temporary directory that no other test running now uses: `kind`, then unique, then `suffix`.
+fn unique_temp_path(kind: &str, suffix: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "milvus-rbac-{kind}-{}-{}{suffix}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    std::env::temp_dir().join(name)
+}
+
 impl TempFile {
     pub(crate) fn new() -> TempFile {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "milvus-rbac-store-{}-{}.db",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        TempFile(std::env::temp_dir().join(name))
+        TempFile(unique_temp_path("store", ".db"))
     }
 }
 
@@ -38,13 +43,7 @@ pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
     pub(crate) fn new() -> TempDir {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "milvus-rbac-dir-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
+        let path = unique_temp_path("dir", "");
         // Left by an earlier process of the same number, killed before it could remove it.
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path).unwrap();
